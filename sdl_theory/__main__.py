@@ -1,0 +1,3 @@
+from sdl_theory.cli import main
+
+raise SystemExit(main())

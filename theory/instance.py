@@ -1,0 +1,188 @@
+"""The immutable problem instance (THEORY.md sections 1–3).
+
+An :class:`Instance` fixes everything the objectives depend on except the parameters:
+the input feature matrix ``W_p`` (``n_p × n``), the target feature matrix ``W_r`` (``n_r × n``,
+``W_r = W_p`` for an SAE), the feature weights ``M_d`` of the approximate objective, the activation,
+and whether the model has an encoder bias. A feature distribution may be attached: it is needed by
+the exact objective L and, when ``weights`` is not given, it defines ``M_d``.
+
+Parameters are passed separately: ``W_E`` (``n_q × n_p``), ``W_D`` (``n_r × n_q``) and, for a model
+with an encoder bias, ``b_E`` (``n_q``).
+"""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from theory.activations import Activation, ReLU, activation_from_json
+from theory.distribution import FeatureDistribution
+from theory.errors import SDLInputError
+from theory.geometry import column_norm_error, interference
+
+UNIT_NORM_TOL = 1e-6
+
+
+def _matrix(name: str, value, hint: str) -> np.ndarray:
+    try:
+        arr = np.array(value, dtype=float)
+    except (TypeError, ValueError) as exc:
+        raise SDLInputError(f"{name} must be a numeric matrix ({hint}): {exc}") from None
+    if arr.ndim != 2 or 0 in arr.shape:
+        raise SDLInputError(f"{name} must be a non-empty 2-d array ({hint}), got shape {arr.shape}")
+    if not np.all(np.isfinite(arr)):
+        raise SDLInputError(f"{name} contains NaN or infinite entries")
+    arr.setflags(write=False)
+    return arr
+
+
+def normalize_columns(W) -> np.ndarray:
+    """``W`` with every column scaled to unit norm (zero columns are an error)."""
+    W = np.array(W, dtype=float)
+    norms = np.linalg.norm(W, axis=0)
+    if np.any(norms == 0):
+        raise SDLInputError(f"columns {np.flatnonzero(norms == 0).tolist()} are zero and cannot be normalised")
+    return W / norms
+
+
+@dataclass(frozen=True, eq=False)
+class Instance:
+    """``(W_p, W_r, M_d, σ, bias)``: see the module docstring.
+
+    >>> Instance(W_p=np.eye(2), weights=[1.0, 1.0], activation=TopKReLU(k=1))
+    """
+
+    W_p: np.ndarray
+    W_r: np.ndarray | None = None
+    weights: np.ndarray | None = None
+    activation: Activation = field(default_factory=ReLU)
+    encoder_bias: bool = False
+    distribution: FeatureDistribution | None = None
+
+    def __post_init__(self):
+        W_p = _matrix("W_p", self.W_p, "input features as columns, n_p × n")
+        W_r = W_p if self.W_r is None else _matrix("W_r", self.W_r, "target features as columns, n_r × n")
+        n = W_p.shape[1]
+        if W_r.shape[1] != n:
+            raise SDLInputError(
+                f"W_p has {n} feature columns but W_r has {W_r.shape[1]}; both must have one column per feature (n)"
+            )
+        for name, W in (("W_p", W_p), ("W_r", W_r)):
+            err = column_norm_error(W)
+            if err > UNIT_NORM_TOL:
+                raise SDLInputError(
+                    f"the columns of {name} must have unit norm (off by up to {err:.3g}); "
+                    "pass theory.instance.normalize_columns(W) instead"
+                )
+        if not isinstance(self.activation, Activation):
+            raise SDLInputError(
+                f"activation must be one of theory.activations (ReLU(), JumpReLU(theta=...), TopK(k=...), ...), got {self.activation!r}"
+            )
+        if self.distribution is not None and not isinstance(self.distribution, FeatureDistribution):
+            raise SDLInputError("distribution must be a theory.distribution.FeatureDistribution")
+        if self.weights is None:
+            weights = self.distribution.feature_weights(n) if self.distribution is not None else np.ones(n)
+        else:
+            weights = np.atleast_1d(np.array(self.weights, dtype=float))
+            if weights.shape != (n,):
+                raise SDLInputError(f"weights (the feature weights M_d) must have one entry per feature: shape ({n},), got {weights.shape}")
+            if not np.all(np.isfinite(weights)) or np.any(weights <= 0):
+                raise SDLInputError(f"feature weights M_d must be finite and > 0, got {weights.tolist()[:8]}")
+            if self.distribution is not None:
+                implied = self.distribution.feature_weights(n)
+                if not np.allclose(weights, implied, rtol=1e-9, atol=0):
+                    raise SDLInputError(
+                        "weights disagree with the distribution's M_d = p_d Π(1-p_j) E[m²]; give one or the other"
+                    )
+        weights = np.array(weights, dtype=float)
+        weights.setflags(write=False)
+        object.__setattr__(self, "W_p", W_p)
+        object.__setattr__(self, "W_r", W_r)
+        object.__setattr__(self, "weights", weights)
+        object.__setattr__(self, "encoder_bias", bool(self.encoder_bias))
+
+    # --- sizes and geometry -----------------------------------------------------------------
+    @property
+    def n(self) -> int:
+        return self.W_p.shape[1]
+
+    @property
+    def n_p(self) -> int:
+        return self.W_p.shape[0]
+
+    @property
+    def n_r(self) -> int:
+        return self.W_r.shape[0]
+
+    @property
+    def is_sae(self) -> bool:
+        return self.W_r.shape == self.W_p.shape and np.array_equal(self.W_r, self.W_p)
+
+    @property
+    def interference(self) -> float:
+        """``M = max_{i≠j} <w_p^i, w_p^j>`` (not the feature weights: those are ``weights``)."""
+        return interference(self.W_p)
+
+    def replace(self, **changes) -> "Instance":
+        return dataclasses.replace(self, **changes)
+
+    # --- parameters ---------------------------------------------------------------------------
+    def check_params(self, W_D, W_E, b_E=None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Validate and return ``(W_D, W_E, b_E)`` as float arrays (``b_E`` zeros without a bias)."""
+        W_E = _matrix("W_E", W_E, "encoder, n_q × n_p")
+        W_D = _matrix("W_D", W_D, "decoder, n_r × n_q")
+        n_q = W_E.shape[0]
+        if W_E.shape[1] != self.n_p:
+            raise SDLInputError(f"W_E must be n_q × n_p = ? × {self.n_p} to read inputs of dimension n_p; got {W_E.shape}")
+        if W_D.shape != (self.n_r, n_q):
+            raise SDLInputError(
+                f"W_D must be n_r × n_q = {self.n_r} × {n_q} (n_q from W_E's rows); got {W_D.shape}"
+            )
+        if b_E is None:
+            b = np.zeros(n_q)
+        else:
+            if not self.encoder_bias:
+                raise SDLInputError("b_E given but the instance has encoder_bias=False; use instance.replace(encoder_bias=True)")
+            b = np.atleast_1d(np.array(b_E, dtype=float))
+            if b.shape != (n_q,):
+                raise SDLInputError(f"b_E must have one entry per neuron: shape ({n_q},), got {b.shape}")
+            if not np.all(np.isfinite(b)):
+                raise SDLInputError("b_E contains NaN or infinite entries")
+        return W_D, W_E, b
+
+    def pre_activations(self, W_E, b_E=None) -> np.ndarray:
+        """``Z[d, i] = <w_E^i, w_p^d> + b_i``: the neurons' inputs on the single-feature inputs ``w_p^d``."""
+        W_E = np.asarray(W_E, dtype=float)
+        Z = self.W_p.T @ W_E.T
+        return Z if b_E is None else Z + np.asarray(b_E, dtype=float)[None, :]
+
+    # --- serialisation -------------------------------------------------------------------------
+    def to_json(self) -> dict:
+        return {
+            "W_p": self.W_p.tolist(),
+            "W_r": None if self.is_sae else self.W_r.tolist(),
+            "weights": self.weights.tolist(),
+            "activation": self.activation.to_json(),
+            "encoder_bias": self.encoder_bias,
+            "distribution": None if self.distribution is None else self.distribution.to_json(),
+        }
+
+    @classmethod
+    def from_json(cls, d: dict) -> "Instance":
+        dist = d.get("distribution")
+        return cls(
+            W_p=np.asarray(d["W_p"], dtype=float),
+            W_r=None if d.get("W_r") is None else np.asarray(d["W_r"], dtype=float),
+            weights=None if dist is not None else d.get("weights"),
+            activation=activation_from_json(d["activation"]),
+            encoder_bias=d.get("encoder_bias", False),
+            distribution=None if dist is None else FeatureDistribution.from_json(dist),
+        )
+
+    def __repr__(self) -> str:
+        kind = "SAE" if self.is_sae else "transcoder"
+        return (
+            f"Instance({kind}, n={self.n}, n_p={self.n_p}, n_r={self.n_r}, activation={self.activation.describe()}, "
+            f"interference={self.interference:.3g}, encoder_bias={self.encoder_bias})"
+        )

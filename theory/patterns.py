@@ -1,0 +1,261 @@
+"""Activation patterns and their regions (THEORY.md section 3).
+
+A pattern ``P = (F_1, …, F_{n_q})`` lists, for each neuron ``i``, the features ``F_i`` that switch it
+on when presented alone (at unit magnitude). Equivalently a boolean ``mask`` with
+``mask[d, i] = d ∈ F_i`` — rows are the single-feature inputs, as in ``Instance.pre_activations``.
+
+The region ``Ω_P`` is the set of encoders (and biases) producing ``P``. For every family here it is
+cut out by linear inequalities on the pre-activations ``Z = W_p^T W_E^T + 1 b^T``, hence by linear
+inequalities on ``(W_E, b)``: :func:`region` builds them, and :meth:`Region.find_point` decides
+realizability with a linear program (scipy ``linprog``), returning a witness encoder or a
+certificate (the optimal margin of the homogenised system is ``<= 0``).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from theory.errors import SDLInputError
+from theory.instance import Instance
+
+
+@dataclass(frozen=True)
+class ActivationPattern:
+    """``firing[i] = F_i``, the features that switch neuron ``i`` on; ``n_features = n``."""
+
+    firing: tuple[frozenset[int], ...]
+    n_features: int
+
+    def __post_init__(self):
+        firing = tuple(frozenset(int(d) for d in F) for F in self.firing)
+        if not firing:
+            raise SDLInputError("a pattern needs at least one neuron (one set F_i per neuron)")
+        bad = sorted({d for F in firing for d in F if not 0 <= d < self.n_features})
+        if bad:
+            raise SDLInputError(f"pattern mentions features {bad} but features are numbered 0..{self.n_features - 1}")
+        object.__setattr__(self, "firing", firing)
+
+    @classmethod
+    def from_sets(cls, sets, n_features: int) -> "ActivationPattern":
+        try:
+            firing = tuple(frozenset(s) for s in sets)
+        except TypeError:
+            raise SDLInputError("a pattern is a list of sets of feature indices, one set per neuron, e.g. [{0, 1}, set()]") from None
+        return cls(firing, int(n_features))
+
+    @classmethod
+    def from_mask(cls, mask) -> "ActivationPattern":
+        """From ``mask[d, i]`` (features × neurons)."""
+        mask = np.asarray(mask, dtype=bool)
+        if mask.ndim != 2:
+            raise SDLInputError(f"a pattern mask is features × neurons, got shape {mask.shape}")
+        return cls(tuple(frozenset(np.flatnonzero(mask[:, i]).tolist()) for i in range(mask.shape[1])), mask.shape[0])
+
+    @property
+    def n_neurons(self) -> int:
+        return len(self.firing)
+
+    @property
+    def mask(self) -> np.ndarray:
+        m = np.zeros((self.n_features, self.n_neurons), dtype=bool)
+        for i, F in enumerate(self.firing):
+            m[list(F), i] = True
+        return m
+
+    @property
+    def dead_neurons(self) -> list[int]:
+        return [i for i, F in enumerate(self.firing) if not F]
+
+    @property
+    def is_polysemantic(self) -> bool:
+        return any(len(F) >= 2 for F in self.firing)
+
+    @property
+    def is_partition(self) -> bool:
+        """Every feature switches on exactly one neuron (dead neurons allowed)."""
+        counts = self.mask.sum(axis=1)
+        return bool(np.all(counts == 1))
+
+    def partition_problem(self) -> str | None:
+        """``None`` for a partition of ``[n]``; otherwise which features break it."""
+        counts = self.mask.sum(axis=1)
+        missing = np.flatnonzero(counts == 0).tolist()
+        repeated = np.flatnonzero(counts > 1).tolist()
+        if not missing and not repeated:
+            return None
+        parts = []
+        if missing:
+            parts.append(f"features {missing} switch on no neuron")
+        if repeated:
+            parts.append(f"features {repeated} switch on more than one neuron")
+        return "; ".join(parts)
+
+    def to_json(self) -> list[list[int]]:
+        return [sorted(F) for F in self.firing]
+
+    def __str__(self) -> str:
+        return "(" + ", ".join("{" + ",".join(map(str, sorted(F))) + "}" if F else "∅" for F in self.firing) + ")"
+
+
+def as_pattern(pattern, instance: Instance, n_neurons: int | None = None) -> ActivationPattern:
+    """Accept an :class:`ActivationPattern`, a list of sets, or a features × neurons mask."""
+    if isinstance(pattern, ActivationPattern):
+        p = pattern
+    elif isinstance(pattern, np.ndarray) and pattern.dtype == bool:
+        p = ActivationPattern.from_mask(pattern)
+    else:
+        p = ActivationPattern.from_sets(pattern, instance.n)
+    if p.n_features != instance.n:
+        raise SDLInputError(f"pattern is over {p.n_features} features but the instance has n = {instance.n}")
+    if n_neurons is not None and p.n_neurons != n_neurons:
+        raise SDLInputError(f"pattern has {p.n_neurons} neurons but the encoder has n_q = {n_neurons} rows")
+    return p
+
+
+def pattern_of(instance: Instance, W_E, b_E=None) -> ActivationPattern:
+    """The activation pattern of an encoder on the single-feature inputs (C2–C8)."""
+    W_E = np.asarray(W_E, dtype=float)
+    if W_E.ndim != 2 or W_E.shape[1] != instance.n_p:
+        raise SDLInputError(f"W_E must be n_q × n_p = ? × {instance.n_p}, got shape {W_E.shape}")
+    Z = instance.pre_activations(W_E, b_E)
+    return ActivationPattern.from_mask(instance.activation.active(Z))
+
+
+@dataclass(frozen=True)
+class Realizability:
+    """Outcome of :meth:`Region.find_point`."""
+
+    realizable: bool
+    margin: float  # optimal margin of the homogenised LP; > 0 iff realizable
+    W_E: np.ndarray | None  # a witness encoder when realizable
+    b_E: np.ndarray | None
+    reason: str
+
+    def to_json(self) -> dict:
+        return {
+            "realizable": self.realizable,
+            "margin": self.margin,
+            "reason": self.reason,
+            "W_E": None if self.W_E is None else self.W_E.tolist(),
+            "b_E": None if self.b_E is None else self.b_E.tolist(),
+        }
+
+
+@dataclass(frozen=True, eq=False)
+class Region:
+    """``Ω_P = {(W_E, b): A_strict v < c_strict, A_weak v <= c_weak}`` with ``v = (vec W_E, b)``.
+
+    ``vec`` is row-major: entry ``(i, j)`` of ``W_E`` is ``v[i * n_p + j]``; biases follow (only
+    when the instance has an encoder bias). An intersection of half-spaces, so always convex.
+    """
+
+    instance: Instance
+    pattern: ActivationPattern
+    A_strict: np.ndarray
+    c_strict: np.ndarray
+    A_weak: np.ndarray
+    c_weak: np.ndarray
+    impossible: str | None  # set when the activation cannot produce this mask for any Z
+
+    @property
+    def n_q(self) -> int:
+        return self.pattern.n_neurons
+
+    @property
+    def n_vars(self) -> int:
+        return self.n_q * self.instance.n_p + (self.n_q if self.instance.encoder_bias else 0)
+
+    def pack(self, W_E, b_E=None) -> np.ndarray:
+        v = np.asarray(W_E, dtype=float).reshape(-1)
+        if self.instance.encoder_bias:
+            v = np.concatenate([v, np.zeros(self.n_q) if b_E is None else np.asarray(b_E, dtype=float)])
+        return v
+
+    def unpack(self, v: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        k = self.n_q * self.instance.n_p
+        W_E = v[:k].reshape(self.n_q, self.instance.n_p)
+        return W_E, (v[k:] if self.instance.encoder_bias else None)
+
+    def slack(self, W_E, b_E=None) -> tuple[np.ndarray, np.ndarray]:
+        """``(c_strict − A_strict v, c_weak − A_weak v)``: inside iff first > 0 and second >= 0."""
+        v = self.pack(W_E, b_E)
+        return self.c_strict - self.A_strict @ v, self.c_weak - self.A_weak @ v
+
+    def contains(self, W_E, b_E=None) -> bool:
+        if self.impossible:
+            return False
+        s, w = self.slack(W_E, b_E)
+        return bool(np.all(s > 0) and np.all(w >= -1e-12))
+
+    def find_point(self) -> Realizability:
+        """Decide whether ``Ω_P`` is non-empty (a linear feasibility problem).
+
+        Homogenise ``v = x / s`` with ``s > 0``: ``Ω_P ≠ ∅`` iff the cone
+        ``A_strict x − c_strict s + t <= 0, A_weak x − c_weak s <= 0, t <= s`` has a point with ``t > 0``.
+        The cone is scale-invariant, so maximising ``t`` in the box ``[-1, 1]`` decides it exactly:
+        an optimum ``t* <= 0`` certifies that no encoder realises the pattern.
+        """
+        from scipy.optimize import linprog
+
+        if self.impossible:
+            return Realizability(False, -np.inf, None, None, self.impossible)
+        nv = self.n_vars
+        ms, mw = len(self.c_strict), len(self.c_weak)
+        # variables: x (nv), s, t
+        rows, rhs = [], []
+        if ms:
+            rows.append(np.hstack([self.A_strict, -self.c_strict[:, None], np.ones((ms, 1))]))
+            rhs.append(np.zeros(ms))
+        if mw:
+            rows.append(np.hstack([self.A_weak, -self.c_weak[:, None], np.zeros((mw, 1))]))
+            rhs.append(np.zeros(mw))
+        rows.append(np.hstack([np.zeros((1, nv)), [[-1.0, 1.0]]]))  # t <= s
+        rhs.append(np.zeros(1))
+        A = np.vstack(rows)
+        b = np.concatenate(rhs)
+        c = np.zeros(nv + 2)
+        c[-1] = -1.0  # maximise t
+        bounds = [(-1.0, 1.0)] * nv + [(0.0, 1.0), (None, 1.0)]
+        res = linprog(c, A_ub=A, b_ub=b, bounds=bounds, method="highs")
+        if res.status != 0:
+            raise RuntimeError(f"linprog failed unexpectedly: {res.message}")
+        t = float(-res.fun)
+        # Row scale of the LP is O(max |Z| coefficients); 1e-9 is far below any meaningful margin.
+        if t <= 1e-9:
+            return Realizability(False, t, None, None, f"the LP's best margin is {t:.3g} <= 0: no encoder produces {self.pattern}")
+        x, s = res.x[:nv], res.x[nv]
+        W_E, b_E = self.unpack(x / s)
+        if not self.contains(W_E, b_E):  # guard against numerical trouble: never return a bad witness
+            return Realizability(False, t, None, None, "LP reported a margin but its witness fails the check (numerically degenerate)")
+        return Realizability(True, t, W_E.copy(), None if b_E is None else b_E.copy(), f"witness encoder with margin {t:.3g}")
+
+
+def region(instance: Instance, pattern) -> Region:
+    """The linear inequalities on ``(W_E, b)`` that define ``Ω_P`` (C2)."""
+    P = as_pattern(pattern, instance)
+    act = instance.activation
+    n_q, n_p = P.n_neurons, instance.n_p
+    nv = n_q * n_p + (n_q if instance.encoder_bias else 0)
+    impossible = act.mask_is_possible(P.mask)
+    strict_rows, strict_rhs, weak_rows, weak_rhs = [], [], [], []
+    if impossible is None:
+        for con in act.region_constraints(P.mask):
+            row = np.zeros(nv)
+            for (d, i), coeff in con.terms:
+                row[i * n_p:(i + 1) * n_p] += coeff * instance.W_p[:, d]
+                if instance.encoder_bias:
+                    row[n_q * n_p + i] += coeff
+            (strict_rows if con.strict else weak_rows).append(row)
+            (strict_rhs if con.strict else weak_rhs).append(con.rhs)
+
+    def stack(rows):
+        return np.array(rows, dtype=float).reshape(len(rows), nv)
+
+    return Region(instance, P, stack(strict_rows), np.array(strict_rhs, dtype=float), stack(weak_rows),
+                  np.array(weak_rhs, dtype=float), impossible)
+
+
+def realize(instance: Instance, pattern) -> Realizability:
+    """Shorthand for ``region(instance, pattern).find_point()``."""
+    return region(instance, pattern).find_point()
