@@ -1,0 +1,117 @@
+"""What a claim check returns: a :class:`Verdict` (and the pieces it is made of).
+
+Every field comes from a computation that :func:`proofs_check.check` reruns from the same
+arguments and seed; nothing here is a hard-coded result.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+STATUSES = ("holds", "fails", "hypotheses_not_met", "inconclusive")
+
+
+def to_jsonable(obj: Any) -> Any:
+    """Convert numpy arrays/scalars, sets, sympy expressions and nested containers to JSON values."""
+    if obj is None or isinstance(obj, (bool, str)):
+        return obj
+    if isinstance(obj, (int, float)):
+        return float(obj) if isinstance(obj, float) and not np.isfinite(obj) else obj
+    if isinstance(obj, np.generic):
+        return to_jsonable(obj.item())
+    if isinstance(obj, np.ndarray):
+        return to_jsonable(obj.tolist())
+    if isinstance(obj, dict):
+        return {str(k): to_jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [to_jsonable(v) for v in obj]
+    if isinstance(obj, (set, frozenset)):
+        return sorted(to_jsonable(v) for v in obj)
+    if hasattr(obj, "to_json"):
+        return to_jsonable(obj.to_json())
+    try:  # sympy expressions and anything else printable
+        import sympy as sp
+
+        if isinstance(obj, sp.Basic):
+            return str(obj)
+    except ImportError:  # pragma: no cover
+        pass
+    return str(obj)
+
+
+@dataclass(frozen=True)
+class StepCheck:
+    """One algebraic step of a published argument, checked symbolically (sympy).
+
+    ``holds`` is True when the step's residual simplifies to 0 (or its inequality is proved);
+    otherwise ``residual`` is the simplified residual and ``numeric_witness`` an instance of the
+    symbols at which it is non-zero.
+    """
+
+    name: str
+    statement: str
+    holds: bool
+    residual: str = "0"
+    numeric_witness: dict | None = None
+    note: str = ""
+
+    def to_json(self) -> dict:
+        return to_jsonable(self.__dict__)
+
+
+@dataclass(frozen=True)
+class CorrectedCondition:
+    """A repaired hypothesis: text, an optional sympy form, and how it was itself checked."""
+
+    text: str
+    sympy: str | None = None
+    verified: bool = False
+    evidence: str = ""
+
+    def to_json(self) -> dict:
+        return to_jsonable(self.__dict__)
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The outcome of checking one claim (C1…C9) on one instance or over a search space."""
+
+    claim: str
+    title: str
+    status: str
+    evidence: str
+    counterexample: dict | None = None
+    corrected_condition: CorrectedCondition | None = None
+    steps: tuple[StepCheck, ...] = ()
+    numbers: dict = field(default_factory=dict)
+    seed: int | None = None
+    budget: int | None = None
+
+    def __post_init__(self):
+        if self.status not in STATUSES:
+            raise ValueError(f"status must be one of {STATUSES}, got {self.status!r}")
+
+    def to_json(self) -> dict:
+        return to_jsonable(
+            {
+                "claim": self.claim,
+                "title": self.title,
+                "status": self.status,
+                "evidence": self.evidence,
+                "counterexample": self.counterexample,
+                "corrected_condition": self.corrected_condition,
+                "steps": list(self.steps),
+                "numbers": self.numbers,
+                "seed": self.seed,
+                "budget": self.budget,
+            }
+        )
+
+    def dumps(self) -> str:
+        return json.dumps(self.to_json(), indent=2)
+
+    def summary(self) -> str:
+        return f"{self.claim} [{self.status}] {self.evidence.splitlines()[0] if self.evidence else ''}"
