@@ -1,0 +1,455 @@
+"""Partial optima of L̃ inside an activation region Ω_P (THEORY.md section 3; C6, C8, C9).
+
+A *partial minimum* with pattern P is ``(W_D*, W_E*)`` with ``W_E* ∈ Ω_P``, ``W_D*`` minimising
+``L̃(·, W_E*)`` over all decoders and ``W_E*`` minimising ``L̃(W_D*, ·)`` over Ω_P. Inside Ω_P, L̃ is a
+convex quadratic in ``v = (vec W_E, b)`` for fixed ``W_D`` (row-major ``vec``, as in
+:class:`theory.patterns.Region`)::
+
+    L̃(v) = vᵀ H v − 2 gᵀ v + const,   H = Σ_d M_d A_dᵀ A_d,   g = Σ_d M_d A_dᵀ w_r^d,
+
+where ``A_d v = W_D S_d (W_E w_p^d + b)``. Ω_P is open in its strict inequalities, so a convex
+minimum over it need not be attained: the infimum equals the minimum over the closure, and it is
+attained iff the closure's set of minimisers (``v* + ker H`` cut by ``gᵀ Δ = 0``) meets the open
+region — a linear program (:func:`encoder_minimum`).
+
+Three tools:
+
+- :func:`is_partial_minimum` — the KKT certificate at a given point: decoder gradient 0, encoder
+  gradient balanced by non-negative multipliers of the *weak* inequalities that are active (strict
+  ones cannot be active inside Ω_P); when it fails it says whether the encoder's infimum over Ω_P is
+  attained at all.
+- :func:`alternating_convex_search` — ACS: least-squares decoder
+  (:func:`theory.derivation.least_squares_decoder`), then the encoder QP over the region with the
+  strict inequalities tightened by a small margin (scipy SLSQP with analytic gradients).
+- :func:`stationary_partial_minima` — solve the stationarity conditions of a partition pattern
+  directly. Per neuron ``i`` with features ``F = F_i`` the loss is ``Σ_{d∈F} M_d ||w_r^d − a_d u||²``
+  with ``a = B̄ (w_E^i, b_i)`` ranging over ``A = range(B̄)``, ``B̄ = [W_{p,F}ᵀ, 1]`` (bias) or
+  ``W_{p,F}ᵀ``. Eliminating ``u = W_{r,F} M a / aᵀ M a`` (the least-squares decoder) leaves the
+  Rayleigh quotient ``aᵀ M W_rᵀ W_r M a / aᵀ M a`` on A, so the stationary points are the
+  generalised eigenvectors ``P y = λ Q y`` with ``P = (W_r M B)ᵀ(W_r M B)``, ``Q = Bᵀ M B`` (B an
+  orthonormal basis of A, a = B y), any scale and sign, any vector of an eigenspace. Whether one
+  lies in Ω_P is an LP in the eigen-coordinates and the encoder. When the columns of ``W_p``
+  (with a bias: of ``[W_p; 1ᵀ]``) are linearly independent, no weak inequality can carry a
+  non-zero KKT multiplier, so these are *all* the partial minima with the pattern (``exact``).
+"""
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from theory.derivation import gradients, least_squares_decoder
+from theory.errors import SDLInputError
+from theory.instance import Instance
+from theory.objective import approx_loss
+from theory.patterns import ActivationPattern, Region, as_pattern, pattern_of, region
+
+# --------------------------------------------------------------------------------------------
+# The encoder sub-problem as a quadratic on v = (vec W_E, b)
+# --------------------------------------------------------------------------------------------
+
+
+def encoder_quadratic(inst: Instance, W_D: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
+    """``(H, g, const)`` with ``L̃(v) = vᵀHv − 2gᵀv + const`` inside the region of ``mask`` (features × neurons)."""
+    W_D = np.asarray(W_D, dtype=float)
+    n_q, n_p = mask.shape[1], inst.n_p
+    nv = n_q * n_p + (n_q if inst.encoder_bias else 0)
+    H = np.zeros((nv, nv))
+    g = np.zeros(nv)
+    for d in range(inst.n):
+        A = np.zeros((inst.n_r, nv))
+        for i in np.flatnonzero(mask[d]):
+            A[:, i * n_p:(i + 1) * n_p] = np.outer(W_D[:, i], inst.W_p[:, d])
+            if inst.encoder_bias:
+                A[:, n_q * n_p + i] = W_D[:, i]
+        H += inst.weights[d] * A.T @ A
+        g += inst.weights[d] * A.T @ inst.W_r[:, d]
+    return H, g, float(inst.weights @ np.einsum("rd,rd->d", inst.W_r, inst.W_r))
+
+
+def _scale(R: Region) -> float:
+    A = np.vstack([R.A_strict, R.A_weak]) if R.A_strict.size + R.A_weak.size else np.ones((1, 1))
+    return float(max(1.0, np.abs(A).max()))
+
+
+@dataclass(frozen=True)
+class EncoderMinimum:
+    """The encoder's convex problem over Ω_P for a fixed decoder.
+
+    ``infimum`` is the minimum over the closure; ``attained`` says whether some minimiser lies in the
+    open region (then ``v`` is one, with strict slack ``margin``); otherwise ``v`` is a closure
+    minimiser on the boundary and ``boundary`` lists the strict inequalities it cannot leave.
+    """
+
+    infimum: float
+    attained: bool
+    v: np.ndarray
+    margin: float
+    boundary: tuple[int, ...]
+
+
+def _solve_qp(H, g, R: Region, v0: np.ndarray, margin: float) -> np.ndarray:
+    """min vᵀHv − 2gᵀv over A_s v <= c_s − margin, A_w v <= c_w (SLSQP, analytic gradients)."""
+    from scipy.optimize import LinearConstraint, minimize
+
+    cons = []
+    A = np.vstack([R.A_strict, R.A_weak])
+    if A.shape[0]:
+        ub = np.concatenate([R.c_strict - margin, R.c_weak])
+        cons.append(LinearConstraint(A, -np.inf, ub))
+    res = minimize(lambda v: v @ H @ v - 2 * g @ v, v0, jac=lambda v: 2 * H @ v - 2 * g,
+                   constraints=cons, method="SLSQP", options={"maxiter": 500, "ftol": 1e-14})
+    v = res.x
+    if A.shape[0] and np.max(A @ v - ub) > 1e-7 * _scale(R):
+        # SLSQP left the feasible set (rare, degenerate): fall back to the start, which is feasible
+        return v0
+    return v
+
+
+def encoder_minimum(inst: Instance, R: Region, W_D, v0: np.ndarray, tol: float = 1e-7) -> EncoderMinimum:
+    """Minimise ``L̃(W_D, ·)`` over Ω_P and decide whether the infimum is attained (an LP).
+
+    ``v0`` must lie in the closure of the region (e.g. the current encoder)."""
+    from scipy.optimize import linprog
+
+    H, g, const = encoder_quadratic(inst, W_D, R.pattern.mask)
+    v_star = _solve_qp(H, g, R, np.asarray(v0, dtype=float), 0.0)
+    inf = float(v_star @ H @ v_star - 2 * g @ v_star + const)
+    w, U = np.linalg.eigh(H)
+    null = U[:, w <= 1e-9 * max(1.0, float(np.abs(w).max()))]
+    nv, k = len(v_star), null.shape[1]
+    ms = len(R.c_strict)
+    if ms == 0:
+        return EncoderMinimum(inf, True, v_star, np.inf, ())
+    # variables y (k), t: max t  s.t. A_s(v*+Ny) + t <= c_s, A_w(v*+Ny) <= c_w, gᵀNy = 0, |y| <= R
+    box = 10.0 * (1.0 + float(np.abs(v_star).max()))
+    A_ub = [np.hstack([R.A_strict @ null, np.ones((ms, 1))])]
+    b_ub = [R.c_strict - R.A_strict @ v_star]
+    if len(R.c_weak):
+        A_ub.append(np.hstack([R.A_weak @ null, np.zeros((len(R.c_weak), 1))]))
+        b_ub.append(R.c_weak - R.A_weak @ v_star + tol)
+    A_eq = np.hstack([(g @ null)[None, :], [[0.0]]]) if k else None
+    res = linprog(np.r_[np.zeros(k), -1.0], A_ub=np.vstack(A_ub), b_ub=np.concatenate(b_ub),
+                  A_eq=A_eq, b_eq=[0.0] if k else None,
+                  bounds=[(-box, box)] * k + [(None, 1.0)], method="highs")
+    if res.status != 0:
+        t, v = -np.inf, v_star
+    else:
+        t, v = float(-res.fun), v_star + null @ res.x[:k]
+    strict_slack = R.c_strict - R.A_strict @ v_star
+    boundary = tuple(int(j) for j in np.flatnonzero(strict_slack <= tol * _scale(R) * 10))
+    attained = t > tol * _scale(R) * 10
+    return EncoderMinimum(inf, attained, v if attained else v_star, t, () if attained else boundary)
+
+
+# --------------------------------------------------------------------------------------------
+# The KKT certificate at a point
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PartialMinimumCheck:
+    """Outcome of :func:`is_partial_minimum` at one point (numbers relative to the loss scale)."""
+
+    is_partial_minimum: bool
+    in_region: bool
+    loss: float
+    decoder_gradient: float
+    encoder_kkt_residual: float
+    active_weak: tuple[int, ...]
+    infimum_attained: bool | None  # encoder infimum over Ω_P attained (None when not computed)
+    encoder_infimum: float | None
+    reason: str
+
+    def to_json(self) -> dict:
+        return dict(self.__dict__)
+
+
+def _vec_gradient(inst: Instance, W_D, W_E, b_E) -> tuple[np.ndarray, np.ndarray]:
+    gr = gradients(inst, W_D, W_E, b_E if inst.encoder_bias else None, method="vectorized")
+    gv = gr.W_E.reshape(-1)
+    if inst.encoder_bias:
+        gv = np.concatenate([gv, gr.b_E])
+    return gr.W_D, gv
+
+
+def is_partial_minimum(inst: Instance, W_D, W_E, b_E=None, pattern=None, tol: float = 1e-6) -> PartialMinimumCheck:
+    """KKT test of a partial minimum of L̃ with pattern P (default: the point's own pattern).
+
+    Interior (strictly inside every strict inequality): decoder gradient ≈ 0 and encoder gradient
+    ``= −Σ λ_j a_j`` over the active weak inequalities ``a_jᵀv <= c_j`` with ``λ >= 0`` (non-negative
+    least squares). Both sub-problems are convex, so KKT is sufficient. When the encoder condition
+    fails, the encoder problem is solved over the region to say whether its infimum is attained.
+    """
+    from scipy.optimize import nnls
+
+    W_D, W_E, b = inst.check_params(W_D, W_E, b_E)
+    bb = b if inst.encoder_bias else None
+    P = pattern_of(inst, W_E, bb) if pattern is None else as_pattern(pattern, inst, W_E.shape[0])
+    R = region(inst, P)
+    loss = approx_loss(inst, W_D, W_E, bb)
+    scale = 1.0 + float(inst.weights.sum())
+    if not R.contains(W_E, bb):
+        return PartialMinimumCheck(False, False, loss, np.nan, np.nan, (), None, None,
+                                   f"the encoder is not in the region of {P} (its own pattern is {pattern_of(inst, W_E, bb)})")
+    gD, gv = _vec_gradient(inst, W_D, W_E, bb)
+    dec = float(np.linalg.norm(gD)) / scale
+    _, weak_slack = R.slack(W_E, bb)
+    act_tol = 1e-7 * _scale(R) * (1.0 + float(np.abs(R.pack(W_E, bb)).max()))
+    active = tuple(int(j) for j in np.flatnonzero(weak_slack <= act_tol))
+    if active:
+        lam, res = nnls(R.A_weak[list(active)].T, -gv)
+        kkt = float(res) / scale
+    else:
+        kkt = float(np.linalg.norm(gv)) / scale
+    # Near a strict boundary the gradient of a minimising sequence tends to 0 (C6): a small KKT
+    # residual alone cannot tell an interior minimum from a boundary limit, so the encoder problem
+    # is also solved over the region and its infimum must be attained at this point's value.
+    em = encoder_minimum(inst, R, W_D, R.pack(W_E, bb))
+    at_value = loss <= em.infimum + tol * scale
+    if dec <= tol and kkt <= tol and em.attained and at_value:
+        return PartialMinimumCheck(True, True, loss, dec, kkt, active, True, em.infimum,
+                                   f"KKT holds: decoder gradient {dec:.2g}, encoder KKT residual {kkt:.2g} "
+                                   f"({len(active)} active weak inequalities); the encoder's minimum over Ω_P is attained")
+    reason = []
+    if dec > tol:
+        reason.append(f"decoder gradient {dec:.3g} ≠ 0 (W_D is not the least-squares decoder)")
+    if kkt > tol or not em.attained or not at_value:
+        if em.attained:
+            reason.append(f"encoder KKT residual {kkt:.3g}: the encoder can still lower L̃ inside Ω_P to {em.infimum:.6g}")
+        else:
+            reason.append(f"encoder KKT residual {kkt:.3g}: the encoder's infimum {em.infimum:.6g} over Ω_P is not attained "
+                          f"(every minimiser lies on the boundary of strict inequalities {list(em.boundary)})")
+    return PartialMinimumCheck(False, True, loss, dec, kkt, active, em.attained, em.infimum, "; ".join(reason))
+
+
+# --------------------------------------------------------------------------------------------
+# Alternating convex search
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ACSResult:
+    """The end point of :func:`alternating_convex_search` and how it got there."""
+
+    W_D: np.ndarray
+    W_E: np.ndarray
+    b_E: np.ndarray | None
+    loss: float
+    iterations: int
+    converged: bool
+    on_boundary: bool  # the encoder step pressed against a strict inequality (the infimum may not be attained)
+    history: tuple[float, ...] = field(default=())
+    check: PartialMinimumCheck | None = None
+
+
+def alternating_convex_search(inst: Instance, pattern, W_E0=None, b_E0=None, *, iters: int = 60,
+                              margin: float = 1e-6, tol: float = 1e-11) -> ACSResult:
+    """ACS inside Ω_P: least-squares decoder, then the encoder QP with strict inequalities tightened
+    by ``margin``; stops when L̃ decreases by less than ``tol`` (relative). Starts from ``W_E0`` or, if
+    None, from the LP witness of :meth:`Region.find_point`."""
+    P = as_pattern(pattern, inst)
+    R = region(inst, P)
+    if W_E0 is None:
+        real = R.find_point()
+        if not real.realizable:
+            raise SDLInputError(f"pattern {P} is not realizable on this instance: {real.reason}")
+        W_E0, b_E0 = real.W_E, real.b_E
+    W_E0 = np.asarray(W_E0, dtype=float)
+    if not R.contains(W_E0, b_E0):
+        raise SDLInputError(f"the starting encoder is not in the region of {P}")
+    m = margin * _scale(R)
+    v = R.pack(W_E0, b_E0)
+    strict, _ = R.slack(W_E0, b_E0)
+    if strict.size and strict.min() < m:  # start strictly inside the tightened region
+        real = R.find_point()
+        v = R.pack(real.W_E, real.b_E)
+    history = []
+    converged = False
+    W_D = None
+    for it in range(1, iters + 1):
+        W_E, b = R.unpack(v)
+        W_D = least_squares_decoder(inst, W_E, b)
+        H, g, const = encoder_quadratic(inst, W_D, P.mask)
+        v = _solve_qp(H, g, R, v, m)
+        loss = float(v @ H @ v - 2 * g @ v + const)
+        history.append(loss)
+        if it > 1 and history[-2] - loss <= tol * max(1.0, abs(loss)):
+            converged = True
+            break
+    W_E, b = R.unpack(v)
+    W_D = least_squares_decoder(inst, W_E, b)
+    strict, _ = R.slack(W_E, b)
+    on_boundary = bool(strict.size and strict.min() <= 2 * m)
+    chk = is_partial_minimum(inst, W_D, W_E, b, P)
+    return ACSResult(W_D, W_E.copy(), None if b is None else b.copy(), approx_loss(inst, W_D, W_E, b), it,
+                     converged, on_boundary, tuple(history), chk)
+
+
+# --------------------------------------------------------------------------------------------
+# Solving the stationarity conditions of a partition pattern directly
+# --------------------------------------------------------------------------------------------
+
+
+def _augmented_inputs(inst: Instance) -> np.ndarray:
+    """``W̄_p``: the columns that the encoder row sees (``[W_p; 1ᵀ]`` with a bias)."""
+    return np.vstack([inst.W_p, np.ones((1, inst.n))]) if inst.encoder_bias else inst.W_p
+
+
+def stationary_points_exhaust(inst: Instance) -> bool:
+    """True when the columns of ``W̄_p`` are linearly independent: then every partial minimum of a
+    partition pattern has zero gradient, so :func:`stationary_partial_minima` finds all of them."""
+    Wb = _augmented_inputs(inst)
+    return bool(np.linalg.matrix_rank(Wb, tol=1e-9) == inst.n)
+
+
+@dataclass(frozen=True)
+class NeuronEigenspaces:
+    """The stationary activation vectors of one neuron: ``a = basis @ Y_k @ η`` for eigenvalue ``λ_k``."""
+
+    neuron: int
+    features: tuple[int, ...]
+    basis: np.ndarray  # |F| × r, orthonormal basis of A = range(B̄)
+    eigenvalues: tuple[float, ...]
+    eigenspaces: tuple[np.ndarray, ...]  # r × m_k each
+
+
+def neuron_eigenspaces(inst: Instance, neuron: int, features) -> NeuronEigenspaces:
+    """Generalised eigenspaces of ``P y = λ Q y`` for neuron ``i`` on features F (C6's stationarity)."""
+    from scipy.linalg import eigh
+
+    F = sorted(features)
+    Bbar = _augmented_inputs(inst)[:, F].T  # |F| × (n_p [+1])
+    U, s, _ = np.linalg.svd(Bbar, full_matrices=False)
+    B = U[:, s > 1e-9 * max(1.0, s.max())]
+    Mw = inst.weights[F]
+    WMB = inst.W_r[:, F] @ (Mw[:, None] * B)
+    Pm = WMB.T @ WMB
+    Qm = B.T @ (Mw[:, None] * B)
+    lam, Y = eigh(Pm, Qm)
+    groups, spaces = [], []
+    order = np.argsort(lam)
+    i = 0
+    tol = 1e-8 * max(1.0, float(np.abs(lam).max()))
+    while i < len(order):
+        j = i
+        while j + 1 < len(order) and lam[order[j + 1]] - lam[order[i]] <= tol:
+            j += 1
+        idx = order[i:j + 1]
+        groups.append(float(lam[idx].mean()))
+        spaces.append(Y[:, idx])
+        i = j + 1
+    return NeuronEigenspaces(neuron, tuple(F), B, tuple(groups), tuple(spaces))
+
+
+@dataclass(frozen=True)
+class StationaryPartialMinimum:
+    W_D: np.ndarray
+    W_E: np.ndarray
+    b_E: np.ndarray | None
+    loss: float
+    eigenvalues: tuple[float, ...]  # chosen λ per non-dead neuron
+    check: PartialMinimumCheck
+
+
+@dataclass(frozen=True)
+class StationarySearch:
+    """All eigen-choices tried for a partition pattern, and the partial minima found."""
+
+    pattern: ActivationPattern
+    exact: bool  # the found points are all partial minima with the pattern (W̄_p has independent columns)
+    combinations: int
+    truncated: bool
+    found: tuple[StationaryPartialMinimum, ...]
+    neurons: tuple[NeuronEigenspaces, ...]
+
+    def summary(self) -> dict:
+        return {
+            "pattern": self.pattern.to_json(),
+            "exact": self.exact,
+            "eigen_combinations_tried": self.combinations,
+            "truncated": self.truncated,
+            "partial_minima_found": len(self.found),
+            "losses": sorted(round(p.loss, 12) for p in self.found),
+            "eigenvalues_per_neuron": {str(n.neuron): list(n.eigenvalues) for n in self.neurons},
+        }
+
+
+def _eigen_lp(inst: Instance, R: Region, neurons, spaces):
+    """LP: a point of Ω_P whose active neurons' activations lie in the chosen eigenspaces."""
+    from scipy.optimize import linprog
+
+    nv, n_p = R.n_vars, inst.n_p
+    n_q = R.n_q
+    sizes = [S.shape[1] for S in spaces]
+    ne = sum(sizes)
+    nx = nv + ne
+    eq_rows = []
+    off = nv
+    for nb, S, k in zip(neurons, spaces, sizes):
+        i, F = nb.neuron, list(nb.features)
+        G = nb.basis @ S  # |F| × k: a_F = G η
+        for row_f, d in enumerate(F):
+            r = np.zeros(nx + 2)
+            r[i * n_p:(i + 1) * n_p] = inst.W_p[:, d]
+            if inst.encoder_bias:
+                r[n_q * n_p + i] = 1.0
+            r[off:off + k] = -G[row_f]
+            eq_rows.append(r)
+        off += k
+    ms, mw = len(R.c_strict), len(R.c_weak)
+    rows, rhs = [], []
+    if ms:
+        rows.append(np.hstack([R.A_strict, np.zeros((ms, ne)), -R.c_strict[:, None], np.ones((ms, 1))]))
+        rhs.append(np.zeros(ms))
+    if mw:
+        rows.append(np.hstack([R.A_weak, np.zeros((mw, ne)), -R.c_weak[:, None], np.zeros((mw, 1))]))
+        rhs.append(np.zeros(mw))
+    rows.append(np.r_[np.zeros(nx), -1.0, 1.0][None, :])
+    rhs.append(np.zeros(1))
+    c = np.zeros(nx + 2)
+    c[-1] = -1.0
+    res = linprog(c, A_ub=np.vstack(rows), b_ub=np.concatenate(rhs),
+                  A_eq=np.array(eq_rows) if eq_rows else None, b_eq=np.zeros(len(eq_rows)) if eq_rows else None,
+                  bounds=[(-1.0, 1.0)] * nx + [(0.0, 1.0), (None, 1.0)], method="highs")
+    if res.status != 0 or -res.fun <= 1e-9:
+        return None
+    x, s = res.x[:nx], res.x[nx]
+    return R.unpack(x[:nv] / s)
+
+
+def stationary_partial_minima(inst: Instance, pattern, *, max_combinations: int = 256, tol: float = 1e-6) -> StationarySearch:
+    """Every zero-gradient partial minimum with a partition pattern, one per feasible choice of
+    eigenvalue per neuron (see the module docstring); each is re-checked by :func:`is_partial_minimum`."""
+    P = as_pattern(pattern, inst)
+    problem = P.partition_problem()
+    if problem is not None:
+        raise SDLInputError(f"stationary_partial_minima needs a partition pattern (every feature on exactly one neuron): {problem}")
+    R = region(inst, P)
+    neurons = tuple(neuron_eigenspaces(inst, i, F) for i, F in enumerate(P.firing) if F)
+    exact = stationary_points_exhaust(inst)
+    if R.impossible:
+        return StationarySearch(P, exact, 0, False, (), neurons)
+    choices = list(itertools.product(*[range(len(nb.eigenvalues)) for nb in neurons]))
+    truncated = len(choices) > max_combinations
+    found = []
+    for combo in choices[:max_combinations]:
+        spaces = [nb.eigenspaces[k] for nb, k in zip(neurons, combo)]
+        point = _eigen_lp(inst, R, neurons, spaces)
+        if point is None:
+            continue
+        W_E, b = point
+        W_D = least_squares_decoder(inst, W_E, b)
+        chk = is_partial_minimum(inst, W_D, W_E, b, P, tol=tol)
+        if chk.is_partial_minimum:
+            found.append(StationaryPartialMinimum(W_D, W_E.copy(), None if b is None else b.copy(), chk.loss,
+                                                  tuple(nb.eigenvalues[k] for nb, k in zip(neurons, combo)), chk))
+    return StationarySearch(P, exact and not truncated, min(len(choices), max_combinations), truncated, tuple(found), neurons)
+
+
+__all__ = [
+    "encoder_quadratic", "EncoderMinimum", "encoder_minimum", "PartialMinimumCheck", "is_partial_minimum",
+    "ACSResult", "alternating_convex_search", "stationary_points_exhaust", "NeuronEigenspaces",
+    "neuron_eigenspaces", "StationaryPartialMinimum", "StationarySearch", "stationary_partial_minima",
+]
