@@ -312,3 +312,220 @@ def derive(activation=None, *, pattern=None, instance: Instance | None = None, e
     if pattern is not None and instance is not None:
         pattern = as_pattern(pattern, instance)
     return Derivation(activation, bool(encoder_bias), pattern, instance)
+
+
+# --------------------------------------------------------------------------------------------
+# Hessian blocks as linear maps, and the block form at the least-squares decoder
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class HessianActions:
+    """The Hessian of one feature's term ``ℓ_d`` as linear maps on directions (C2).
+
+    ``blocks["XY"] = D_Y(∇_X ℓ_d)[Δ_Y]`` for ``X, Y ∈ {D, E, b}`` (expanded, any dimension);
+    ``compact[X] = Σ_Y blocks["XY"]`` written with ``z_d = W_E w_p^d + b``, ``r_d = w_r^d − W_D S_d z_d``
+    and their first variations ``δz_d = Δ_E w_p^d + Δ_b``, ``δr_d = −Δ_D S_d z_d − W_D S_d δz_d``.
+    """
+
+    symbols: dict
+    blocks: dict
+    compact: dict
+    variations: dict  # "z" -> δz_d, "r" -> δr_d in terms of the directions
+
+    def block(self, X: str, Y: str) -> sp.MatrixExpr:
+        """``D_Y(∇_X ℓ_d)[Δ_Y]`` in residual form (``z_d``, ``r_d``): the compact map with the other
+        directions set to zero; equal to ``blocks[X + Y]`` (the test-suite checks it numerically)."""
+        s = self.symbols
+        e = self.compact[X].xreplace({s["deltar"]: self.variations["r"]}).xreplace({s["deltaz"]: self.variations["z"]})
+        zero = {s[f"Delta_{Z}"]: sp.ZeroMatrix(*s[f"Delta_{Z}"].shape) for Z in "DEb" if Z != Y}
+        return e.xreplace(zero).doit().xreplace({s["S"].T: s["S"]})
+
+
+def _linear_part(expr: sp.MatrixExpr, t: sp.Symbol) -> sp.MatrixExpr:
+    """The coefficient of ``t`` in a matrix polynomial in ``t`` (avoids sympy's ``Transpose.diff`` bug,
+    which drops the transpose of a direction when differentiating in a scalar)."""
+    e = expr.doit().expand()
+    terms = e.args if isinstance(e, sp.MatAdd) else (e,)
+    keep = []
+    for term in terms:
+        scalar = sp.Mul(*[a for a in term.args if not a.is_Matrix]) if isinstance(term, sp.MatMul) else sp.S.One
+        if sp.degree(scalar, t) == 1:
+            keep.append(term.xreplace({t: sp.S.One}))
+    shape = expr.shape
+    return sp.MatAdd(*keep).doit() if keep else sp.ZeroMatrix(*shape)
+
+
+@lru_cache(maxsize=1)
+def hessian_actions() -> HessianActions:
+    mf = matrix_form()
+    s = mf.symbols
+    n_p, n_r, n_q = s["n_p"], s["n_r"], s["n_q"]
+    t = sp.Symbol("t")
+    dirs = {"D": sp.MatrixSymbol("Delta_D", n_r, n_q), "E": sp.MatrixSymbol("Delta_E", n_q, n_p),
+            "b": sp.MatrixSymbol("Delta_b", n_q, 1)}
+    var = {"D": s["W_D"], "E": s["W_E"], "b": s["b"]}
+    grads = {"D": mf.grad_D, "E": mf.grad_E, "b": mf.grad_b}
+    blocks = {X + Y: _linear_part(g.xreplace({var[Y]: var[Y] + t * dirs[Y]}), t)
+              for X, g in grads.items() for Y in "DEb"}
+    z, r = sp.MatrixSymbol("z_d", n_q, 1), sp.MatrixSymbol("r_d", n_r, 1)
+    dz, dr = sp.MatrixSymbol("deltaz_d", n_q, 1), sp.MatrixSymbol("deltar_d", n_r, 1)
+    compact = {}
+    for X, g in grads.items():
+        g = _in_z_r(g, s, z, r)
+        compact[X] = _linear_part(g.xreplace({s["W_D"]: s["W_D"] + t * dirs["D"], z: z + t * dz, r: r + t * dr}), t)
+    variations = {"z": dirs["E"] * s["w_p"] + dirs["b"], "r": -dirs["D"] * s["S"] * z - s["W_D"] * s["S"] * dz}
+    syms = dict(s, Delta_D=dirs["D"], Delta_E=dirs["E"], Delta_b=dirs["b"], z=z, r=r, deltaz=dz, deltar=dr)
+    return HessianActions(syms, blocks, compact, variations)
+
+
+def _in_z_r(expr, s: dict, z: sp.MatrixSymbol, r: sp.MatrixSymbol):
+    """Rewrite a matrix-form expression with ``z_d = W_E w_p + b`` and ``r_d = w_r − W_D S_d z_d``."""
+    z_expr = s["W_E"] * s["w_p"] + s["b"]
+    expr = expr.xreplace({z_expr: z, z_expr.T.doit(): z.T})
+    r_expr = s["w_r"] - s["W_D"] * s["S"] * z
+    return expr.xreplace({r_expr: r, r_expr.T.doit(): r.T})
+
+
+def in_residual_form(expr):
+    """A matrix-form expression rewritten with the pre-activations ``z_d`` and residual ``r_d``
+    (symbols ``z_d``, ``r_d``; ``S_dᵀ = S_d`` since ``S_d`` is diagonal), for reading and printing."""
+    mf = matrix_form()
+    s = mf.symbols
+    z, r = sp.MatrixSymbol("z_d", s["n_q"], 1), sp.MatrixSymbol("r_d", s["n_r"], 1)
+    return _in_z_r(expr, s, z, r).xreplace({s["S"].T: s["S"]})
+
+
+@lru_cache(maxsize=1)
+def block_stationarity_at_least_squares() -> dict:
+    """The block form's encoder coefficient ``M_j (c_j − a_j q)`` at ``u = u*`` (C6's argument).
+
+    With ``u* = Σ_d M_d a_d w_r^d / A``, ``A = Σ_d M_d a_d²`` and target Gram entries
+    ``G_de = <w_r^d, w_r^e>``: ``c_j* = Σ_d M_d a_d G_dj / A`` and ``q* = Σ_{d,e} M_d M_e a_d a_e G_de / A²``.
+    Encoder stationarity at u* is ``Σ_j M_j (c_j* − a_j q*) w_p^j = 0`` (and ``Σ_j M_j (c_j* − a_j q*) = 0``
+    with a bias): the coefficients need not vanish one by one when the ``w_p^j`` are dependent.
+    """
+    bf = block_form()
+    S = bf.symbols
+    M, a, d, j, m = S["M"], S["a"], S["d"], S["j"], S["m"]
+    e = sp.Symbol("e", integer=True, positive=True)
+    G = sp.IndexedBase("G")
+    A = sp.Sum(M[d] * a[d] ** 2, (d, 1, m))
+    c_star = sp.Sum(M[d] * a[d] * G[d, j], (d, 1, m)) / A
+    q_star = sp.Sum(sp.Sum(M[d] * M[e] * a[d] * a[e] * G[d, e], (e, 1, m)), (d, 1, m)) / A**2
+    coefficient = M[j] * (c_star - a[j] * q_star)
+    # consistency: the block's encoder_stationarity (= ∂L/∂a_j) is −2 × this coefficient at u*
+    check = sp.simplify(bf.encoder_stationarity.subs({S["c"][j]: c_star, S["q"]: q_star}) + 2 * coefficient)
+    return dict(G=G, e=e, c_star=c_star, q_star=q_star, coefficient=coefficient, check=check)
+
+
+# --------------------------------------------------------------------------------------------
+# Numeric specialisation of the block form at a point (per neuron)
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class NeuronBlock:
+    """Block-form numbers for neuron ``i`` with ``F_i`` = ``features`` (m = len(features)) at a point.
+
+    ``activations`` a_d, ``weights`` M_d, ``decoder`` u = W_D[:, i], ``target_gram`` c_d = <u, w_r^d>,
+    ``decoder_norm_sq`` q = ||u||²; the gradients of the neuron's part of L̃ from the block formulas;
+    ``ls_decoder`` u* and ``encoder_coefficients_at_ls`` M_d (c_d* − a_d q*) (None for a dead neuron).
+    """
+
+    neuron: int
+    features: tuple[int, ...]
+    activations: np.ndarray
+    weights: np.ndarray
+    decoder: np.ndarray
+    target_gram: np.ndarray
+    decoder_norm_sq: float
+    grad_decoder: np.ndarray
+    grad_encoder: np.ndarray
+    grad_bias: float
+    ls_decoder: np.ndarray | None
+    encoder_coefficients_at_ls: np.ndarray | None
+    grad_encoder_at_ls: np.ndarray | None
+
+
+def block_form_problem(pattern) -> str | None:
+    """Why the per-neuron block form does not describe L̃ for ``pattern`` (None when it does).
+
+    L̃ splits into independent per-neuron blocks when no feature switches on two neurons;
+    features switching on no neuron only add the constant ``M_d ||w_r^d||²``.
+    """
+    counts = pattern.mask.sum(axis=1)
+    repeated = np.flatnonzero(counts > 1).tolist()
+    if repeated:
+        return (f"features {repeated} switch on more than one neuron, so neurons share residuals and "
+                "L̃ does not split into per-neuron blocks: use the matrix form")
+    return None
+
+
+@lru_cache(maxsize=64)
+def _block_function(expr: sp.Expr, names: tuple[str, ...]):
+    bf = block_form()
+    S = bf.symbols
+    j = S["j"]
+    args = [S[n][j] if n in ("M", "a", "c", "g") else S[n] for n in names]
+    return sp.lambdify(args, expr, "numpy")
+
+
+def _block_eval(expr: sp.Expr, arrays: dict) -> np.ndarray:
+    """Evaluate a block-form expression (index ``j``, sums over ``d``) on arrays indexed by position."""
+    bf = block_form()
+    S = bf.symbols
+    m = len(arrays["M"])
+
+    def total(s: sp.Sum):
+        summand = s.function.xreplace({s.variables[0]: S["j"]})
+        return sp.Float(float(np.sum(_block_eval(summand, arrays))))
+
+    expr = expr.replace(lambda e: isinstance(e, sp.Sum), total)
+    names = ("M", "a", "c", "g", "q")
+    f = _block_function(expr, names)
+    return np.broadcast_to(np.asarray(f(*[arrays[n] for n in names]), dtype=float), (m,)).copy()
+
+
+def neuron_blocks(instance: Instance, W_D, W_E, b_E=None) -> tuple[NeuronBlock, ...]:
+    """The block form specialised to numbers, neuron by neuron, at ``(W_D, W_E, b_E)`` (C6).
+
+    Raises :class:`SDLInputError` when the point's pattern does not split into blocks
+    (see :func:`block_form_problem`)."""
+    from theory.patterns import ActivationPattern
+
+    W_D, W_E, b, mask = _point(instance, W_D, W_E, b_E)
+    pattern = ActivationPattern.from_mask(mask)
+    problem = block_form_problem(pattern)
+    if problem:
+        raise SDLInputError(f"the block form does not apply at this point: {problem}")
+    bf = block_form()
+    Z = instance.pre_activations(W_E, b)
+    out = []
+    for i, F in enumerate(pattern.firing):
+        feats = tuple(sorted(F))
+        idx = list(feats)
+        u = W_D[:, i].copy()
+        Wp, Wr = instance.W_p[:, idx], instance.W_r[:, idx]
+        arr = {"M": instance.weights[idx], "a": Z[idx, i], "c": Wr.T @ u, "g": np.sum(Wr**2, axis=0), "q": float(u @ u)}
+        if not feats:
+            zero_e = np.zeros(instance.n_p)
+            out.append(NeuronBlock(i, feats, arr["a"], arr["M"], u, arr["c"], arr["q"], np.zeros_like(u), zero_e, 0.0,
+                                   None, None, None))
+            continue
+        coef_w = _block_eval(bf.grad_u_coef_w, arr)
+        coef_u = _block_eval(bf.grad_u_coef_u, arr)[0]
+        coef_e = _block_eval(bf.grad_e_coef, arr)
+        ls = Wr @ _block_eval(bf.ls_decoder, arr)
+        at_ls = dict(arr, c=Wr.T @ ls, q=float(ls @ ls))
+        enc_ls = _block_eval(bf.encoder_stationarity, at_ls)  # ∂L/∂a_j = 2 M_j (q a_j − c_j)
+        out.append(NeuronBlock(
+            i, feats, arr["a"], arr["M"], u, arr["c"], arr["q"],
+            grad_decoder=Wr @ coef_w + coef_u * u,
+            grad_encoder=Wp @ coef_e,
+            grad_bias=float(coef_e.sum()) if instance.encoder_bias else 0.0,
+            ls_decoder=ls,
+            encoder_coefficients_at_ls=-enc_ls / 2,
+            grad_encoder_at_ls=Wp @ enc_ls,
+        ))
+    return tuple(out)

@@ -1,0 +1,173 @@
+"""``sdl-theory derive``: print the derived gradients, stationarity conditions and Hessian blocks of L̃.
+
+Examples::
+
+    sdl-theory derive --activation relu
+    sdl-theory derive --activation jumprelu --theta 0.5 --format latex
+    sdl-theory derive --activation topk_relu --k 1 --pattern "0,1|2|"
+    sdl-theory derive --instance inst.json --format json
+
+Without ``--instance`` a small embedded instance is used to specialise a ``--pattern`` (n = 3 unit
+features in R² at 120° to each other, M_d = 1). An instance file is the JSON of
+``theory.Instance.to_json()``, optionally with a point: either the instance's keys at top level or
+under ``"instance"``, plus ``"W_E"`` (n_q × n_p), optionally ``"W_D"`` (n_r × n_q; default: the
+least-squares decoder) and ``"b_E"``.
+"""
+from __future__ import annotations
+
+FAMILY_NAMES = ("relu", "jumprelu", "topk", "topk_relu", "batchtopk")
+FORMAT_NAMES = ("text", "latex", "json")
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser(
+        "derive",
+        help="print the derived gradients, stationarity conditions and Hessian blocks of L̃",
+        description=__doc__.split("\n\n")[0],
+    )
+    p.add_argument("--activation", choices=FAMILY_NAMES, default=None,
+                   help="activation family (default: the instance's, else relu)")
+    p.add_argument("--theta", type=float, default=None, help="JumpReLU threshold θ >= 0")
+    p.add_argument("--k", type=int, default=None, help="k of TopK, TopK∘ReLU, BatchTopK (default 1)")
+    p.add_argument("--bias", action="store_true", help="model with an encoder bias b")
+    p.add_argument("--pattern", default=None,
+                   help='activation pattern: neurons separated by "|", their features by ",", e.g. "0,1|2|" '
+                        "(neuron 0 fires on features 0 and 1, neuron 1 on 2, neuron 2 is dead)")
+    p.add_argument("--instance", default=None, metavar="FILE.json",
+                   help="instance (and optionally a point W_E, W_D, b_E) to specialise to numbers")
+    p.add_argument("--form", choices=("both", "matrix", "block"), default="both",
+                   help="which symbolic form to print (default both)")
+    p.add_argument("--format", choices=FORMAT_NAMES, default="text", help="output format (default text)")
+    p.set_defaults(func=run)
+
+
+def default_instance():
+    """n = 3 unit features in R² at 120° (interference −1/2), M_d = 1, ReLU."""
+    import numpy as np
+
+    from theory.instance import Instance
+
+    angles = np.deg2rad([90.0, 210.0, 330.0])
+    return Instance(W_p=np.vstack([np.cos(angles), np.sin(angles)]), weights=np.ones(3))
+
+
+def parse_pattern(text: str, n_features: int, n_hint: str):
+    """``"0,1|2|"`` → ActivationPattern ((0, 1), (2,), ()) over ``n_features`` features."""
+    from theory.errors import SDLInputError
+    from theory.patterns import ActivationPattern
+
+    sets = []
+    for i, part in enumerate(text.split("|")):
+        F = set()
+        for tok in (t.strip() for t in part.split(",")):
+            if not tok:
+                continue
+            try:
+                d = int(tok)
+            except ValueError:
+                raise SDLInputError(
+                    f'--pattern {text!r}: {tok!r} (neuron {i}) is not a feature index; write neurons separated by "|" '
+                    'and their features by ",", e.g. "0,1|2|"') from None
+            if not 0 <= d < n_features:
+                raise SDLInputError(
+                    f"--pattern {text!r}: feature {d} (neuron {i}) does not exist; {n_hint} has n = {n_features} "
+                    f"features, numbered 0..{n_features - 1}")
+            F.add(d)
+        sets.append(F)
+    return ActivationPattern.from_sets(sets, n_features)
+
+
+def _load_instance_file(path: str):
+    import json
+
+    import numpy as np
+
+    from theory.errors import SDLInputError
+    from theory.instance import Instance
+    from theory.printing import Point
+
+    try:
+        with open(path, encoding="utf-8") as fh:
+            data = json.load(fh)
+    except FileNotFoundError:
+        raise SDLInputError(f"--instance {path}: no such file") from None
+    except json.JSONDecodeError as exc:
+        raise SDLInputError(f"--instance {path}: not valid JSON ({exc})") from None
+    if not isinstance(data, dict):
+        raise SDLInputError(f"--instance {path}: expected a JSON object with W_p (and optionally W_E, W_D, b_E)")
+    body = data.get("instance", data)
+    if not isinstance(body, dict) or "W_p" not in body:
+        raise SDLInputError(f"--instance {path}: missing 'W_p' (write theory.Instance.to_json() to the file)")
+    body = dict(body)
+    body.setdefault("activation", {"name": "relu"})
+    try:
+        inst = Instance.from_json(body)
+    except (KeyError, TypeError) as exc:
+        raise SDLInputError(f"--instance {path}: malformed instance ({exc!r})") from None
+    point = None
+    if data.get("W_E") is not None:
+        point = Point(np.asarray(data["W_E"], dtype=float),
+                      None if data.get("W_D") is None else np.asarray(data["W_D"], dtype=float),
+                      None if data.get("b_E") is None else np.asarray(data["b_E"], dtype=float), source=f"from {path}")
+    elif data.get("W_D") is not None or data.get("b_E") is not None:
+        raise SDLInputError(f"--instance {path}: W_D / b_E given without W_E; a point needs the encoder W_E")
+    return inst, point
+
+
+def _activation(args, inst):
+    from theory.activations import make_activation
+    from theory.errors import SDLInputError
+
+    family = args.activation or (inst.activation.name if inst is not None else "relu")
+    if args.theta is not None and family != "jumprelu":
+        raise SDLInputError(f"--theta is JumpReLU's threshold and does not apply to {family}; "
+                            "use --activation jumprelu --theta T")
+    if args.k is not None and family not in ("topk", "topk_relu", "batchtopk"):
+        raise SDLInputError(f"--k applies to topk, topk_relu and batchtopk, not to {family}")
+    if args.activation is None and args.theta is None and args.k is None and inst is not None:
+        return inst.activation  # keep the file's activation as it is (e.g. a BatchTopK threshold)
+    return make_activation(family, theta=args.theta, k=args.k)
+
+
+def run(args) -> int:
+    import numpy as np
+
+    from theory.derivation import derive, least_squares_decoder
+    from theory.errors import SDLInputError
+    from theory.patterns import pattern_of, region
+    from theory.printing import Point, render
+
+    point = None
+    if args.instance is not None:
+        inst, point = _load_instance_file(args.instance)
+        n_hint = f"the instance in {args.instance}"
+    else:
+        inst, n_hint = None, "the default instance (pass --instance FILE.json for another)"
+    act = _activation(args, inst)
+    base = inst if inst is not None else default_instance()
+    inst = base.replace(activation=act, encoder_bias=base.encoder_bias or args.bias)
+
+    pattern = parse_pattern(args.pattern, inst.n, n_hint) if args.pattern is not None else None
+    forms = ("matrix", "block") if args.form == "both" else (args.form,)
+    if point is not None:
+        # validate the point before any printing (shapes, bias)
+        W_D = point.W_D if point.W_D is not None else least_squares_decoder(inst, point.W_E, point.b_E)
+        inst.check_params(W_D, point.W_E, point.b_E)
+        at = pattern_of(inst, point.W_E, point.b_E)
+        if pattern is not None and not np.array_equal(at.mask, pattern.mask):
+            raise SDLInputError(f"the point's encoder has pattern {at} but --pattern says {pattern}; drop one of them")
+        pattern = at
+    if pattern is not None and args.form == "block":
+        from theory.derivation import block_form_problem
+
+        problem = block_form_problem(pattern)
+        if problem:
+            raise SDLInputError(f"--form block: pattern {pattern} is not a partition: {problem} (use --form matrix or both)")
+    if point is None and pattern is not None:
+        witness = region(inst, pattern).find_point()
+        if witness.realizable:
+            point = Point(witness.W_E, None, witness.b_E, source="linear-program witness of the pattern's region")
+    show_instance = args.instance is not None or pattern is not None
+    derivation = derive(act, pattern=pattern, instance=inst if show_instance else None, encoder_bias=inst.encoder_bias)
+    print(render(derivation, args.format, point if show_instance else None, forms), end="")
+    return 0
