@@ -73,6 +73,50 @@ def _scale(R: Region) -> float:
     return float(max(1.0, np.abs(A).max()))
 
 
+def _margin_lp(R: Region, extra_eq: np.ndarray | None = None, n_extra: int = 0):
+    """Homogenised LP for a point of Ω_P that is strictly inside the strict inequalities (margin
+    ``t_s``) and, where the region allows it, strictly inside the weak ones too (margin ``t_w``).
+
+    A witness on a weak boundary (``z = 0`` for a ReLU unit that is off) evaluates as *on* after
+    one rounding error, so points used as partial-minimum candidates are kept off weak boundaries.
+    Variables ``(v, extra, s, t_s, t_w)``; ``extra_eq`` rows act on ``(v, extra)`` (homogeneous).
+    Returns ``x / s`` over ``(v, extra)`` or None when Ω_P (with the equalities) is empty."""
+    from scipy.optimize import linprog
+
+    nx = R.n_vars + n_extra
+    ms, mw = len(R.c_strict), len(R.c_weak)
+    rows, rhs = [], []
+    if ms:
+        rows.append(np.hstack([R.A_strict, np.zeros((ms, n_extra)), -R.c_strict[:, None], np.ones((ms, 1)), np.zeros((ms, 1))]))
+        rhs.append(np.zeros(ms))
+    if mw:
+        rows.append(np.hstack([R.A_weak, np.zeros((mw, n_extra)), -R.c_weak[:, None], np.zeros((mw, 1)), np.ones((mw, 1))]))
+        rhs.append(np.zeros(mw))
+    rows.append(np.r_[np.zeros(nx), -1.0, 1.0, 0.0][None, :])  # t_s <= s
+    rows.append(np.r_[np.zeros(nx), 0.0, -1.0, 1.0][None, :])  # t_w <= t_s
+    rhs.append(np.zeros(2))
+    c = np.zeros(nx + 3)
+    c[-2], c[-1] = -1.0, -0.5
+    A_eq = None if extra_eq is None or not len(extra_eq) else np.hstack([extra_eq, np.zeros((len(extra_eq), 3))])
+    res = linprog(c, A_ub=np.vstack(rows), b_ub=np.concatenate(rhs), A_eq=A_eq,
+                  b_eq=None if A_eq is None else np.zeros(len(A_eq)),
+                  bounds=[(-1.0, 1.0)] * nx + [(0.0, 1.0), (None, 1.0), (0.0, 1.0)], method="highs")
+    if res.status != 0 or res.x[nx + 1] <= 1e-9:
+        return None
+    return res.x[:nx] / res.x[nx]
+
+
+def interior_point(R: Region):
+    """``(W_E, b_E)`` in Ω_P, off every weak boundary the region lets it leave; None if Ω_P is empty."""
+    if R.impossible:
+        return None
+    x = _margin_lp(R)
+    if x is None:
+        return None
+    W_E, b = R.unpack(x)
+    return W_E.copy(), None if b is None else b.copy()
+
+
 @dataclass(frozen=True)
 class EncoderMinimum:
     """The encoder's convex problem over Ω_P for a fixed decoder.
@@ -190,7 +234,7 @@ def is_partial_minimum(inst: Instance, W_D, W_E, b_E=None, pattern=None, tol: fl
     R = region(inst, P)
     loss = approx_loss(inst, W_D, W_E, bb)
     scale = 1.0 + float(inst.weights.sum())
-    if not R.contains(W_E, bb):
+    if not R.contains(W_E, bb) or pattern_of(inst, W_E, bb).firing != P.firing:
         return PartialMinimumCheck(False, False, loss, np.nan, np.nan, (), None, None,
                                    f"the encoder is not in the region of {P} (its own pattern is {pattern_of(inst, W_E, bb)})")
     gD, gv = _vec_gradient(inst, W_D, W_E, bb)
@@ -252,10 +296,10 @@ def alternating_convex_search(inst: Instance, pattern, W_E0=None, b_E0=None, *, 
     P = as_pattern(pattern, inst)
     R = region(inst, P)
     if W_E0 is None:
-        real = R.find_point()
-        if not real.realizable:
-            raise SDLInputError(f"pattern {P} is not realizable on this instance: {real.reason}")
-        W_E0, b_E0 = real.W_E, real.b_E
+        point = interior_point(R)
+        if point is None:
+            raise SDLInputError(f"pattern {P} is not realizable on this instance: {R.find_point().reason}")
+        W_E0, b_E0 = point
     W_E0 = np.asarray(W_E0, dtype=float)
     if not R.contains(W_E0, b_E0):
         raise SDLInputError(f"the starting encoder is not in the region of {P}")
@@ -263,8 +307,7 @@ def alternating_convex_search(inst: Instance, pattern, W_E0=None, b_E0=None, *, 
     v = R.pack(W_E0, b_E0)
     strict, _ = R.slack(W_E0, b_E0)
     if strict.size and strict.min() < m:  # start strictly inside the tightened region
-        real = R.find_point()
-        v = R.pack(real.W_E, real.b_E)
+        v = R.pack(*interior_point(R))
     history = []
     converged = False
     W_D = None
@@ -378,45 +421,24 @@ class StationarySearch:
 
 def _eigen_lp(inst: Instance, R: Region, neurons, spaces):
     """LP: a point of Ω_P whose active neurons' activations lie in the chosen eigenspaces."""
-    from scipy.optimize import linprog
-
-    nv, n_p = R.n_vars, inst.n_p
-    n_q = R.n_q
+    nv, n_p, n_q = R.n_vars, inst.n_p, R.n_q
     sizes = [S.shape[1] for S in spaces]
-    ne = sum(sizes)
-    nx = nv + ne
+    nx = nv + sum(sizes)
     eq_rows = []
     off = nv
     for nb, S, k in zip(neurons, spaces, sizes):
         i, F = nb.neuron, list(nb.features)
         G = nb.basis @ S  # |F| × k: a_F = G η
-        for row_f, d in enumerate(F):
-            r = np.zeros(nx + 2)
+        for row_f, d in enumerate(F):  # <w_E^i, w_p^d> + b_i − (G η)_d = 0
+            r = np.zeros(nx)
             r[i * n_p:(i + 1) * n_p] = inst.W_p[:, d]
             if inst.encoder_bias:
                 r[n_q * n_p + i] = 1.0
             r[off:off + k] = -G[row_f]
             eq_rows.append(r)
         off += k
-    ms, mw = len(R.c_strict), len(R.c_weak)
-    rows, rhs = [], []
-    if ms:
-        rows.append(np.hstack([R.A_strict, np.zeros((ms, ne)), -R.c_strict[:, None], np.ones((ms, 1))]))
-        rhs.append(np.zeros(ms))
-    if mw:
-        rows.append(np.hstack([R.A_weak, np.zeros((mw, ne)), -R.c_weak[:, None], np.zeros((mw, 1))]))
-        rhs.append(np.zeros(mw))
-    rows.append(np.r_[np.zeros(nx), -1.0, 1.0][None, :])
-    rhs.append(np.zeros(1))
-    c = np.zeros(nx + 2)
-    c[-1] = -1.0
-    res = linprog(c, A_ub=np.vstack(rows), b_ub=np.concatenate(rhs),
-                  A_eq=np.array(eq_rows) if eq_rows else None, b_eq=np.zeros(len(eq_rows)) if eq_rows else None,
-                  bounds=[(-1.0, 1.0)] * nx + [(0.0, 1.0), (None, 1.0)], method="highs")
-    if res.status != 0 or -res.fun <= 1e-9:
-        return None
-    x, s = res.x[:nx], res.x[nx]
-    return R.unpack(x[:nv] / s)
+    x = _margin_lp(R, np.array(eq_rows) if eq_rows else None, nx - nv)
+    return None if x is None else R.unpack(x[:nv])
 
 
 def stationary_partial_minima(inst: Instance, pattern, *, max_combinations: int = 256, tol: float = 1e-6) -> StationarySearch:
@@ -449,7 +471,7 @@ def stationary_partial_minima(inst: Instance, pattern, *, max_combinations: int 
 
 
 __all__ = [
-    "encoder_quadratic", "EncoderMinimum", "encoder_minimum", "PartialMinimumCheck", "is_partial_minimum",
+    "encoder_quadratic", "interior_point", "EncoderMinimum", "encoder_minimum", "PartialMinimumCheck", "is_partial_minimum",
     "ACSResult", "alternating_convex_search", "stationary_points_exhaust", "NeuronEigenspaces",
     "neuron_eigenspaces", "StationaryPartialMinimum", "StationarySearch", "stationary_partial_minima",
 ]

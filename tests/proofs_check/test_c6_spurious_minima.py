@@ -1,0 +1,68 @@
+import json
+
+import numpy as np
+import pytest
+
+from proofs_check import check
+from proofs_check.c6_spurious_minima import decide, proof_steps
+from theory import Instance
+from theory.activations import JumpReLU, ReLU, TopKReLU
+
+
+def test_paper_example_pattern_holds():
+    # Top-1∘ReLU, orthonormal, M = (1, 1), pattern ({0,1}, ∅): by hand u* = (a_1 w_1 + a_2 w_2)/Σa², every
+    # <u*, r_d> = 0, so the realizing encoder is a partial minimum with L̃ = M (|F| − 1) = 1 (Example 3.5).
+    v = check("C6", Instance(W_p=np.eye(2), weights=[1.0, 1.0], activation=TopKReLU(k=1)), pattern=[{0, 1}, set()])
+    assert v.status == "holds"
+    assert v.numbers["witness"]["loss"] == pytest.approx(1.0)
+    json.dumps(v.to_json())
+
+
+def test_unequal_weights_orthonormal_fails():
+    # M = (1, 2): the encoder residual <u*, r_1> = M_2 a_1 a_2² (M_1 − M_2)/S² ≠ 0 for every a in Ω_P; the
+    # stationary points are the axes (eigenvectors of diag(M)), which leave Ω_P (a_d > 0 for both d).
+    inst = Instance(W_p=np.eye(2), weights=[1.0, 2.0], activation=ReLU())
+    v = check("C6", inst, pattern=[{0, 1}, set()])
+    assert v.status == "fails"
+    assert "not attained" in v.counterexample["reason"]
+    assert v.counterexample["acs"]["on_boundary"]
+    assert v.counterexample["acs"]["loss"] == pytest.approx(1.0, abs=1e-5)
+
+
+def test_parallel_transcoder_targets_give_only_zero_loss():
+    inst = Instance(W_p=np.eye(2), W_r=np.array([[1.0, 1.0], [0.0, 0.0]]), weights=[1.0, 1.0], activation=ReLU())
+    r = decide(inst, [{0, 1}, set()])
+    assert r["outcome"] == "fails" and "zero-loss" in r["reason"]
+    assert r["stationarity"]["losses"] == [pytest.approx(0.0, abs=1e-9)]
+
+
+def test_jumprelu_with_bias_equal_weights_holds():
+    inst = Instance(W_p=np.eye(3), weights=[0.5, 0.5, 2.0], activation=JumpReLU(theta=0.3), encoder_bias=True)
+    v = check("C6", inst, pattern=[{0, 1}, {2}, set()])
+    assert v.status == "holds"
+    assert v.numbers["witness"]["loss"] == pytest.approx(0.5)
+
+
+def test_monosemantic_pattern_does_not_meet_hypotheses():
+    v = check("C6", Instance(W_p=np.eye(2), weights=[1.0, 1.0]), pattern=[{0}, {1}])
+    assert v.status == "hypotheses_not_met"
+
+
+def test_proof_steps_scalar_identity_holds_vector_step_fails():
+    steps = {s.name: s for s in proof_steps()}
+    assert steps["least-squares decoder"].holds
+    assert steps["normal equation (scalar)"].holds
+    assert not steps["encoder gradient vanishes"].holds
+    assert steps["encoder gradient vanishes"].numeric_witness is not None
+    assert not steps["… with orthonormal targets"].holds
+    assert "M_1 - M_2" in steps["… with orthonormal targets"].residual
+    assert steps["… corrected: orthonormal targets, equal weights"].holds
+    assert steps["… corrected, three features"].holds
+    assert not steps["positive loss"].holds
+
+
+def test_default_search_finds_failure_and_verifies_correction():
+    v = check("C6", budget=12, seed=0)
+    assert v.status == "fails"
+    assert v.counterexample["pattern"]
+    assert v.corrected_condition.verified
