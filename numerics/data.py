@@ -1,0 +1,177 @@
+"""The Linear Representation Bench: feature matrices and sparse feature activations (THEORY.md section 5).
+
+* :func:`feature_matrix` draws unit columns and pushes their pairwise inner products below a target
+  ``M`` by projected gradient descent, refusing targets no matrix can reach (Welch bound).
+* :class:`BenchData` holds the ground truth of one bench instance: ``W_p`` (input side), ``W_r``
+  (target side: ``W_p`` itself for an SAE, a second matrix for a transcoder, stacked sources for a
+  crosscoder) and the firing model (independent features with probability ``p_active``, optional
+  parent/child hierarchy).
+* :meth:`BenchData.batch` returns batch ``i`` of the stream, a pure function of ``(seed, i)``: a
+  100,000 × 1000 sample matrix is never held densely, and any batch can be regenerated exactly.
+
+``p_active`` is the probability that a feature is *on*. The paper writes ``S`` for this in some
+places and for ``1 - p_active`` in others (THEORY.md section 5); we avoid the letter.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import torch
+
+from numerics.config import KINDS, DataConfig, check_interference_target
+from theory.errors import SDLInputError
+
+def _max_offdiag(G: torch.Tensor, signed: bool) -> float:
+    off = G - torch.diag(torch.diag(G))
+    off = off if signed else off.abs()
+    off = off - torch.eye(G.shape[0], dtype=G.dtype) * 1e9  # diagonal never counts
+    return float(off.max()) if G.shape[0] > 1 else 0.0
+
+
+def feature_matrix(n: int, dim: int, M: float, *, seed: int = 0, signed: bool = False,
+                   max_steps: int = 3000, lr: float = 0.05, margin: float = 1e-3, lam: float = 0.01
+                   ) -> tuple[torch.Tensor, float]:
+    """Unit-norm columns ``W ∈ R^{dim×n}`` with max off-diagonal inner product at most ``M``.
+
+    Projected gradient descent of THEORY.md section 5: minimise
+    ``Σ_{i≠j} relu(g_ij − (M − ε))² + λ Σ_{i≠j} relu(g_ij)²`` over ``g = W^T W`` (with ``|g_ij|`` in
+    place of ``g_ij`` unless ``signed``), renormalising columns after each step, until the target
+    holds. Returns ``(W, reached)`` where ``reached`` is the max (|·| unless signed) inner product
+    actually attained (float64 check); it is above ``M`` only if ``max_steps`` ran out.
+    """
+    check_interference_target(n, dim, M, signed)
+    gen = torch.Generator().manual_seed(int(seed))
+    W = torch.randn(dim, n, generator=gen, dtype=torch.float64)
+    W = W / W.norm(dim=0, keepdim=True)
+    eye = torch.eye(n, dtype=torch.bool)
+    target = M - margin
+    reached = _max_offdiag(W.T @ W, signed)
+    for _ in range(max_steps):
+        if reached <= M:
+            break
+        G = W.T @ W
+        g = G if signed else G.abs()
+        sign = torch.ones_like(G) if signed else torch.sign(G)
+        # d/dg of the two penalty terms (diagonal masked out), chained through |g| when unsigned
+        dL = 2 * torch.relu(g - target) + lam * 2 * torch.relu(G if signed else g)
+        dL = (dL * sign).masked_fill(eye, 0.0)
+        grad = 2 * W @ dL  # d/dW Σ f(W^T W) with symmetric dL
+        W = W - lr * grad / max(1.0, float(grad.norm(dim=0).max()))
+        W = W / W.norm(dim=0, keepdim=True)
+        reached = _max_offdiag(W.T @ W, signed)
+    return W.float(), reached
+
+
+@dataclass
+class Batch:
+    """One batch of the stream: ground-truth features ``x`` (sparse COO, ``B×n``), ``x_p``, ``x_r``."""
+
+    x: torch.Tensor
+    x_p: torch.Tensor
+    x_r: torch.Tensor
+
+
+@dataclass
+class BenchData:
+    """Ground truth of one bench instance. Build with :func:`make_bench`."""
+
+    config: DataConfig
+    W_p: torch.Tensor                 # n_p × n   (stacked over sources for a crosscoder)
+    W_r: torch.Tensor                 # n_r × n   (W_p itself for SAE and crosscoder)
+    reached: dict = field(default_factory=dict)   # interference actually reached per matrix
+
+    @property
+    def d_in(self) -> int:
+        return self.W_p.shape[0]
+
+    @property
+    def d_out(self) -> int:
+        return self.W_r.shape[0]
+
+    @property
+    def n_features(self) -> int:
+        return self.W_p.shape[1]
+
+    def n_batches(self, batch_size: int) -> int:
+        return math.ceil(self.config.n_samples / batch_size)
+
+    def batch(self, index: int, batch_size: int, device: torch.device | str = "cpu",
+              stream: int = 0) -> Batch:
+        """Batch ``index`` of the stream: a pure function of ``(seed, stream, index, batch_size)``.
+
+        ``stream`` separates independent sample sets drawn from the same instance (0 = training set,
+        1 = evaluation set). The last training batch is shorter when ``n_samples`` is not a multiple.
+        """
+        cfg = self.config
+        B = batch_size if stream else min(batch_size, cfg.n_samples - index * batch_size)
+        if B <= 0:
+            raise SDLInputError(f"batch {index} is past the end of {cfg.n_samples} samples")
+        gen = torch.Generator().manual_seed(_mix(cfg.seed, stream, index, batch_size))
+        x = sample_features(B, cfg, gen)
+        W_p = self.W_p.to(device)
+        x_dev = x.to(device)
+        x_p = torch.sparse.mm(x_dev, W_p.T)
+        x_r = x_p if self.W_r is self.W_p else torch.sparse.mm(x_dev, self.W_r.to(device).T)
+        return Batch(x=x_dev, x_p=x_p, x_r=x_r)
+
+    def single_feature_inputs(self, device="cpu") -> tuple[torch.Tensor, torch.Tensor]:
+        """Each feature alone at unit magnitude: rows are ``w_p^d`` and ``w_r^d`` (the L̃ inputs, section 3)."""
+        return self.W_p.T.contiguous().to(device), self.W_r.T.contiguous().to(device)
+
+
+def _mix(*parts: int) -> int:
+    """Deterministic 63-bit seed from integers (no Python ``hash``: that is salted per process)."""
+    h = 1469598103934665603
+    for p in parts:
+        h = ((h ^ (int(p) & 0xFFFFFFFFFFFFFFFF)) * 1099511628211) & 0xFFFFFFFFFFFFFFFF
+    return h >> 1
+
+
+def sample_features(B: int, cfg: DataConfig, gen: torch.Generator) -> torch.Tensor:
+    """Sparse non-negative features ``x ∈ R^{B×n}_+`` as a coalesced COO tensor.
+
+    Each feature is on independently with probability ``p_active`` with magnitude ``c_min + Exp(β)``.
+    Hierarchy: features ``0..P-1`` are parents, then ``P·C`` children (parent ``j`` owns children
+    ``P + j·C … P + (j+1)·C − 1``); a parent is forced on whenever one of its children is on, and with
+    ``exclusive_children`` only one (uniformly chosen) of the active children of a parent is kept.
+    """
+    n, P, C = cfg.n_features, cfg.n_parents, cfg.n_children
+    on = torch.rand(B, n, generator=gen) < cfg.p_active
+    if P and C:
+        kids = on[:, P:P + P * C].view(B, P, C)
+        if cfg.exclusive_children:
+            # keep the active child with the largest random key: a uniform choice among the active ones
+            key = torch.rand(B, P, C, generator=gen).masked_fill(~kids, -1.0)
+            keep = torch.nn.functional.one_hot(key.argmax(-1), C).bool() & kids
+            on[:, P:P + P * C] = keep.view(B, P * C)
+            kids = keep
+        on[:, :P] |= kids.any(-1)
+    idx = on.nonzero(as_tuple=False).T
+    mags = cfg.c_min + torch.empty(idx.shape[1]).exponential_(1.0, generator=gen) * cfg.beta \
+        if cfg.beta > 0 else torch.full((idx.shape[1],), float(cfg.c_min))
+    return torch.sparse_coo_tensor(idx, mags, (B, n), check_invariants=False).coalesce()
+
+
+def make_bench(cfg: DataConfig, *, quiet: bool = True) -> BenchData:
+    """Draw the feature matrices of ``cfg`` (validated first, so bad input fails before any PGD)."""
+    cfg.validate()
+    n, M, s = cfg.n_features, cfg.interference, cfg.signed_interference
+    reached: dict = {}
+    W_p, reached["W_p"] = feature_matrix(n, cfg.d_in, M, seed=_mix(cfg.seed, 1), signed=s, max_steps=cfg.pgd_steps)
+    W_r = W_p
+    if cfg.kind == "transcoder":
+        W_r, reached["W_r"] = feature_matrix(n, cfg.d_out or cfg.d_in, M, seed=_mix(cfg.seed, 2), signed=s,
+                                             max_steps=cfg.pgd_steps)
+    elif cfg.kind == "crosscoder":
+        blocks = [W_p]
+        for j in range(1, cfg.n_sources):
+            Wj, reached[f"W_p[{j}]"] = feature_matrix(n, cfg.d_in, M, seed=_mix(cfg.seed, 3, j), signed=s,
+                                                      max_steps=cfg.pgd_steps)
+            blocks.append(Wj)
+        # x_p = x_r = concatenation of the m sources; a feature's stacked column has norm sqrt(m)
+        W_p = W_r = torch.cat(blocks, dim=0)
+    for name, value in reached.items():
+        if value > M + 1e-9 and not quiet:
+            print(f"warning: {name} reached interference {value:.4f} > target {M} after {cfg.pgd_steps} steps")
+    return BenchData(config=cfg, W_p=W_p, W_r=W_r, reached=reached)

@@ -1,0 +1,185 @@
+"""The unified SDL model ``x̂_r = W_D σ(W_E x_p)`` (THEORY.md section 2) and its small base class.
+
+SAE, transcoder and crosscoder differ only in what ``x_p`` and ``x_r`` are (``d_in`` vs ``d_out``; a
+crosscoder's are stacked sources), so one class per *activation family* covers all three.
+Subclasses implement ``encode`` (pre-activations → :class:`Code`) and may add ``penalty`` /
+``extra_losses``; ``decode`` and the reconstruction loss are shared.
+
+Storage: ``W_enc`` is ``n_q × n_p`` (rows = encoder rows ``w_E^i``), ``W_dec`` is ``n_q × n_r``
+(rows = decoder atoms, i.e. the columns of the paper's ``W_D``; row-major atoms are what the sparse
+decode gathers). Reconstruction losses are fractions of variance unexplained (sum of squared errors
+over the batch divided by the batch's total variance), as in sparsify, so penalty coefficients do not
+depend on the data's scale.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import ClassVar, Optional
+
+import torch
+from torch import nn
+
+from numerics.sparse_decode import bag_offsets, sparse_decode
+
+
+@dataclass
+class Code:
+    """A batch of latent codes: dense ``acts`` or sparse COO ``(rows, cols, vals)``, plus pre-activations."""
+
+    pre: torch.Tensor
+    acts: Optional[torch.Tensor] = None
+    rows: Optional[torch.Tensor] = None
+    cols: Optional[torch.Tensor] = None
+    vals: Optional[torch.Tensor] = None
+    offsets: Optional[torch.Tensor] = None
+
+    @property
+    def batch_size(self) -> int:
+        return self.pre.shape[0]
+
+    @property
+    def sparse(self) -> bool:
+        return self.acts is None
+
+    def dense(self) -> torch.Tensor:
+        """``B × n_q`` activations (materialised; for metrics, not for the training hot path)."""
+        if self.acts is not None:
+            return self.acts
+        out = torch.zeros_like(self.pre)
+        out[self.rows, self.cols] = self.vals.to(out.dtype)
+        return out
+
+    def fired(self) -> torch.Tensor:
+        """Boolean ``n_q`` vector: which latents were non-zero on at least one sample."""
+        if self.acts is not None:
+            return (self.acts > 0).any(0)
+        fired = torch.zeros(self.pre.shape[1], dtype=torch.bool, device=self.pre.device)
+        fired[self.cols[self.vals > 0]] = True
+        return fired
+
+    def l0(self) -> float:
+        nnz = (self.acts > 0).sum() if self.acts is not None else (self.vals > 0).sum()
+        return float(nnz) / max(1, self.batch_size)
+
+
+def fvu(y: torch.Tensor, y_hat: torch.Tensor, total_var: torch.Tensor) -> torch.Tensor:
+    """Fraction of variance unexplained of the batch."""
+    return (y - y_hat).pow(2).sum() / total_var
+
+
+def total_variance(y: torch.Tensor) -> torch.Tensor:
+    return (y - y.mean(0, keepdim=True)).pow(2).sum().clamp_min(1e-12)
+
+
+class SparseCoder(nn.Module):
+    """Encoder ``W_E``, activation σ, decoder ``W_D``, optional biases; subclasses choose σ and its loss."""
+
+    name: ClassVar[str] = "base"
+    sparse_code: ClassVar[bool] = False   # True: codes are COO and decode only touches active atoms
+
+    def __init__(self, d_in: int, n_latents: int, d_out: int | None = None, *, bias: bool = True,
+                 unit_norm_decoder: bool = False, seed: int = 0, **hyper):
+        super().__init__()
+        d_out = d_out or d_in
+        self.d_in, self.n_latents, self.d_out = d_in, n_latents, d_out
+        self.bias, self.unit_norm_decoder, self.seed = bias, unit_norm_decoder, seed
+        self.hyper = dict(hyper)
+        gen = torch.Generator().manual_seed(int(seed))
+        # Gao et al. 2024: unit-norm random atoms, encoder initialised as the decoder transpose
+        # (when d_in == d_out; a transcoder's encoder gets its own random unit rows).
+        W_dec = torch.randn(n_latents, d_out, generator=gen)
+        W_dec = W_dec / W_dec.norm(dim=1, keepdim=True)
+        if d_in == d_out:
+            W_enc = W_dec.clone()
+        else:
+            W_enc = torch.randn(n_latents, d_in, generator=gen)
+            W_enc = W_enc / W_enc.norm(dim=1, keepdim=True)
+        self.W_enc = nn.Parameter(W_enc)
+        self.W_dec = nn.Parameter(W_dec)
+        self.b_enc = nn.Parameter(torch.zeros(n_latents)) if bias else None
+        self.b_dec = nn.Parameter(torch.zeros(d_out)) if bias else None
+
+    # ------------------------------------------------------------------ description / persistence
+    def spec(self) -> dict:
+        """Registry name and constructor arguments: enough to rebuild the model (``io.load_model``)."""
+        return {"name": self.name, "d_in": self.d_in, "n_latents": self.n_latents, "d_out": self.d_out,
+                "bias": self.bias, "unit_norm_decoder": self.unit_norm_decoder, "seed": self.seed,
+                **self.hyper}
+
+    def encoder_directions(self) -> torch.Tensor:
+        """Rows ``w_E^i`` that decide firing (``n_q × n_p``); the gate path for Gated models."""
+        return self.W_enc
+
+    # ------------------------------------------------------------------ forward
+    def preacts(self, x: torch.Tensor) -> torch.Tensor:
+        z = x @ self.W_enc.T
+        return z + self.b_enc if self.b_enc is not None else z
+
+    def encode(self, x: torch.Tensor) -> Code:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def decode(self, code: Code, W_dec: torch.Tensor | None = None, b_dec: torch.Tensor | None = None,
+               with_bias: bool = True) -> torch.Tensor:
+        W = self.W_dec if W_dec is None else W_dec
+        if code.sparse:
+            if code.offsets is None:
+                code.offsets = bag_offsets(code.rows, code.batch_size)
+            out = sparse_decode(code.rows, code.cols, code.vals, W, code.batch_size, code.offsets)
+        else:
+            out = code.acts @ W
+        b = self.b_dec if b_dec is None else b_dec
+        return out + b if (with_bias and b is not None) else out
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.decode(self.encode(x))
+
+    # ------------------------------------------------------------------ training hooks
+    def penalty(self, code: Code) -> dict[str, torch.Tensor]:
+        """Sparsity penalties added to the loss (none by default: TopK-style σ is sparse by construction)."""
+        return {}
+
+    def extra_losses(self, x: torch.Tensor, y: torch.Tensor, code: Code, y_hat: torch.Tensor,
+                     total_var: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Architecture-specific reconstruction terms (Matryoshka prefixes, Gated auxiliary)."""
+        return {}
+
+    def loss(self, x: torch.Tensor, y: torch.Tensor) -> tuple[dict[str, torch.Tensor], Code, torch.Tensor]:
+        """Loss terms (FVU reconstruction, penalties, extras); the trainer sums them and adds aux-k / anchors."""
+        code = self.encode(x)
+        y_hat = self.decode(code)
+        tv = total_variance(y)
+        terms = {"fvu": fvu(y, y_hat, tv)}
+        terms.update(self.penalty(code))
+        terms.update(self.extra_losses(x, y, code, y_hat, tv))
+        return terms, code, y_hat
+
+    def after_step(self, code: Code) -> None:
+        """Hook run after each optimizer step (BatchTopK updates its inference threshold)."""
+
+    # ------------------------------------------------------------------ decoder norm
+    @torch.no_grad()
+    def normalize_decoder(self) -> None:
+        self.W_dec.div_(self.W_dec.norm(dim=1, keepdim=True).clamp_min(1e-8))
+
+    @torch.no_grad()
+    def remove_parallel_decoder_grad(self) -> None:
+        """Drop each atom's gradient component along the atom (it only changes the norm, Gao et al.)."""
+        if self.W_dec.grad is None:
+            return
+        d = self.W_dec / self.W_dec.norm(dim=1, keepdim=True).clamp_min(1e-8)
+        self.W_dec.grad.sub_((self.W_dec.grad * d).sum(1, keepdim=True) * d)
+
+
+def topk_code(model: SparseCoder, x: torch.Tensor, z: torch.Tensor, rows: torch.Tensor, cols: torch.Tensor
+              ) -> Code:
+    """Code with the entries ``(rows, cols)`` of ``relu(z)`` kept, gradients flowing sparsely to W_E."""
+    from numerics.sparse_decode import selected_preacts
+
+    z_sel = z[rows, cols]
+    vals = torch.relu(selected_preacts(x, model.W_enc, model.b_enc, rows, cols, z_sel))
+    return Code(pre=z, rows=rows, cols=cols, vals=vals)
+
+
+def default_k(n_latents: int) -> int:
+    return max(1, min(n_latents, int(math.sqrt(n_latents))))

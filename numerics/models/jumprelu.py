@@ -1,0 +1,69 @@
+"""JumpReLU SAE (Rajamanoharan et al. 2024b): ``σ(z) = z·H(z − θ)``, L0 penalty ``λ Σ_i H(z_i − θ_i)``.
+
+H has zero derivative almost everywhere, so θ is trained with a straight-through estimator: the
+pseudo-derivative replaces the Dirac delta by a rectangle kernel of width ``bandwidth`` ε,
+``∂/∂θ JumpReLU(z) ≈ −(θ/ε) K((z−θ)/ε)`` and ``∂/∂θ H(z−θ) ≈ −(1/ε) K((z−θ)/ε)`` with
+``K(u) = 1{|u| < 1/2}``. ``z`` gets the true gradient ``H(z−θ)``. θ > 0 is stored as ``log θ``.
+"""
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+from numerics.models.base import Code, SparseCoder
+
+
+def _kernel(u: torch.Tensor) -> torch.Tensor:
+    return (u.abs() < 0.5).to(u.dtype)
+
+
+class _JumpReLU(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, z, theta, eps):
+        ctx.save_for_backward(z, theta)
+        ctx.eps = eps
+        return z * (z > theta).to(z.dtype)
+
+    @staticmethod
+    def backward(ctx, g):
+        z, theta = ctx.saved_tensors
+        gz = g * (z > theta).to(z.dtype)
+        gtheta = (g * -(theta / ctx.eps) * _kernel((z - theta) / ctx.eps)).sum(0)
+        return gz, gtheta, None
+
+
+class _Step(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, z, theta, eps):
+        ctx.save_for_backward(z, theta)
+        ctx.eps = eps
+        return (z > theta).to(z.dtype)
+
+    @staticmethod
+    def backward(ctx, g):
+        z, theta = ctx.saved_tensors
+        gtheta = (g * -(1.0 / ctx.eps) * _kernel((z - theta) / ctx.eps)).sum(0)
+        return None, gtheta, None
+
+
+class JumpReLUCoder(SparseCoder):
+    name = "jumprelu"
+
+    def __init__(self, *args, l0_coeff: float = 1e-3, threshold_init: float = 0.1, bandwidth: float = 0.05, **kw):
+        super().__init__(*args, l0_coeff=l0_coeff, threshold_init=threshold_init, bandwidth=bandwidth, **kw)
+        self.l0_coeff, self.bandwidth = l0_coeff, bandwidth
+        self.log_threshold = nn.Parameter(torch.full((self.n_latents,), math.log(threshold_init)))
+
+    @property
+    def threshold(self) -> torch.Tensor:
+        return self.log_threshold.exp()
+
+    def encode(self, x: torch.Tensor) -> Code:
+        z = self.preacts(x)
+        return Code(pre=z, acts=_JumpReLU.apply(z, self.threshold, self.bandwidth))
+
+    def penalty(self, code: Code) -> dict[str, torch.Tensor]:
+        l0 = _Step.apply(code.pre, self.threshold, self.bandwidth).sum(1).mean()
+        return {"l0": self.l0_coeff * l0}

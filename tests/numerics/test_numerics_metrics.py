@@ -1,0 +1,93 @@
+"""Ground-truth metrics: planted dictionaries score 100%, random ones score the random baseline."""
+import math
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import given, settings, strategies as st
+from scipy.optimize import linear_sum_assignment
+
+from numerics.config import DataConfig
+from numerics.data import make_bench
+from numerics.metrics import (abs_cosines, absorption, evaluate, firing_scores, mcc, random_baseline,
+                              recovery)
+from numerics.models import build_model
+
+
+def planted_topk(data, k):
+    """A TopK model whose encoder rows are ŵ_p and whose atoms are ŵ_r (the C3 construction)."""
+    n = data.n_features
+    m = build_model("topk", data.d_in, n, data.d_out, k=k, bias=False)
+    with torch.no_grad():
+        m.W_enc.copy_((data.W_p / data.W_p.norm(dim=0)).T)
+        m.W_dec.copy_(data.W_r.T)
+    return m
+
+
+def test_planted_dictionary_scores_perfectly():
+    data = make_bench(DataConfig(n_features=40, d_in=36, interference=0.1, p_active=0.05, n_samples=2000))
+    m = planted_topk(data, k=6)
+    ev = evaluate(m, data, n_samples=2000)
+    for side in ("dec", "enc"):
+        assert ev[side]["gt"][0.95] == 1.0
+        assert ev[side]["mip"] == pytest.approx(1.0, abs=1e-5)
+        assert ev[side]["mcc"] == pytest.approx(1.0, abs=1e-5)
+        assert ev[side]["curve"][-1] == [1.0, 0.0]              # nothing exceeds |cos| = 1
+    assert ev["explained_variance"] > 0.9
+    assert ev["dead_frac"] == 0.0
+    assert ev["dec"]["recall"] > 0.95                            # a feature that is on makes its latent fire
+    assert ev["pattern"]["features_without_neuron"] == 0.0
+
+
+def test_random_dictionary_scores_the_random_baseline():
+    torch.manual_seed(0)
+    W = torch.randn(64, 200)
+    V = torch.randn(64, 400)
+    rec = recovery(V, W)
+    base = random_baseline(400, W, seed=5)
+    assert rec["gt"][0.9] == 0.0 and base["gt"][0.9] == 0.0
+    assert rec["mip"] == pytest.approx(base["mip"], abs=0.03)
+    # extreme-value estimate of E max_j |<v_j, w>| for 400 random unit vectors in R^64
+    assert 0.3 < rec["mip"] < math.sqrt(2 * math.log(2 * 400) / 64) + 0.05
+
+
+def test_anchored_features_are_skipped():
+    W = torch.eye(5)
+    V = torch.eye(5)[:, :2]                                      # recovers features 0 and 1 only
+    assert recovery(V, W)["gt"][0.9] == pytest.approx(0.4)
+    assert recovery(V, W, skip=2)["gt"][0.9] == 0.0
+
+
+@settings(max_examples=25, deadline=None)
+@given(n=st.integers(1, 8), extra=st.integers(5, 60), seed=st.integers(0, 10_000))
+def test_mcc_candidate_restriction_matches_full_hungarian(n, extra, seed):
+    g = torch.Generator().manual_seed(seed)
+    W = torch.randn(6, n, generator=g)
+    V = torch.randn(6, 4 * n + extra, generator=g)
+    C = abs_cosines(V, W).double().numpy()
+    r, c = linear_sum_assignment(C, maximize=True)
+    assert mcc(V, W) == pytest.approx(C[r, c].mean(), abs=1e-9)
+
+
+def test_firing_scores_counts():
+    acts = torch.tensor([[1.0, 0.0], [1.0, 2.0], [0.0, 0.0], [0.0, 1.0]])
+    on = torch.tensor([[True, False], [False, True], [True, False], [False, True]])
+    s = firing_scores(acts, on, torch.tensor([0, 1]))
+    # latent 0: fires on samples 0,1, feature 0 on in 0,2 → P = R = 1/2; latent 1: perfect
+    assert s["precision"] == pytest.approx(0.75)
+    assert s["recall"] == pytest.approx(0.75)
+    assert s["f1"] == pytest.approx(0.75)
+
+
+def test_absorption_detects_a_child_latent_carrying_the_parent():
+    # features: parent 0, children 1, 2. Latent 0 = parent, latent 1 = child 1 with parent mixed in,
+    # latent 2 = child 2 (clean). Parent latent goes silent whenever child 1 fires.
+    W = torch.eye(3)
+    dec = torch.tensor([[1.0, 0, 0], [0.6, 0.8, 0], [0, 0, 1.0]]).T
+    on = torch.tensor([[1, 1, 0], [1, 0, 1], [1, 1, 0], [1, 0, 1]], dtype=torch.bool)
+    acts = torch.tensor([[0.0, 1.0, 0.0], [1.0, 0.0, 1.0], [0.0, 1.0, 0.0], [1.0, 0.0, 1.0]])
+    out = absorption(acts, on, dec, W, dec, n_parents=1, n_children=2)
+    assert out["absorption_rate"] == pytest.approx(0.5)          # absorbed on child-1 samples only
+    clean = acts.clone()
+    clean[:, 0] = 1.0
+    assert absorption(clean, on, dec, W, dec, 1, 2)["absorption_rate"] == 0.0
