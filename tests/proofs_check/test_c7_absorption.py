@@ -1,0 +1,69 @@
+import json
+
+import numpy as np
+
+from proofs_check import check
+from proofs_check.c7_absorption import corrected_condition_met, decide, pattern_A, pattern_B, proof_steps
+from proofs_check.input_regions import region_on_inputs
+from theory import Instance
+from theory.activations import JumpReLU, ReLU, TopKReLU
+
+# 2-d superposition, ReLU without bias: parent 0, children 1, 2, one other feature 3.
+# Inputs x1 = w1 + w0 at ≈ 48.8°, x2 = w2 + w0 at ≈ 5.4°, x3 = w3 at ≈ 156°: x1 lies in cone(x2, x3), so no
+# neuron fires on x1 alone (B for child 1 is empty) and the parent neuron cannot keep x1 without x2 (B for child 2).
+W_2D = np.array([[0.3566, 0.8787, 0.5241, -0.9133], [0.9343, 0.4774, -0.8517, 0.4073]])
+W_2D = W_2D / np.linalg.norm(W_2D, axis=0)
+
+
+def test_orthonormal_hierarchy_holds_but_relu_construction_does_not_drop_a_child():
+    inst = Instance(W_p=np.eye(4), weights=np.ones(4), activation=ReLU())
+    v = check("C7", inst, parents={0: [1, 2]})
+    assert v.status == "holds"
+    assert v.numbers["splittable_children"]["0"] == [1, 2]
+    # scaling a ReLU row never switches a child off (the proof's first step)
+    assert v.numbers["construction"]["0"]["weakest_dropped_out"] is False
+    json.dumps(v.to_json())
+
+
+def test_threshold_lets_the_weakest_child_drop_out():
+    inst = Instance(W_p=np.eye(4), weights=np.ones(4), activation=JumpReLU(theta=0.5))
+    W_E = np.array([[1.0, 1.0, 2.0, 0.0], [0.0, 0.0, 0.0, 1.0], [-1.0, -1.0, -1.0, -1.0]])  # A: child 1 weaker (z = 2 vs 3)
+    r = decide(inst, {0: [1, 2]}, W_E=W_E)
+    c = r["per_parent"][0]["construction"]
+    assert c["weakest_child"] == 1 and c["weakest_dropped_out"] and c["produces_B"]
+
+
+def test_superposed_relu_hierarchy_fails_and_bias_repairs_it():
+    inst = Instance(W_p=W_2D, weights=np.ones(4), activation=ReLU())
+    v = check("C7", inst, parents={0: [1, 2]})
+    assert v.status == "fails"
+    assert v.counterexample["failing_parents"] == [0]
+    assert not corrected_condition_met(inst, {0: [1, 2]})
+    with_bias = check("C7", inst.replace(encoder_bias=True), parents={0: [1, 2]})
+    assert with_bias.status == "holds"
+
+
+def test_patterns_and_region_on_inputs_by_hand():
+    inst = Instance(W_p=np.eye(3), weights=np.ones(3), activation=TopKReLU(k=1))
+    X, A, info = pattern_A(inst, {0: [1, 2]})
+    assert X.tolist() == [[1, 1, 0], [1, 0, 1]]
+    assert A.tolist() == [[True, False], [True, False]]
+    assert pattern_B(inst, {0: [1, 2]}, 0, 2).tolist() == [[True, False], [False, True]]
+    R = region_on_inputs(inst, X, A)
+    assert R.contains(np.array([[1.0, 0, 0], [-1.0, 0, 0]]))
+    assert not R.contains(np.array([[-1.0, 0, 0], [1.0, 0, 0]]))
+
+
+def test_hypotheses_and_steps():
+    inst = Instance(W_p=np.eye(3), weights=np.ones(3))
+    assert check("C7", inst, parents={0: [1]}).status == "hypotheses_not_met"
+    steps = {s.name: s for s in proof_steps()}
+    assert not steps["shrinking drops the weakest child (θ = 0)"].holds
+    assert steps["shrinking with a threshold θ > 0"].holds
+    assert not steps["aligned neuron silent on siblings"].holds
+
+
+def test_default_search_fails_and_corrected_condition_verified():
+    v = check("C7", budget=12, seed=0)
+    assert v.status == "fails"
+    assert v.corrected_condition.verified
