@@ -82,3 +82,18 @@ def test_bad_instance_files(capsys, tmp_path):
     point.write_text(json.dumps({**inst.to_json(), "W_E": [[1.0, 1.0, 1.0]]}))
     code, _, err = run(capsys, "--instance", str(point))
     assert code == 2 and "W_E" in err
+
+
+def test_specialised_witness_reproduces_the_pattern(capsys, tmp_path):
+    # the instance where Region.find_point's witness sits on a weak boundary (tests/theory/test_patterns.py):
+    # derive must specialise at an encoder that really has the requested pattern
+    from theory.instance import normalize_columns
+
+    W_p = normalize_columns([[-0.586, 0.928, 0.384, -0.708], [-0.017, -0.348, 0.087, -0.693], [0.81, 0.131, 0.919, 0.137]])
+    path = tmp_path / "inst.json"
+    path.write_text(json.dumps(Instance(W_p=W_p).to_json()))
+    code, out, _ = run(capsys, "--instance", str(path), "--pattern", "", "--format", "json")
+    assert code == 0
+    point = next(s for s in json.loads(out)["sections"] if s["key"] == "point")
+    assert next(ln for ln in point["lines"] if ln["label"] == "pattern at this point")["value"] == [[]]
+    assert "strictly inside" in point["lines"][0]["label"]

@@ -134,8 +134,8 @@ def run(args) -> int:
 
     from theory.derivation import derive, least_squares_decoder
     from theory.errors import SDLInputError
-    from theory.patterns import pattern_of, region
-    from theory.printing import Point, render
+    from theory.patterns import pattern_of
+    from theory.printing import render
 
     point = None
     if args.instance is not None:
@@ -164,10 +164,47 @@ def run(args) -> int:
         if problem:
             raise SDLInputError(f"--form block: pattern {pattern} is not a partition: {problem} (use --form matrix or both)")
     if point is None and pattern is not None:
-        witness = region(inst, pattern).find_point()
-        if witness.realizable:
-            point = Point(witness.W_E, None, witness.b_E, source="linear-program witness of the pattern's region")
+        point = _witness_point(inst, pattern)
     show_instance = args.instance is not None or pattern is not None
     derivation = derive(act, pattern=pattern, instance=inst if show_instance else None, encoder_bias=inst.encoder_bias)
     print(render(derivation, args.format, point if show_instance else None, forms), end="")
     return 0
+
+
+def _witness_point(inst, pattern):
+    """An encoder strictly inside every constraint of Ω_P when one exists, else ``Region.find_point``'s.
+
+    ``find_point`` maximises the margin of the strict constraints only, so its witness may sit exactly
+    on a weak one (``z <= 0``), where rounding can flip the unit and the witness then has another
+    pattern. Giving the weak constraints the same margin avoids that whenever Ω_P has an interior.
+    Returns None when no witness reproduces the pattern.
+    """
+    import numpy as np
+    from scipy.optimize import linprog
+
+    from theory.patterns import pattern_of, region
+    from theory.printing import Point
+
+    R = region(inst, pattern)
+    if R.impossible:
+        return None
+    A = np.vstack([R.A_strict, R.A_weak])
+    c = np.concatenate([R.c_strict, R.c_weak])
+    nv = R.n_vars
+    # homogenised: A x − c s + t <= 0, t <= s, x ∈ [−1, 1], s ∈ [0, 1]; maximise t
+    rows = np.vstack([np.hstack([A, -c[:, None], np.ones((len(c), 1))]), np.hstack([np.zeros((1, nv)), [[-1.0, 1.0]]])])
+    objective = np.zeros(nv + 2)
+    objective[-1] = -1.0
+    res = linprog(objective, A_ub=rows, b_ub=np.zeros(len(rows)), bounds=[(-1.0, 1.0)] * nv + [(0.0, 1.0), (None, 1.0)],
+                  method="highs")
+    candidates = []
+    if res.status == 0 and -res.fun > 1e-9:
+        W_E, b_E = R.unpack(res.x[:nv] / res.x[nv])
+        candidates.append((W_E, b_E, "linear-program witness strictly inside the pattern's region"))
+    rz = R.find_point()
+    if rz.realizable:
+        candidates.append((rz.W_E, rz.b_E, "linear-program witness of the pattern's region (on a weak boundary)"))
+    for W_E, b_E, source in candidates:
+        if np.array_equal(pattern_of(inst, W_E, b_E).mask, pattern.mask):
+            return Point(np.array(W_E), None, None if b_E is None else np.array(b_E), source=source)
+    return None
