@@ -1,0 +1,328 @@
+"""C9: resampling dead neurons (Bricken et al. 2023) moves training out of spurious partial minima
+and lowers the final loss.
+
+A controlled experiment, decided by the numbers:
+
+- start at a *spurious partial minimum with a dead neuron*: a polysemantic partition pattern
+  (default ``({0,1}, {2}, …, ∅)``) realised by :func:`proofs_check.partial_optimum.stationary_partial_minima`
+  and certified by :func:`proofs_check.partial_optimum.is_partial_minimum` (L̃ > 0);
+- train on the exact objective L (mini-batches from the instance's feature distribution, Adam) twice
+  from that start with the same seed — without and with resampling;
+- resampling as commonly implemented: every ``window`` steps, a neuron that did not fire in the window
+  is dead; score a batch of inputs by their loss, sample inputs ∝ loss², set the dead decoder column
+  to the normalised target, the encoder row to the normalised input times ``encoder_scale`` × the mean
+  norm of the live encoder rows (0.2 by default), its bias to 0, and reset its Adam moments;
+- compare the final exact loss L (enumerated exactly for constant magnitudes) over seeds: paired
+  differences ``L_without − L_with`` with a t confidence interval; also L̃, the final pattern and the
+  mean max |cos| between decoder columns and the true features.
+
+"holds": the interval lies above 0; "fails": its upper end is below 5 % of the loss without
+resampling (no meaningful improvement); "inconclusive" otherwise.
+
+The loop is a small, seeded numpy loop written for this check, not :mod:`numerics.train`: it must start
+from a given partial minimum, use the family's exact σ (no L1 term, no decoder normalisation, the
+paper's objective) and expose the resampled encoder scale that the corrected condition changes.
+Finding: with TopK-type σ the 0.2 × scale makes a resampled row lose the top-k competition on every
+input, so it never fires, never gets a gradient and the run stays in the partial minimum. Corrected
+condition: the resampled row must fire on the input it was resampled towards — for TopK families
+scale it above the winners (the check uses 2 × the mean live norm).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+
+from proofs_check.claim import Claim
+from proofs_check.partial_optimum import is_partial_minimum, stationary_partial_minima
+from proofs_check.verdict import CorrectedCondition, StepCheck, Verdict
+from theory.activations import ReLU, TopKReLU
+from theory.distribution import FeatureDistribution
+from theory.errors import SDLInputError
+from theory.instance import Instance
+from theory.objective import approx_loss, exact_loss
+from theory.patterns import as_pattern, pattern_of
+
+CLAIM = Claim(
+    id="C9",
+    title="Resampling dead neurons escapes spurious partial minima",
+    paper_ref="Sec. 4 (resampling, Bricken et al. 2023)",
+    statement=(
+        "Re-initialising dead neurons toward badly reconstructed inputs moves training out of spurious partial "
+        "minima and lowers the final loss."
+    ),
+)
+
+DEFAULT_P_ACTIVE = 0.05
+REL_TOL = 0.05
+CORRECTED_SCALE = 2.0
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """The training recipe of one arm (all fields recorded in the verdict)."""
+
+    steps: int = 1200
+    batch_size: int = 128
+    lr: float = 0.01
+    resample: bool = False
+    window: int = 200  # steps without firing before a neuron counts as dead; also the resampling period
+    resample_batch: int = 1024
+    encoder_scale: float = 0.2  # × mean live encoder-row norm (Bricken et al.)
+    stop_resampling_after: float = 0.75  # fraction of the run after which no resampling happens
+
+
+def _per_sample(instance: Instance):
+    act = instance.activation
+    return act if act.per_sample else act.at_inference()
+
+
+def train(instance: Instance, W_D, W_E, b_E, cfg: RunConfig, seed: int) -> dict:
+    """Adam on mini-batches of the exact objective L from ``(W_D, W_E, b_E)``; resampling per ``cfg``."""
+    act = _per_sample(instance)
+    dist = instance.distribution
+    rng = np.random.default_rng(seed)
+    params = {"D": np.array(W_D, float), "E": np.array(W_E, float)}
+    if b_E is not None:
+        params["b"] = np.array(b_E, float)
+    m = {k: np.zeros_like(v) for k, v in params.items()}
+    v2 = {k: np.zeros_like(v) for k, v in params.items()}
+    beta1, beta2, eps = 0.9, 0.999, 1e-8
+    n_q = params["E"].shape[0]
+    last_fired = np.zeros(n_q, dtype=int)
+    resampled = 0
+    for step in range(1, cfg.steps + 1):
+        X = dist.sample(instance.n, cfg.batch_size, rng)
+        Xp, Xr = X @ instance.W_p.T, X @ instance.W_r.T
+        Z = Xp @ params["E"].T + (params["b"] if "b" in params else 0.0)
+        on = act.active(Z)
+        H = np.where(on, Z, 0.0)
+        R = Xr - H @ params["D"].T
+        w = 1.0 / cfg.batch_size
+        back = on * (R @ params["D"]) * w
+        grads = {"D": -2 * w * R.T @ H, "E": -2 * back.T @ Xp}
+        if "b" in params:
+            grads["b"] = -2 * back.sum(axis=0)
+        for k in params:  # Adam (bias-corrected)
+            m[k] = beta1 * m[k] + (1 - beta1) * grads[k]
+            v2[k] = beta2 * v2[k] + (1 - beta2) * grads[k] ** 2
+            mh = m[k] / (1 - beta1**step)
+            vh = v2[k] / (1 - beta2**step)
+            params[k] = params[k] - cfg.lr * mh / (np.sqrt(vh) + eps)
+        last_fired[on.any(axis=0)] = step
+        if cfg.resample and step % cfg.window == 0 and step <= cfg.stop_resampling_after * cfg.steps:
+            dead = np.flatnonzero(step - last_fired >= cfg.window)
+            if dead.size:
+                Xs = dist.sample(instance.n, cfg.resample_batch, rng)
+                Xsp, Xsr = Xs @ instance.W_p.T, Xs @ instance.W_r.T
+                Zs = Xsp @ params["E"].T + (params["b"] if "b" in params else 0.0)
+                loss = ((Xsr - act.evaluate(Zs) @ params["D"].T) ** 2).sum(axis=1)
+                p = loss**2
+                if p.sum() > 0:
+                    pick = rng.choice(len(Xs), size=dead.size, p=p / p.sum())
+                    live = np.setdiff1d(np.arange(n_q), dead)
+                    live_norm = float(np.linalg.norm(params["E"][live], axis=1).mean()) if live.size else 1.0
+                    for i, s in zip(dead, pick):
+                        params["D"][:, i] = Xsr[s] / max(np.linalg.norm(Xsr[s]), 1e-12)
+                        params["E"][i] = Xsp[s] / max(np.linalg.norm(Xsp[s]), 1e-12) * cfg.encoder_scale * live_norm
+                        if "b" in params:
+                            params["b"][i] = 0.0
+                        for k in params:  # reset the optimizer state of the resampled neuron
+                            for st in (m, v2):
+                                if k == "D":
+                                    st[k][:, i] = 0.0
+                                else:
+                                    st[k][i] = 0.0
+                    last_fired[dead] = step
+                    resampled += int(dead.size)
+    b = params.get("b")
+    D, E = params["D"], params["E"]
+    cos = np.abs((D / np.maximum(np.linalg.norm(D, axis=0), 1e-12)).T @ instance.W_r)
+    return {
+        "W_D": D, "W_E": E, "b_E": b, "resampled": resampled,
+        "exact_loss": exact_loss(instance, D, E, b, samples=20_000, seed=seed).value,
+        "approx_loss": approx_loss(instance.replace(distribution=None, weights=instance.weights), D, E, b),
+        "pattern": pattern_of(instance, E, b).to_json(),
+        "mean_max_cos": float(cos.max(axis=0).mean()),
+    }
+
+
+def _with_distribution(instance: Instance) -> Instance:
+    if instance.distribution is not None:
+        return instance
+    return instance.replace(weights=None, distribution=FeatureDistribution.uniform(instance.n, DEFAULT_P_ACTIVE))
+
+
+def _default_pattern(instance: Instance):
+    return [{0, 1}] + [{d} for d in range(2, instance.n)] + [set()]
+
+
+def spurious_start(instance: Instance, pattern) -> dict | None:
+    """A partial minimum with ``pattern`` and L̃ > 0 (the one with the lowest loss), or None."""
+    P = as_pattern(pattern, instance)
+    if P.partition_problem() is not None:
+        return None
+    found = [p for p in stationary_partial_minima(instance, P).found if p.loss > 1e-9]
+    if not found:
+        return None
+    best = min(found, key=lambda p: p.loss)
+    return {"W_D": best.W_D, "W_E": best.W_E, "b_E": best.b_E, "loss": best.loss, "pattern": P}
+
+
+def hypotheses(instance: Instance, pattern=None) -> list[str]:
+    unmet = []
+    act = instance.activation
+    if not act.per_sample and getattr(act, "threshold", None) is None:
+        unmet.append(f"{act.describe()} needs an inference threshold for per-sample training")
+    if instance.n < 2:
+        unmet.append("n >= 2 (a polysemantic start needs two features)")
+        return unmet
+    pattern = _default_pattern(instance) if pattern is None else pattern
+    P = as_pattern(pattern, instance)
+    if not P.dead_neurons:
+        unmet.append("the start pattern needs a dead neuron (resampling acts on dead neurons only)")
+    if not P.is_polysemantic:
+        unmet.append("the start pattern must be polysemantic (a spurious partial minimum)")
+    if not unmet and spurious_start(instance, P) is None:
+        unmet.append(f"no partial minimum with pattern {P} and L̃ > 0 exists on this instance (see C6)")
+    return unmet
+
+
+def _t_interval(d: np.ndarray, confidence: float = 0.95) -> tuple[float, float, float]:
+    from scipy.stats import t
+
+    mean = float(d.mean())
+    if len(d) < 2:
+        return mean, -np.inf, np.inf
+    half = float(t.ppf(0.5 + confidence / 2, len(d) - 1) * d.std(ddof=1) / np.sqrt(len(d)))
+    return mean, mean - half, mean + half
+
+
+def experiment(instance: Instance, pattern=None, *, seeds: int = 4, seed: int = 0, cfg: RunConfig = RunConfig()) -> dict:
+    """Both arms over ``seeds`` paired seeds from the spurious start; the numbers behind the verdict."""
+    inst = _with_distribution(instance)
+    pattern = _default_pattern(inst) if pattern is None else pattern
+    start = spurious_start(inst, pattern)
+    chk = is_partial_minimum(inst, start["W_D"], start["W_E"], start["b_E"], start["pattern"])
+    without, with_ = [], []
+    for s in range(seed, seed + seeds):
+        base = dict(W_D=start["W_D"], W_E=start["W_E"], b_E=start["b_E"])
+        without.append(train(inst, **base, cfg=RunConfig(**{**cfg.__dict__, "resample": False}), seed=s))
+        with_.append(train(inst, **base, cfg=RunConfig(**{**cfg.__dict__, "resample": True}), seed=s))
+    L0 = np.array([r["exact_loss"] for r in without])
+    L1 = np.array([r["exact_loss"] for r in with_])
+    mean, low, high = _t_interval(L0 - L1)
+    start_L = exact_loss(inst, start["W_D"], start["W_E"], start["b_E"], samples=20_000, seed=seed).value
+    if low > 0:
+        outcome = "holds"
+    elif high < REL_TOL * max(float(L0.mean()), 1e-12):
+        outcome = "fails"
+    else:
+        outcome = "inconclusive"
+    return {
+        "outcome": outcome, "instance": inst.to_json(), "start_pattern": start["pattern"].to_json(),
+        "start_approx_loss": start["loss"], "start_exact_loss": start_L, "start_is_partial_minimum": chk.is_partial_minimum,
+        "config": cfg.__dict__, "seeds": list(range(seed, seed + seeds)),
+        "final_exact_loss_without": L0.tolist(), "final_exact_loss_with": L1.tolist(),
+        "improvement_mean": mean, "improvement_ci95": [low, high],
+        "mean_max_cos_without": [r["mean_max_cos"] for r in without], "mean_max_cos_with": [r["mean_max_cos"] for r in with_],
+        "final_pattern_without": without[0]["pattern"], "final_pattern_with": with_[0]["pattern"],
+        "neurons_resampled": [r["resampled"] for r in with_],
+    }
+
+
+def proof_steps() -> list[StepCheck]:
+    """C9 is an empirical claim: its one checkable step is that the start is a spurious partial minimum."""
+    inst = _with_distribution(Instance(W_p=np.eye(3), activation=ReLU()))
+    start = spurious_start(inst, _default_pattern(inst))
+    chk = is_partial_minimum(inst, start["W_D"], start["W_E"], start["b_E"], start["pattern"])
+    return [StepCheck("spurious start", "the default start ({0,1}, {2}, ∅) is a partial minimum of L̃ with L̃ > 0 (KKT + attainment LP)",
+                      chk.is_partial_minimum and chk.loss > 0, "0" if chk.is_partial_minimum else chk.reason, None,
+                      f"L̃ = {chk.loss:.6g}")]
+
+
+def _corrected_text(verified: bool, evidence: str) -> CorrectedCondition:
+    return CorrectedCondition(
+        text=("The resampled neuron must fire on the inputs it was resampled towards. For ReLU (no bias) the 0.2 × scale "
+              "suffices; for TopK-type σ the resampled row loses the top-k competition on every input, never fires and "
+              f"never gets a gradient: scale it above the winning rows (here {CORRECTED_SCALE} × the mean live norm), or use "
+              "an auxiliary loss on dead latents (aux-k)."),
+        sympy=None,
+        verified=verified,
+        evidence=evidence,
+    )
+
+
+def _verdict_from(r: dict, seed: int, budget: int, cc=None) -> Verdict:
+    lo, hi = r["improvement_ci95"]
+    nums = (f"final L without resampling {np.mean(r['final_exact_loss_without']):.4g}, with {np.mean(r['final_exact_loss_with']):.4g} "
+            f"(start {r['start_exact_loss']:.4g}); paired improvement {r['improvement_mean']:.4g}, 95% CI [{lo:.3g}, {hi:.3g}] over "
+            f"{len(r['seeds'])} seeds; mean max |cos| {np.mean(r['mean_max_cos_without']):.3f} → {np.mean(r['mean_max_cos_with']):.3f}; "
+            f"neurons resampled {r['neurons_resampled']}")
+    act = r["instance"]["activation"]
+    if r["outcome"] == "holds":
+        return Verdict("C9", CLAIM.title, "holds", f"{act}: resampling lowers the final loss: {nums}", None, cc,
+                       tuple(proof_steps()), r, seed, budget)
+    if r["outcome"] == "fails":
+        return Verdict("C9", CLAIM.title, "fails", f"{act}: resampling does not lower the final loss: {nums}", r, cc,
+                       tuple(proof_steps()), r, seed, budget)
+    return Verdict("C9", CLAIM.title, "inconclusive", f"{act}: the difference is not resolved: {nums}", None, cc,
+                   tuple(proof_steps()), r, seed, budget)
+
+
+def check_instance(instance: Instance, *, seed: int = 0, budget: int = 40, pattern=None, encoder_scale: float = 0.2,
+                   steps: int | None = None, **kw) -> Verdict:
+    """The experiment on one instance (``pattern``: the spurious start; ``budget // 10`` seeds, at least 3)."""
+    if kw:
+        raise SDLInputError(f"C9 takes pattern, encoder_scale, steps, not {sorted(kw)}")
+    if instance.n > 12:
+        raise SDLInputError("C9 evaluates the exact loss by enumeration; use n <= 12")
+    inst = _with_distribution(instance)
+    unmet = hypotheses(inst, pattern)
+    if unmet:
+        return Verdict("C9", CLAIM.title, "hypotheses_not_met", "; ".join(unmet), seed=seed, budget=budget)
+    cfg = RunConfig(encoder_scale=float(encoder_scale), **({} if steps is None else {"steps": int(steps)}))
+    r = experiment(inst, pattern, seeds=max(3, budget // 10), seed=seed, cfg=cfg)
+    cc = None
+    if r["outcome"] == "fails":
+        fixed = experiment(inst, pattern, seeds=max(3, budget // 10), seed=seed, cfg=RunConfig(encoder_scale=CORRECTED_SCALE))
+        cc = _corrected_text(fixed["outcome"] == "holds",
+                             f"with encoder_scale = {CORRECTED_SCALE}: {fixed['outcome']}, improvement CI {fixed['improvement_ci95']}")
+    return _verdict_from(r, seed, budget, cc)
+
+
+@lru_cache(maxsize=8)
+def _search(budget: int, seed: int):
+    seeds = max(3, min(5, budget // 8))
+    settings = [Instance(W_p=np.eye(3), activation=ReLU()), Instance(W_p=np.eye(3), activation=TopKReLU(k=1))]
+    runs = [experiment(_with_distribution(s), seeds=seeds, seed=seed) for s in settings]
+    fixed = [experiment(_with_distribution(s), seeds=seeds, seed=seed, cfg=RunConfig(encoder_scale=CORRECTED_SCALE))
+             for s, r in zip(settings, runs) if r["outcome"] != "holds"]
+    return runs, fixed
+
+
+def search(budget: int = 40, seed: int = 0) -> Verdict:
+    """The controlled experiment for ReLU and Top-1∘ReLU (orthonormal features, p_active = 0.05, start
+    ({0,1}, {2}, ∅)); the corrected scale is rerun where the default recipe does not help."""
+    runs, fixed = _search(int(budget), int(seed))
+    bad = [r for r in runs if r["outcome"] != "holds"]
+    summary = {r["instance"]["activation"]["name"]: {"outcome": r["outcome"], "improvement_ci95": r["improvement_ci95"]} for r in runs}
+    cc = None
+    if fixed:
+        cc = _corrected_text(all(f["outcome"] == "holds" for f in fixed),
+                             "; ".join(f"{f['instance']['activation']['name']} with encoder_scale {CORRECTED_SCALE}: {f['outcome']}, "
+                                       f"improvement CI {np.round(f['improvement_ci95'], 4).tolist()}" for f in fixed))
+    if not bad:
+        v = _verdict_from(runs[0], seed, budget, cc)
+        return Verdict("C9", CLAIM.title, "holds", f"resampling helps in every setting: {summary}. {v.evidence}", None, cc,
+                       v.steps, {"settings": runs}, seed, budget)
+    worst = next((r for r in bad if r["outcome"] == "fails"), bad[0])
+    v = _verdict_from(worst, seed, budget, cc)
+    status = "fails" if worst["outcome"] == "fails" else "inconclusive"
+    return Verdict("C9", CLAIM.title, status, f"{summary}. {v.evidence}", worst if status == "fails" else None, cc,
+                   v.steps, {"settings": runs, "corrected_runs": fixed}, seed, budget)
+
+
+__all__ = ["CLAIM", "hypotheses", "proof_steps", "check_instance", "search", "experiment", "train", "RunConfig",
+           "spurious_start"]
