@@ -92,3 +92,10 @@ def test_point_specialisation_numbers():
     np.testing.assert_allclose(values["neuron 0: encoder coefficients M_d (c_d* − a_d q*) at u*"], [-2 / 9, 2 / 9], atol=1e-12)
     with pytest.raises(SDLInputError, match="instance"):
         sections(derive(ReLU()), Point(W_E))
+
+
+def test_pattern_without_instance_is_specialised_symbolically():
+    secs = sections(derive(ReLU(), pattern=[{0, 1}, {2}]))
+    assert [s.key for s in secs][-1] == "pattern"
+    texts = [ln.text for ln in secs[-1].lines]
+    assert "F_0 = {0, 1}, m = 2" in texts and not any("realizable" in ln.label for ln in secs[-1].lines)
