@@ -28,7 +28,7 @@ from typing import Any, Callable
 
 from hypothesis import HealthCheck, Phase, settings
 from hypothesis import find as _find
-from hypothesis.errors import NoSuchExample
+from hypothesis.errors import Flaky, FlakyFailure, NoSuchExample
 from hypothesis.strategies import SearchStrategy
 
 from theory.errors import SDLInputError
@@ -89,13 +89,13 @@ def find_counterexample(
     budget, seed = int(budget), int(seed)
     shrink_budget = 5 * budget if shrink_budget is None else int(shrink_budget)
     counts = {"tried": 0, "skipped": 0, "held": 0, "shrink": 0}
-    state: dict[str, Any] = {"first": None}
+    state: dict[str, Any] = {"first": None, "best": None}
 
     def condition(example) -> bool:
         shrinking = state["first"] is not None
         if shrinking:
             if counts["shrink"] >= shrink_budget:
-                return False
+                return False  # hypothesis then reports the replay as flaky: caught below
             counts["shrink"] += 1
         else:
             counts["tried"] += 1
@@ -110,6 +110,7 @@ def find_counterexample(
             return False
         if not shrinking:
             state["first"] = dict(outcome)
+        state["best"] = example  # hypothesis only accepts smaller examples, so the last true one is the smallest
         return True
 
     config = settings(
@@ -125,6 +126,11 @@ def find_counterexample(
         example = _find(strategy, condition, settings=config, random=_random.Random(seed))
     except NoSuchExample:
         return SearchResult(None, None, counts["tried"], counts["skipped"], counts["held"], 0, budget, seed)
+    except (FlakyFailure, Flaky):
+        # only after the shrink cap: the smallest failing example found so far is the answer
+        if state["best"] is None:
+            raise
+        example = state["best"]
     details = predicate(example)  # the numbers on the minimal example itself
     if not isinstance(details, dict):  # pragma: no cover - a predicate that is not a function of its input
         raise RuntimeError(f"search predicate is not deterministic: the shrunk example now returns {details!r}")

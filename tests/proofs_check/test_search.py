@@ -29,3 +29,14 @@ def test_same_seed_same_search():
     a = find_counterexample(strat, pred, budget=40, seed=3)
     b = find_counterexample(strat, pred, budget=40, seed=3)
     assert (a.example, a.tried, a.shrink_calls) == (b.example, b.tried, b.shrink_calls)
+
+
+def test_shrink_cap_returns_smallest_failure_so_far():
+    calls = []
+
+    def pred(xs):
+        calls.append(1)
+        return {"n": len(xs)} if sum(xs) > 100 else None
+
+    r = find_counterexample(st.lists(st.integers(0, 1000), min_size=1, max_size=30), pred, budget=50, seed=0, shrink_budget=3)
+    assert r.found and sum(r.example) > 100 and r.shrink_calls <= 3
