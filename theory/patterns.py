@@ -188,6 +188,28 @@ class Region:
         s, w = self.slack(W_E, b_E)
         return bool(np.all(s > 0) and np.all(w >= -1e-12))
 
+    def _max_margin(self, weak_margin: bool) -> tuple[float, np.ndarray | None]:
+        """Maximise the margin ``t`` of the homogenised system (see :meth:`find_point`)."""
+        from scipy.optimize import linprog
+
+        nv = self.n_vars
+        ms, mw = len(self.c_strict), len(self.c_weak)
+        # variables: x (nv), s, t
+        rows = []
+        if ms:
+            rows.append(np.hstack([self.A_strict, -self.c_strict[:, None], np.ones((ms, 1))]))
+        if mw:
+            rows.append(np.hstack([self.A_weak, -self.c_weak[:, None], np.full((mw, 1), 1.0 if weak_margin else 0.0)]))
+        rows.append(np.hstack([np.zeros((1, nv)), [[-1.0, 1.0]]]))  # t <= s
+        A = np.vstack(rows)
+        c = np.zeros(nv + 2)
+        c[-1] = -1.0  # maximise t
+        bounds = [(-1.0, 1.0)] * nv + [(0.0, 1.0), (None, 1.0)]
+        res = linprog(c, A_ub=A, b_ub=np.zeros(len(A)), bounds=bounds, method="highs")
+        if res.status != 0:
+            raise RuntimeError(f"linprog failed unexpectedly: {res.message}")
+        return float(-res.fun), res.x
+
     def find_point(self) -> Realizability:
         """Decide whether ``Ω_P`` is non-empty (a linear feasibility problem).
 
@@ -195,40 +217,31 @@ class Region:
         ``A_strict x − c_strict s + t <= 0, A_weak x − c_weak s <= 0, t <= s`` has a point with ``t > 0``.
         The cone is scale-invariant, so maximising ``t`` in the box ``[-1, 1]`` decides it exactly:
         an optimum ``t* <= 0`` certifies that no encoder realises the pattern.
-        """
-        from scipy.optimize import linprog
 
+        The witness is taken strictly inside the weak constraints too whenever ``Ω_P`` has an interior
+        (a witness exactly on ``z <= 0`` can be switched on by rounding); only when it has none (ties
+        forced, e.g. a dead neuron orthogonal to everything) does it sit on a weak boundary.
+        """
         if self.impossible:
             return Realizability(False, -np.inf, None, None, self.impossible)
         nv = self.n_vars
-        ms, mw = len(self.c_strict), len(self.c_weak)
-        # variables: x (nv), s, t
-        rows, rhs = [], []
-        if ms:
-            rows.append(np.hstack([self.A_strict, -self.c_strict[:, None], np.ones((ms, 1))]))
-            rhs.append(np.zeros(ms))
-        if mw:
-            rows.append(np.hstack([self.A_weak, -self.c_weak[:, None], np.zeros((mw, 1))]))
-            rhs.append(np.zeros(mw))
-        rows.append(np.hstack([np.zeros((1, nv)), [[-1.0, 1.0]]]))  # t <= s
-        rhs.append(np.zeros(1))
-        A = np.vstack(rows)
-        b = np.concatenate(rhs)
-        c = np.zeros(nv + 2)
-        c[-1] = -1.0  # maximise t
-        bounds = [(-1.0, 1.0)] * nv + [(0.0, 1.0), (None, 1.0)]
-        res = linprog(c, A_ub=A, b_ub=b, bounds=bounds, method="highs")
-        if res.status != 0:
-            raise RuntimeError(f"linprog failed unexpectedly: {res.message}")
-        t = float(-res.fun)
         # Row scale of the LP is O(max |Z| coefficients); 1e-9 is far below any meaningful margin.
+        t_in, x_in = self._max_margin(weak_margin=True)
+        if t_in > 1e-9:
+            W_E, b_E = self.unpack(x_in[:nv] / x_in[nv])
+            if self.contains(W_E, b_E):
+                return Realizability(True, t_in, W_E.copy(), None if b_E is None else b_E.copy(),
+                                     f"witness encoder strictly inside the region, margin {t_in:.3g}")
+        t, x = self._max_margin(weak_margin=False)
         if t <= 1e-9:
             return Realizability(False, t, None, None, f"the LP's best margin is {t:.3g} <= 0: no encoder produces {self.pattern}")
-        x, s = res.x[:nv], res.x[nv]
-        W_E, b_E = self.unpack(x / s)
+        W_E, b_E = self.unpack(x[:nv] / x[nv])
+        # On a weak boundary: clear round-off so that z = 0 stays exactly 0 where the LP put it.
+        W_E = np.where(np.abs(W_E) < 1e-12, 0.0, W_E)
         if not self.contains(W_E, b_E):  # guard against numerical trouble: never return a bad witness
             return Realizability(False, t, None, None, "LP reported a margin but its witness fails the check (numerically degenerate)")
-        return Realizability(True, t, W_E.copy(), None if b_E is None else b_E.copy(), f"witness encoder with margin {t:.3g}")
+        return Realizability(True, t, W_E.copy(), None if b_E is None else b_E.copy(),
+                             f"witness encoder with margin {t:.3g} (the region has no interior: it lies on a weak boundary)")
 
 
 def region(instance: Instance, pattern) -> Region:

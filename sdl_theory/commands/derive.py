@@ -172,22 +172,17 @@ def run(args) -> int:
 
 
 def _witness_point(inst, pattern):
-    """An encoder strictly inside every constraint of Ω_P when one exists, else ``Region.find_point``'s.
-
-    ``find_point`` maximises the margin of the strict constraints only, so its witness may sit exactly
-    on a weak one (``z <= 0``), where rounding can flip the unit and the witness then has another
-    pattern. Giving the weak constraints the same margin avoids that whenever Ω_P has an interior.
-    Returns None when no witness reproduces the pattern.
-    """
+    """``Region.find_point``'s witness when it reproduces the pattern, else None."""
     import numpy as np
-    from scipy.optimize import linprog
 
-    from theory.patterns import pattern_of, region
+    from theory.patterns import pattern_of, realize
     from theory.printing import Point
 
-    R = region(inst, pattern)
-    if R.impossible:
-        return None
+    rz = realize(inst, pattern)
+    if rz.realizable and np.array_equal(pattern_of(inst, rz.W_E, rz.b_E).mask, pattern.mask):
+        return Point(np.array(rz.W_E), None, None if rz.b_E is None else np.array(rz.b_E),
+                     source=f"linear-program {rz.reason}")
+    return None
     A = np.vstack([R.A_strict, R.A_weak])
     c = np.concatenate([R.c_strict, R.c_weak])
     nv = R.n_vars

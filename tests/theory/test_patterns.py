@@ -56,10 +56,6 @@ def test_witness_lies_in_the_region(data):
 BOUNDARY_W_P = [[-0.586, 0.928, 0.384, -0.708], [-0.017, -0.348, 0.087, -0.693], [0.81, 0.131, 0.919, 0.137]]
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError,
-                   reason="Region.find_point maximises the margin of strict constraints only: its witness can sit "
-                          "exactly on a weak one (z <= 0) and rounding (z = 8.3e-17 > 0) switches the unit on, so the "
-                          "witness has another pattern. Found by hypothesis; remove this marker once fixed.")
 def test_witness_reproduces_the_pattern_on_weak_boundaries():
     # one dead ReLU neuron (F = ∅) over 4 features in R³, no bias: realizable (W_E = 0 is in Ω_P)
     inst = Instance(W_p=normalize_columns(BOUNDARY_W_P))
