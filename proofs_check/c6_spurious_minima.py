@@ -20,8 +20,10 @@ The published argument, per neuron i (``a_d = <w_E^i, w_p^d> + b_i``, ``u = W_D^
 The claim itself (not only the proof) is decided per instance and pattern by
 :func:`proofs_check.partial_optimum.stationary_partial_minima`: the stationary points are the
 generalised eigenvectors of ``(W_r M B)ᵀ(W_r M B) y = λ Bᵀ M B y`` per neuron, and whether one lies in
-Ω_P is an LP. When the columns of ``W_p`` (``[W_p; 1ᵀ]`` with a bias) are independent these are all
-partial minima with the pattern, so "none in Ω_P" is a proof that the claim fails; otherwise ACS
+Ω_P is an LP. For ReLU every face of the weak inequalities is enumerated too (KKT multipliers in the
+same LP), so the answer is exact in every geometry, superposition included; for the other families
+the zero-gradient points are all partial minima when the columns of ``W_p`` (``[W_p; 1ᵀ]`` with a
+bias) are independent. Exact and "none in Ω_P" is a proof that the claim fails; otherwise ACS
 (:func:`proofs_check.partial_optimum.alternating_convex_search`) looks for one on a weak face, and
 the answer is "inconclusive" when neither finds one.
 
@@ -43,6 +45,7 @@ from hypothesis import strategies as st
 from proofs_check.algebra import equality_step
 from proofs_check.claim import Claim
 from proofs_check.partial_optimum import (
+    _is_relu,
     alternating_convex_search,
     interior_point,
     is_partial_minimum,
@@ -186,9 +189,13 @@ def decide(instance: Instance, pattern, *, seed: int = 0, acs_starts: int = 2) -
         return out | {"outcome": "holds", "method": "stationarity (generalised eigenvectors in Ω_P)",
                       "loss": best.loss, "W_E": best.W_E, "b_E": best.b_E, "W_D": best.W_D, "kkt": best.check.reason}
     if stat.exact:
+        # exact: ReLU (every face of the weak inequalities enumerated) or independent input columns
+        how = ("no KKT point of L̃ on any face of Ω_P (ReLU: every face of the weak inequalities enumerated)"
+               if _is_relu(instance) else
+               "no stationary point of L̃ with this pattern lies in Ω_P, and with linearly independent input columns "
+               "every partial minimum is stationary")
         why = ("only zero-loss partial minima exist with this pattern (parallel targets within a neuron)" if stat.found
-               else "no stationary point of L̃ with this pattern lies in Ω_P, and with linearly independent input columns "
-                    "every partial minimum is stationary: the encoder's infimum over the open region is not attained")
+               else f"{how}: the encoder's infimum over the open region is not attained")
         return out | {"outcome": "fails", "reason": why}
     # Superposition (or bias with n > n_p + 1): partial minima may sit on a weak face; try ACS.
     R = region(instance, P)

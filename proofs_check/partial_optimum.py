@@ -39,7 +39,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from theory.derivation import gradients, least_squares_decoder
+from theory.derivation import least_squares_decoder
 from theory.errors import SDLInputError
 from theory.instance import Instance
 from theory.objective import approx_loss
@@ -210,12 +210,26 @@ class PartialMinimumCheck:
         return dict(self.__dict__)
 
 
-def _vec_gradient(inst: Instance, W_D, W_E, b_E) -> tuple[np.ndarray, np.ndarray]:
-    gr = gradients(inst, W_D, W_E, b_E if inst.encoder_bias else None, method="vectorized")
-    gv = gr.W_E.reshape(-1)
-    if inst.encoder_bias:
-        gv = np.concatenate([gv, gr.b_E])
-    return gr.W_D, gv
+def decoder_for_pattern(inst: Instance, W_E, b_E, mask) -> np.ndarray:
+    """The least-squares decoder of L̃ inside Ω_P, with units switched on by ``mask`` (not by rounding):
+    ``W_D = B G⁺``, ``G = Σ_d M_d s_d s_dᵀ``, ``B = Σ_d M_d w_r^d s_dᵀ`` — the normal equations of
+    :func:`theory.derivation.least_squares_decoder`, evaluated on the region's polynomial, which
+    matters for points on a weak boundary (a unit at z = θ exactly, a top-k tie)."""
+    X_q = np.where(mask, inst.pre_activations(W_E, b_E), 0.0)
+    G = X_q.T @ (inst.weights[:, None] * X_q)
+    B = inst.W_r @ (inst.weights[:, None] * X_q)
+    return B @ np.linalg.pinv(G, rcond=1e-12, hermitian=True)
+
+
+def _pattern_gradient(inst: Instance, W_D, W_E, b, mask) -> tuple[np.ndarray, np.ndarray, float]:
+    """Decoder gradient, encoder gradient on ``v`` and L̃, all on the polynomial of the pattern ``mask``
+    (the same formulas as :func:`theory.derivation.gradients`, with the region's units)."""
+    X_q = np.where(mask, inst.pre_activations(W_E, b), 0.0)
+    R = inst.W_r.T - X_q @ W_D.T
+    gD = -2 * (inst.weights[:, None] * R).T @ X_q
+    H, g, const = encoder_quadratic(inst, W_D, mask)
+    v = W_E.reshape(-1) if b is None else np.concatenate([W_E.reshape(-1), b])
+    return gD, 2 * H @ v - 2 * g, float(v @ H @ v - 2 * g @ v + const)
 
 
 def is_partial_minimum(inst: Instance, W_D, W_E, b_E=None, pattern=None, tol: float = 1e-6) -> PartialMinimumCheck:
@@ -232,12 +246,13 @@ def is_partial_minimum(inst: Instance, W_D, W_E, b_E=None, pattern=None, tol: fl
     bb = b if inst.encoder_bias else None
     P = pattern_of(inst, W_E, bb) if pattern is None else as_pattern(pattern, inst, W_E.shape[0])
     R = region(inst, P)
-    loss = approx_loss(inst, W_D, W_E, bb)
     scale = 1.0 + float(inst.weights.sum())
-    if not R.contains(W_E, bb) or pattern_of(inst, W_E, bb).firing != P.firing:
-        return PartialMinimumCheck(False, False, loss, np.nan, np.nan, (), None, None,
+    if not R.contains(W_E, bb):
+        return PartialMinimumCheck(False, False, approx_loss(inst, W_D, W_E, bb), np.nan, np.nan, (), None, None,
                                    f"the encoder is not in the region of {P} (its own pattern is {pattern_of(inst, W_E, bb)})")
-    gD, gv = _vec_gradient(inst, W_D, W_E, bb)
+    # L̃ on Ω_P is the polynomial of P: evaluate it with P's units, so that a point on a weak boundary
+    # (where one rounding error flips a unit) is judged by the region it belongs to.
+    gD, gv, loss = _pattern_gradient(inst, W_D, W_E, bb, P.mask)
     dec = float(np.linalg.norm(gD)) / scale
     _, weak_slack = R.slack(W_E, bb)
     act_tol = 1e-7 * _scale(R) * (1.0 + float(np.abs(R.pack(W_E, bb)).max()))
@@ -441,14 +456,127 @@ def _eigen_lp(inst: Instance, R: Region, neurons, spaces):
     return None if x is None else R.unpack(x[:nv])
 
 
+def _is_relu(inst: Instance) -> bool:
+    from theory.activations import JumpReLU
+
+    return isinstance(inst.activation, JumpReLU) and inst.activation.theta == 0
+
+
+def _null_basis(A: np.ndarray, dim: int) -> np.ndarray:
+    """Orthonormal basis of ``{x : A x = 0}`` (``A`` has ``dim`` columns)."""
+    if A.size == 0:
+        return np.eye(dim)
+    _, s, Vt = np.linalg.svd(A)
+    rank = int((s > 1e-9 * max(1.0, s.max())).sum())
+    return Vt[rank:].T
+
+
+def relu_face_options(inst: Instance, neuron: int, features) -> list[dict]:
+    """Every KKT configuration of one ReLU neuron with on-set F (θ = 0, bias or not), face by face.
+
+    On the face where the off-features S sit exactly at z = 0, the activations range over the
+    subspace ``A_S = B̄_F {ē : <ē, w̄_d> = 0, d ∈ S}``; the stationary points there are generalised
+    eigenvectors on A_S, where ``∇_a = (2/s) M (λ I − W_rᵀ W_r M) a`` is linear in the eigen-coordinates,
+    so the KKT multipliers ``B̄_Fᵀ ∇_a + Σ_{d∈S} λ_d w̄_d = 0, λ >= 0`` and the region are one LP.
+    Returns ``{"loss", "eigenvalue", "face", "row"}`` per feasible (face, eigenspace)."""
+    from scipy.linalg import eigh
+    from scipy.optimize import linprog
+
+    F = sorted(features)
+    off = [d for d in range(inst.n) if d not in F]
+    Wb = _augmented_inputs(inst)  # (n_p[+1]) × n
+    dim = Wb.shape[0]
+    Bbar = Wb[:, F].T  # |F| × dim
+    Mw = inst.weights[F]
+    W = inst.W_r[:, F]
+    trace = float(Mw @ np.einsum("rd,rd->d", W, W))
+    out = []
+    for size in range(0, min(len(off), dim) + 1):
+        for S in itertools.combinations(off, size):
+            T = _null_basis(Wb[:, list(S)].T, dim)  # ē = T ξ on the face
+            if T.shape[1] == 0:
+                continue
+            U, sv, _ = np.linalg.svd(Bbar @ T, full_matrices=False)
+            B = U[:, sv > 1e-9 * max(1.0, sv.max())] if sv.size else np.zeros((len(F), 0))
+            if B.shape[1] == 0:
+                continue
+            WMB = W @ (Mw[:, None] * B)
+            lam, Y = eigh(WMB.T @ WMB, B.T @ (Mw[:, None] * B))
+            groups = []
+            for k in np.argsort(lam):
+                if groups and lam[k] - groups[-1][0] <= 1e-8 * max(1.0, abs(lam).max()):
+                    groups[-1][1].append(k)
+                else:
+                    groups.append((lam[k], [k]))
+            rest = [d for d in off if d not in S]
+            for lam_e, idx in groups:
+                G = B @ Y[:, idx]
+                K = Mw[:, None] * (lam_e * np.eye(len(F)) - W.T @ W * Mw[None, :])
+                nx, ne, nl = T.shape[1], G.shape[1], len(S)
+                nv = nx + ne + nl + 2  # ξ, η, λ', t, t_w
+                A_eq = np.vstack([
+                    np.hstack([Bbar @ T, -G, np.zeros((len(F), nl + 2))]),  # a = B̄_F T ξ = G η
+                    np.hstack([np.zeros((dim, nx)), Bbar.T @ K @ G, Wb[:, list(S)], np.zeros((dim, 2))]),  # KKT
+                ])
+                rows = [np.hstack([-(Bbar @ T), np.zeros((len(F), ne + nl)), np.ones((len(F), 1)), np.zeros((len(F), 1))])]
+                if rest:
+                    rows.append(np.hstack([Wb[:, rest].T @ T, np.zeros((len(rest), ne + nl + 1)), np.ones((len(rest), 1))]))
+                rows.append(np.r_[np.zeros(nv - 2), -1.0, 1.0][None, :])  # t_w <= t
+                c = np.zeros(nv)
+                c[-2], c[-1] = -1.0, -0.5
+                res = linprog(c, A_ub=np.vstack(rows), b_ub=np.zeros(sum(len(r) for r in rows)), A_eq=A_eq,
+                              b_eq=np.zeros(len(A_eq)),
+                              bounds=[(-1, 1)] * (nx + ne) + [(0, None)] * nl + [(None, 1.0), (0.0, 1.0)], method="highs")
+                if res.status == 0 and res.x[nv - 2] > 1e-9:
+                    out.append({"loss": trace - float(lam_e), "eigenvalue": float(lam_e), "face": list(S),
+                                "row": T @ res.x[:nx]})
+    return out
+
+
+def _relu_partial_minima(inst: Instance, P: ActivationPattern, R: Region, tol: float) -> StationarySearch:
+    """Exact search for a ReLU partition pattern: neurons decouple, so combine per-neuron face options."""
+    neurons = tuple(neuron_eigenspaces(inst, i, F) for i, F in enumerate(P.firing) if F)
+    base = interior_point(R)
+    if base is None:
+        return StationarySearch(P, True, 0, False, (), neurons)
+    options = {i: relu_face_options(inst, i, F) for i, F in enumerate(P.firing) if F}
+    tried = sum(len(v) for v in options.values())
+    if any(not v for v in options.values()):
+        return StationarySearch(P, True, tried, False, (), neurons)
+    found = []
+    picks = [max, min]  # the largest- and the smallest-loss partial minimum
+    for pick in picks:
+        W_E, b = base[0].copy(), None if base[1] is None else base[1].copy()
+        lams = []
+        for i, opts in options.items():
+            o = pick(opts, key=lambda o: o["loss"])
+            W_E[i] = o["row"][:inst.n_p]
+            if b is not None:
+                b[i] = o["row"][inst.n_p]
+            lams.append(o["eigenvalue"])
+        W_D = decoder_for_pattern(inst, W_E, b, P.mask)
+        chk = is_partial_minimum(inst, W_D, W_E, b, P, tol=tol)
+        if chk.is_partial_minimum and not any(abs(f.loss - chk.loss) <= 1e-12 for f in found):
+            found.append(StationaryPartialMinimum(W_D, W_E, b, chk.loss, tuple(lams), chk))
+    # Every option is an LP-certified KKT point; if the assembled point still fails the numeric re-check
+    # (ill-conditioning), the search is reported as not exact instead of claiming anything.
+    return StationarySearch(P, bool(found), tried, False, tuple(found), neurons)
+
+
 def stationary_partial_minima(inst: Instance, pattern, *, max_combinations: int = 256, tol: float = 1e-6) -> StationarySearch:
-    """Every zero-gradient partial minimum with a partition pattern, one per feasible choice of
-    eigenvalue per neuron (see the module docstring); each is re-checked by :func:`is_partial_minimum`."""
+    """Partial minima with a partition pattern from the stationarity conditions (module docstring).
+
+    ReLU (θ = 0, with or without bias): exact in every geometry — every face of the region's weak
+    inequalities is enumerated per neuron (:func:`relu_face_options`). Other families: the
+    zero-gradient points, one per feasible choice of eigenspace per neuron, exact when the columns of
+    ``W̄_p`` are independent. Each point is re-checked by :func:`is_partial_minimum`."""
     P = as_pattern(pattern, inst)
     problem = P.partition_problem()
     if problem is not None:
         raise SDLInputError(f"stationary_partial_minima needs a partition pattern (every feature on exactly one neuron): {problem}")
     R = region(inst, P)
+    if _is_relu(inst) and not R.impossible:
+        return _relu_partial_minima(inst, P, R, tol)
     neurons = tuple(neuron_eigenspaces(inst, i, F) for i, F in enumerate(P.firing) if F)
     exact = stationary_points_exhaust(inst)
     if R.impossible:
@@ -462,7 +590,7 @@ def stationary_partial_minima(inst: Instance, pattern, *, max_combinations: int 
         if point is None:
             continue
         W_E, b = point
-        W_D = least_squares_decoder(inst, W_E, b)
+        W_D = decoder_for_pattern(inst, W_E, b, P.mask)
         chk = is_partial_minimum(inst, W_D, W_E, b, P, tol=tol)
         if chk.is_partial_minimum:
             found.append(StationaryPartialMinimum(W_D, W_E.copy(), None if b is None else b.copy(), chk.loss,
@@ -471,7 +599,7 @@ def stationary_partial_minima(inst: Instance, pattern, *, max_combinations: int 
 
 
 __all__ = [
-    "encoder_quadratic", "interior_point", "EncoderMinimum", "encoder_minimum", "PartialMinimumCheck", "is_partial_minimum",
+    "encoder_quadratic", "decoder_for_pattern", "interior_point", "EncoderMinimum", "encoder_minimum", "PartialMinimumCheck", "is_partial_minimum",
     "ACSResult", "alternating_convex_search", "stationary_points_exhaust", "NeuronEigenspaces",
-    "neuron_eigenspaces", "StationaryPartialMinimum", "StationarySearch", "stationary_partial_minima",
+    "neuron_eigenspaces", "relu_face_options", "StationaryPartialMinimum", "StationarySearch", "stationary_partial_minima",
 ]

@@ -66,3 +66,19 @@ def test_default_search_finds_failure_and_verifies_correction():
     assert v.status == "fails"
     assert v.counterexample["pattern"]
     assert v.corrected_condition.verified
+
+
+def test_superposed_relu_is_decided_exactly_and_agrees_with_acs():
+    # 2-d, three features: w0 = e_x, w1 = e_y, w2 ∝ (1, −0.2); M = (1, 2, 1) has no partial minimum with
+    # ({0,1}, {2}, ∅) (the face e_y >= 5 e_x does not stop the encoder), M = (2, 1, 1) has one on that face.
+    from proofs_check.partial_optimum import alternating_convex_search
+    from theory import normalize_columns
+
+    W = normalize_columns(np.array([[1.0, 0.0, 1.0], [0.0, 1.0, -0.2]]))
+    bad = Instance(W_p=W, weights=[1.0, 2.0, 1.0], activation=ReLU())
+    v = check("C6", bad, pattern=[{0, 1}, {2}, set()])
+    assert v.status == "fails"
+    acs = alternating_convex_search(bad, [{0, 1}, {2}, set()])
+    assert not acs.check.is_partial_minimum and acs.on_boundary
+    good = Instance(W_p=W, weights=[2.0, 1.0, 1.0], activation=ReLU())
+    assert check("C6", good, pattern=[{0, 1}, {2}, set()]).status == "holds"

@@ -82,3 +82,33 @@ def test_point_outside_the_given_pattern_is_rejected():
     chk = is_partial_minimum(inst, np.eye(2), W_E, pattern=[{0, 1}, set()])
     assert not chk.in_region and not chk.is_partial_minimum
     assert pattern_of(inst, W_E).to_json() == [[0], [1]]
+
+
+def test_relu_partial_minimum_on_a_weak_face_by_hand():
+    # w0 = e_x, w1 = e_y, w2 ∝ (1, −0.2): a ReLU neuron on {0, 1} must keep e_y >= 5 e_x (off on w2).
+    # M = (2, 1): the encoder wants a_1 → 0 and is stopped by that face: partial minimum at a ∝ (0.2, 1) with
+    # neuron loss ΣM − (0.2²·4 + 1)/(0.2²·2 + 1) = 3 − 1.16/1.08. M = (1, 2): it wants a_0 → 0, which the open
+    # strict inequality a_0 > 0 never reaches: no partial minimum.
+    from theory import normalize_columns
+
+    W = normalize_columns(np.array([[1.0, 0.0, 1.0], [0.0, 1.0, -0.2]]))
+    held = Instance(W_p=W, weights=[2.0, 1.0, 1.0], activation=ReLU())
+    res = stationary_partial_minima(held, [{0, 1}, {2}, set()])
+    assert res.exact and res.found
+    assert min(p.loss for p in res.found) == pytest.approx(3 - 1.16 / 1.08)
+    assert res.found[0].check.active_weak  # the certificate uses a multiplier on the face
+    failed = Instance(W_p=W, weights=[1.0, 2.0, 1.0], activation=ReLU())
+    res = stationary_partial_minima(failed, [{0, 1}, {2}, set()])
+    assert res.exact and res.found == ()
+
+
+def test_pattern_gradient_matches_the_derivation_layer():
+    rng = np.random.default_rng(5)
+    W_p = rng.normal(size=(2, 4))
+    W_p /= np.linalg.norm(W_p, axis=0)
+    inst = Instance(W_p=W_p, weights=[1.0, 0.7, 1.3, 0.4], activation=TopKReLU(k=2), encoder_bias=True)
+    W_E, W_D, b = rng.normal(size=(3, 2)), rng.normal(size=(2, 3)), 0.1 * rng.normal(size=3)
+    chk = is_partial_minimum(inst, W_D, W_E, b)
+    gr = gradients(inst, W_D, W_E, b, method="vectorized")
+    assert chk.decoder_gradient == pytest.approx(np.linalg.norm(gr.W_D) / (1 + inst.weights.sum()))
+    assert chk.loss == pytest.approx(approx_loss(inst, W_D, W_E, b))
