@@ -374,6 +374,19 @@ def search(budget: int = 40, seed: int = 0) -> Verdict:
         ex = found.details
         inst = Instance.from_json(ex["instance"])
         numbers["curve"] = curve(inst, ex["W_D"], ex["W_E"], ex["b_E"])
+        numbers["figure"] = {
+            "title": f"C1 on the minimal counterexample ({ex['activation']}, n = {inst.n})",
+            "xlabel": "p (probability a feature is active)", "ylabel": "loss difference",
+            "x": numbers["curve"]["p_active"],
+            "series": {"|L − L̃| (exact)": numbers["curve"]["gap"], "claimed bound n² C p²": numbers["curve"]["claimed_bound"],
+                       "corrected bound": numbers["curve"]["corrected_bound"]},
+            "logx": True, "logy": True,
+            "caption": "the true gap shrinks like p while the claimed bound shrinks like p², so the bound fails for every "
+                       "small p; the corrected bound (zero-input + homogeneity-defect + C(n,2)p²C terms) stays above the gap",
+        }
+        ex["summary"] = (f"{ex['activation']}, n = {inst.n}, p = {ex['p']:.3g}, magnitude {inst.distribution.magnitude.to_json()}, "
+                         f"W_E = {np.round(np.asarray(ex['W_E']), 3).tolist()}, W_D = {np.round(np.asarray(ex['W_D']), 3).tolist()}: "
+                         f"L = {ex['L']:.4g}, L̃ = {ex['L_tilde']:.4g}, |L − L̃| = {ex['gap']:.4g} > n² C p² = {ex['bound_high']:.4g}")
     failed_steps = [s.name for s in steps if not s.holds]
     ok_restricted = not homogeneous.found
     cc = _corrected(ok_restricted and not repaired.found,

@@ -214,6 +214,25 @@ def _space(draw, families=None):
     return inst, act, draw(st.integers(0, 2))
 
 
+def _figure() -> dict:
+    """L̃ of the construction vs the bounds on the opposed-pair family (w_1·w_2 = −c, w_3 ⟂ both, M = 0)."""
+    cs = np.linspace(0.0, 0.95, 12)
+    series = {"ReLU L̃": [], "TopK(k=3) L̃": [], "claimed bound n² M² Σ M_d": [], "corrected bound (TopK: coherence)": []}
+    for c in cs:
+        W = np.eye(3)
+        W[:2, 1] = [-c, np.sqrt(1 - c**2)]
+        for act, key in ((JumpReLU(0.0), "ReLU L̃"), (TopK(k=3), "TopK(k=3) L̃")):
+            inst = Instance(W_p=W, activation=act)
+            series[key].append(approx_loss(inst, *construction(inst)))
+        inst = Instance(W_p=W, activation=TopK(k=3))
+        series["claimed bound n² M² Σ M_d"].append(claimed_bound(inst))
+        series["corrected bound (TopK: coherence)"].append(corrected_bound(inst))
+    return {"title": "C3: construction loss, 3 features with <w_1, w_2> = −c", "xlabel": "c", "ylabel": "L̃",
+            "x": cs, "series": series, "logx": False, "logy": False,
+            "caption": "with M = 0 the claimed bound is 0; ReLU stays at 0 but TopK keeps the negative entry and its loss "
+                       "grows like 2c², below the corrected bound 9c²·3 that uses the coherence |<w_1, w_2>|"}
+
+
 def search(budget: int = 40, seed: int = 0) -> Verdict:
     steps = tuple(proof_steps())
 
@@ -256,6 +275,9 @@ def search(budget: int = 40, seed: int = 0) -> Verdict:
     if failing_steps:
         evidence += f" Steps that do not follow in general: {failing_steps}."
     numbers["topk_counterexample"] = topk_only.details
+    numbers["figure"] = _figure()
+    ex["summary"] = (f"{ex['activation']}, n = {len(ex['gram_W_p'])}, n_q = {ex['n_q']}, Gram "
+                     f"{np.round(np.asarray(ex['gram_W_p']), 3).tolist()}: L̃ = {ex['loss']:.4g} > n² M² Σ M_d = {ex['bound']:.4g}")
     return Verdict("C3", CLAIM.title, "fails", evidence, ex, cc, steps, numbers, seed, budget)
 
 

@@ -282,6 +282,10 @@ def search(budget: int = 40, seed: int = 0) -> Verdict:
     if cons.found:
         ex = cons.details
         cc = _corrected(not fixed.found, f"same search restricted to σ keeping ≥ 2 units: {fixed.summary()}")
+        ex["summary"] = (f"{ex['activation']} with n = {len(ex['aligned_solution_decoder_max_abs_cos'])} orthogonal-or-not features: "
+                         f"a zero-loss solution exists (L̃ = {ex['aligned_solution_loss']:.2g}) but only one unit is on per input, "
+                         "so its decoder columns are the feature directions (|cos| = 1); the mixing construction reaches only "
+                         f"L̃ = {ex['mixing_attempt_loss']:.3g}")
         return Verdict("C4", CLAIM.title, "fails",
                        f"L̃ = 0 ⇔ every residual is 0: all symbolic steps follow and {char.summary()}. The non-identifiability "
                        f"consequence fails for {ex['activation']}: {ex['reason']} (minimal example n = {len(ex['aligned_solution_decoder_max_abs_cos'])}; "

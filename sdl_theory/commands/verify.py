@@ -1,0 +1,95 @@
+"""``sdl-theory verify [CLAIM ...] --out DIR --budget N --seed S``: check the paper's claims C1–C9.
+
+Runs each claim's check (symbolic steps, exact and numeric checks, adversarial search with
+``--budget`` examples per search from ``--seed``), prints a table and writes ``report.md``,
+``report.json`` and ``figures/`` into ``--out``. A claim whose module is missing or raises becomes an
+``error`` row; the others are still reported, and the report is rewritten after every claim so an
+interrupted run keeps what it finished. The same seed and budget give the same ``report.json``.
+Exit status: 0 when every claim produced a verdict (whatever it is), 1 when some check errored.
+"""
+from __future__ import annotations
+
+import argparse
+
+DEFAULT_OUT = "sdl-verify-report"
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser(
+        "verify",
+        help="check the paper's claims C1–C9 and write a report",
+        description=__doc__.split("\n\n", 1)[1],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("claims", nargs="*", metavar="CLAIM", help="claims to check, e.g. C1 C3 (default: all of C1–C9)")
+    p.add_argument("--out", default=DEFAULT_OUT, metavar="DIR", help=f"report directory (default: ./{DEFAULT_OUT})")
+    p.add_argument("--budget", type=int, default=None, metavar="N",
+                   help="examples per adversarial search (default: 40, about 30 s for all nine claims)")
+    p.add_argument("--seed", type=int, default=None, metavar="S", help="search seed (default: 0); same seed, same report")
+    p.add_argument("--no-figures", action="store_true", help="skip the matplotlib figures")
+    p.set_defaults(func=run)
+
+
+def _claim_ids(requested: list[str]) -> list[str]:
+    from proofs_check import CLAIMS
+    from theory.errors import SDLInputError
+
+    if not requested:
+        return list(CLAIMS)
+    ids = []
+    for c in requested:
+        key = c.upper() if c.upper().startswith("C") else f"C{c}"
+        if key not in CLAIMS:
+            raise SDLInputError(f"unknown claim {c!r}; choose from {' '.join(CLAIMS)}")
+        if key not in ids:
+            ids.append(key)
+    return ids
+
+
+def run_claim(claim_id: str, budget: int, seed: int):
+    """One claim → :class:`proofs_check.report.ClaimOutcome` (errors caught and described)."""
+    import traceback
+
+    from proofs_check import check, claim_module
+    from proofs_check.report import ClaimOutcome
+
+    statement = paper_ref = ""
+    try:
+        module = claim_module(claim_id)
+        statement, paper_ref = module.CLAIM.statement, module.CLAIM.paper_ref
+        return ClaimOutcome(claim_id, check(claim_id, budget=budget, seed=seed), None, statement, paper_ref)
+    except Exception as exc:  # noqa: BLE001 - one broken claim must not lose the others
+        frame = traceback.extract_tb(exc.__traceback__)[-1] if exc.__traceback__ else None
+        where = f" (at {frame.filename.rsplit('/', 1)[-1]}:{frame.lineno})" if frame else ""
+        return ClaimOutcome(claim_id, None, f"{type(exc).__name__}: {exc}{where}", statement, paper_ref)
+
+
+def run(args) -> int:
+    import time
+
+    from proofs_check import DEFAULT_BUDGET, DEFAULT_SEED
+    from proofs_check.report import table, write_report
+    from theory.errors import SDLInputError
+
+    ids = _claim_ids(args.claims)
+    budget = DEFAULT_BUDGET if args.budget is None else args.budget
+    seed = DEFAULT_SEED if args.seed is None else args.seed
+    if budget < 1:
+        raise SDLInputError(f"--budget must be a positive number of search examples, got {budget}")
+    outcomes, seconds = [], {}
+    for cid in ids:
+        start = time.perf_counter()
+        print(f"checking {cid} ...", flush=True)
+        outcome = run_claim(cid, budget, seed)
+        seconds[cid] = time.perf_counter() - start
+        outcomes.append(outcome)
+        print(f"  {cid}: {outcome.status} ({seconds[cid]:.1f} s)", flush=True)
+        # rewrite after every claim: an interrupted run keeps what it finished (figures at the end)
+        write_report(args.out, outcomes, seed=seed, budget=budget, figures=False)
+    paths = write_report(args.out, outcomes, seed=seed, budget=budget, figures=not args.no_figures)
+    print()
+    print(table(outcomes, seconds))
+    print()
+    print(f"report: {paths['markdown']}  data: {paths['json']}" + (f"  figures: {len(paths['figures'])}" if paths["figures"] else ""))
+    print(f"total {sum(seconds.values()):.1f} s, budget {budget}, seed {seed}")
+    return 1 if any(o.status == "error" for o in outcomes) else 0
