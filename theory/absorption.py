@@ -197,6 +197,54 @@ def absorbed_objective(v_p: float, v_c: float, lam: float, parent: MagnitudeLaw,
     return float(_functions()["objective"](v_p, v_c, lam, m1P, m2P, m1C, m2C))
 
 
+@dataclass(frozen=True)
+class CleanStationarity:
+    """Is the clean configuration stationary for the L1 objective? (It is the premise of a sharp switch.)
+
+    ``encoder_slope``: ``∂ℓ/∂γ`` at ``γ = 0`` when the parent latent's encoder reads ``p + γ c_j``
+    (``a_P = t_P m_P + γ m_C``): ``λ μ1C (1 − μ1P²/μ2P)``, positive whenever ``m_P`` varies, so
+    ``γ < 0`` (switching the parent latent off on the larger child magnitudes) lowers the loss.
+    ``decoder_tilt``: the parent component of child latent j's best decoder given the clean encoders,
+    ``(1 − t_P) μ1P μ1C / μ2C`` with ``t_P = 1 − λ μ1P/(2 μ2P)``: the child decoder absorbs the part of
+    the parent that shrinkage left unreconstructed, for every ``λ > 0`` (constant magnitudes too).
+    """
+
+    encoder_slope: sp.Expr
+    decoder_tilt: sp.Expr
+    decoder_parent_cosine: sp.Expr
+
+    def to_json(self) -> dict:
+        return {k: str(v) for k, v in self.__dict__.items()}
+
+
+@lru_cache(maxsize=1)
+def clean_stationarity() -> CleanStationarity:
+    dv = derive()
+    s = dv.symbols
+    lam, mu1P, mu2P, mu1C, mu2C = (s[k] for k in ("lam", "mu1P", "mu2P", "mu1C", "mu2C"))
+    g, t, u = sp.symbols("gamma t_P u", real=True)
+    # E[(m_P − t m_P − γ m_C)²] + λ E[t m_P + γ m_C]  (a_P > 0 on all events to first order in γ)
+    loss = sp.expand(mu2P * (1 - t) ** 2 - 2 * g * (1 - t) * mu1P * mu1C + g**2 * mu2C + lam * (t * mu1P + g * mu1C))
+    t_star = sp.solve(sp.diff(loss.subs(g, 0), t), t)[0]
+    slope = sp.factor(sp.simplify(sp.diff(loss, g).subs({g: 0, t: t_star})))
+    # child decoder u·p + c_j-part given a_C = m_C: least squares of the leftover (1 − t_P) m_P p on m_C
+    tilt = sp.simplify((1 - t_star) * mu1P * mu1C / mu2C)
+    # with the child's own shrinkage the c_j-part is t_C-scaled; the direction's parent cosine only needs
+    # the ratio: component along c_j of the LS decoder is E[m_C²](1)/E[m_C²] = 1 before shrinkage
+    cosine = sp.simplify(tilt / sp.sqrt(tilt**2 + 1))
+    return CleanStationarity(slope, tilt, cosine)
+
+
+def clean_tilt(lam: float, parent: MagnitudeLaw, child: MagnitudeLaw) -> dict:
+    """Numbers of :func:`clean_stationarity` at ``λ``."""
+    cs = clean_stationarity()
+    s = derive().symbols
+    (m1P, m2P, _), (m1C, m2C, _) = magnitude_moments(parent), magnitude_moments(child)
+    sub = {s["lam"]: lam, s["mu1P"]: m1P, s["mu2P"]: m2P, s["mu1C"]: m1C, s["mu2C"]: m2C}
+    return {"encoder_slope": float(cs.encoder_slope.subs(sub)), "decoder_tilt": float(cs.decoder_tilt.subs(sub)),
+            "decoder_parent_cosine": float(cs.decoder_parent_cosine.subs(sub))}
+
+
 # ---------------------------------------------------------------------------------------- TopK
 def topk_threshold(event_sizes) -> int:
     """``k*``: the smallest budget at which the clean dictionary can keep every active feature of every

@@ -1,0 +1,228 @@
+"""Shared pieces of the issue-5 studies: event samplers, a small training loop on the theory's own
+objective, seeded everything, confidence intervals, atomic outputs.
+
+Why a loop of its own rather than :class:`numerics.train.Trainer`: the bench trainer minimises the
+*FVU* (squared error divided by each batch's variance) plus ``l1_coeff ×`` L1, so its penalty is
+``λ = l1_coeff · Var(batch)``, a random, data-dependent rescaling. The studies compare training
+with closed forms in the theory's units, so they minimise exactly
+
+    E ||x_r − x̂_r||² + λ E Σ_i a_i ||d_i||          (ReLU + L1; λ = 0 for TopK)
+
+on the bench's own models (:func:`numerics.models.build_model`), with optional resampling of dead
+neurons as in THEORY.md §8 (C9). Models are saved with :func:`numerics.io.save_model` so that
+``sdl-theory inspect`` reads them.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+import torch
+
+from numerics.models import build_model
+
+Sampler = Callable[[torch.Generator, int], tuple[torch.Tensor, torch.Tensor]]
+
+
+def seed_all(seed: int) -> torch.Generator:
+    torch.manual_seed(int(seed))
+    return torch.Generator().manual_seed(int(seed))
+
+
+def shifted_exponential(gen: torch.Generator, size, c_min: float, beta: float) -> torch.Tensor:
+    m = torch.empty(size, dtype=torch.float32).exponential_(1.0, generator=gen) * beta if beta > 0 else torch.zeros(size)
+    return c_min + m
+
+
+def independent_sampler(W_p: np.ndarray, p_active: float, c_min: float, beta: float, W_r: np.ndarray | None = None,
+                        condition_on_event: bool = False) -> Sampler:
+    """Independent features (THEORY.md §5): each on with probability ``p_active``, magnitude ``c_min + Exp(β)``.
+
+    ``condition_on_event``: draw only samples with at least one active feature (a zero sample adds
+    nothing to the squared error or the L1 term, so this rescales the objective by a constant and
+    saves compute)."""
+    Wp = torch.tensor(W_p, dtype=torch.float32)
+    Wr = Wp if W_r is None else torch.tensor(W_r, dtype=torch.float32)
+    n = Wp.shape[1]
+
+    def sample(gen, B):
+        on = torch.rand(B, n, generator=gen) < p_active
+        if condition_on_event:
+            empty = ~on.any(1)
+            idx = torch.randint(0, n, (B,), generator=gen)
+            on[empty, idx[empty]] = True
+        x = on.float() * shifted_exponential(gen, (B, n), c_min, beta)
+        return x @ Wp.T, x @ Wr.T
+
+    return sample
+
+
+def hierarchy_event_sampler(W_p: np.ndarray, parent: int, children: list[int], p_alone: float,
+                            c_min: float, beta: float) -> Sampler:
+    """Single-family events (THEORY.md §7): the parent alone with probability ``p_alone``, otherwise one
+    uniformly chosen child together with its parent; independent magnitudes ``c_min + Exp(β)``."""
+    Wp = torch.tensor(W_p, dtype=torch.float32)
+    K = len(children)
+
+    def sample(gen, B):
+        alone = torch.rand(B, generator=gen) < p_alone
+        child = torch.randint(0, K, (B,), generator=gen)
+        mP = shifted_exponential(gen, (B,), c_min, beta)
+        mC = shifted_exponential(gen, (B,), c_min, beta)
+        x = torch.zeros(B, Wp.shape[1])
+        x[:, parent] = mP
+        ch = torch.tensor(children)[child]
+        x[torch.arange(B), ch] = torch.where(alone, torch.zeros(B), mC)
+        xp = x @ Wp.T
+        return xp, xp
+
+    return sample
+
+
+def make_model(arch: str, d_in: int, n_latents: int, d_out: int | None = None, *, bias: bool = False,
+               k: int = 0, seed: int = 0):
+    kw = {"k": k} if arch in ("topk", "batchtopk") else {}
+    return build_model(arch, d_in, n_latents, d_out, bias=bias, unit_norm_decoder=False, seed=seed, **kw)
+
+
+def code_of(model, x: torch.Tensor) -> torch.Tensor:
+    return model.encode(x).dense()
+
+
+def objective(model, x: torch.Tensor, y: torch.Tensor, l1: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(mean ||y − ŷ||² + λ mean Σ a_i ||d_i||, acts)`` on one batch (the theory's units)."""
+    code = model.encode(x)
+    y_hat = model.decode(code)
+    sse = (y - y_hat).pow(2).sum(1).mean()
+    acts = code.dense() if code.sparse else code.acts
+    if l1 > 0:
+        sse = sse + l1 * (acts * model.W_dec.norm(dim=1)).sum(1).mean()
+    return sse, acts
+
+
+@dataclass
+class TrainLog:
+    losses: list
+    resampled: int
+    final_loss: float
+
+
+def train(model, sampler: Sampler, *, steps: int, batch: int, lr: float, l1: float = 0.0, seed: int = 0,
+          resample_every: int = 0, resample_batch: int = 2048, eval_batch: int = 8192) -> TrainLog:
+    """Adam on :func:`objective`. ``resample_every > 0``: every that many steps, neurons that did not
+    fire since the last check are re-initialised as in Bricken et al. 2023 (THEORY.md §8, C9):
+    decoder ← a badly reconstructed input (probability ∝ loss²), normalised; encoder ← that direction
+    × 0.2 × mean live encoder norm; bias ← 0; Adam state of those rows reset."""
+    gen = torch.Generator().manual_seed(int(seed) * 7919 + 1)
+    opt = torch.optim.Adam(model.parameters(), lr=lr)
+    fired = torch.zeros(model.n_latents, dtype=torch.bool)
+    losses, resampled = [], 0
+    for step in range(1, steps + 1):
+        x, y = sampler(gen, batch)
+        loss, acts = objective(model, x, y, l1)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        fired |= (acts.detach() > 0).any(0)
+        if step % max(1, steps // 50) == 0:
+            losses.append((step, float(loss.detach())))
+        if resample_every and step % resample_every == 0 and step < steps:
+            dead = (~fired).nonzero().squeeze(1)
+            if dead.numel():
+                resampled += _resample(model, opt, dead, sampler, gen, resample_batch)
+            fired.zero_()
+    with torch.no_grad():
+        model.eval()
+        x, y = sampler(torch.Generator().manual_seed(10_000 + int(seed)), eval_batch)
+        final = float(objective(model, x, y, l1)[0])
+        model.train()
+    return TrainLog(losses, resampled, final)
+
+
+@torch.no_grad()
+def _resample(model, opt, dead, sampler, gen, B) -> int:
+    x, y = sampler(gen, B)
+    per = (y - model(x)).pow(2).sum(1)
+    w = per.pow(2).double()
+    if float(w.sum()) <= 0:
+        return 0
+    pick = torch.multinomial(w, dead.numel(), replacement=True, generator=gen)
+    live = torch.ones(model.n_latents, dtype=torch.bool)
+    live[dead] = False
+    enc = model.W_enc
+    live_norm = enc[live].norm(dim=1).mean() if live.any() else torch.tensor(1.0)
+    model.W_dec[dead] = y[pick] / y[pick].norm(dim=1, keepdim=True).clamp_min(1e-12)
+    enc[dead] = x[pick] / x[pick].norm(dim=1, keepdim=True).clamp_min(1e-12) * 0.2 * live_norm
+    if model.b_enc is not None:
+        model.b_enc[dead] = 0.0
+    for p in (model.W_dec, model.W_enc, model.b_enc):
+        if p is None:
+            continue
+        for v in opt.state.get(p, {}).values():
+            if isinstance(v, torch.Tensor) and v.dim() > 0:
+                v[dead] = 0.0
+    return int(dead.numel())
+
+
+def set_params(model, W_E: np.ndarray, W_D: np.ndarray, b_E: np.ndarray | None = None) -> None:
+    """Load the theory's ``W_E`` (n_q × n_p) and ``W_D`` (n_r × n_q) into a model."""
+    with torch.no_grad():
+        model.W_enc.copy_(torch.tensor(W_E, dtype=torch.float32))
+        model.W_dec.copy_(torch.tensor(np.asarray(W_D).T, dtype=torch.float32))
+        if model.b_enc is not None:
+            model.b_enc.copy_(torch.tensor(np.zeros(model.n_latents) if b_E is None else b_E, dtype=torch.float32))
+        if model.b_dec is not None:
+            model.b_dec.zero_()
+
+
+def mean_ci(values, confidence: float = 0.95) -> dict:
+    """Mean and a t-interval (``n >= 2``; a single value has a zero-width interval and ``n = 1``)."""
+    v = np.asarray(values, dtype=float)
+    n = len(v)
+    if n == 0:
+        return {"mean": None, "low": None, "high": None, "n": 0}
+    m = float(v.mean())
+    if n < 2:
+        return {"mean": m, "low": m, "high": m, "n": 1}
+    from scipy.stats import t
+
+    h = float(t.ppf(0.5 + confidence / 2, n - 1) * v.std(ddof=1) / math.sqrt(n))
+    return {"mean": m, "low": m - h, "high": m + h, "n": n}
+
+
+def wilson(k: int, n: int, z: float = 1.96) -> dict:
+    """Wilson interval for a proportion ``k / n``."""
+    if n == 0:
+        return {"rate": None, "low": None, "high": None, "n": 0}
+    p = k / n
+    d = 1 + z * z / n
+    c = (p + z * z / (2 * n)) / d
+    h = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / d
+    return {"rate": p, "low": max(0.0, c - h), "high": min(1.0, c + h), "n": n}
+
+
+def write_outputs(out, name: str, result: dict, fig) -> dict:
+    """``OUT/<name>.json`` and ``OUT/<name>.png``, atomically; returns the paths."""
+    import os
+    import tempfile
+    from pathlib import Path
+
+    from numerics.io import write_json_atomic
+
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    write_json_atomic(out / f"{name}.json", result)
+    fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".png", dir=out)
+    os.close(fd)
+    try:
+        fig.savefig(tmp, dpi=110, bbox_inches="tight")
+        os.replace(tmp, out / f"{name}.png")
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    import matplotlib.pyplot as plt
+
+    plt.close(fig)
+    return {"json": str(out / f"{name}.json"), "png": str(out / f"{name}.png")}

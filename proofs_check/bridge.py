@@ -1,0 +1,462 @@
+"""From a trained model to the theory's predictions (issue 5; C2, C3, C6, C8).
+
+For a point ``(W_D, W_E, b_E)`` of an instance — a trained model of the bench, or matrices a user
+loads — :func:`inspect_point` computes, on the single-feature inputs of the approximate objective L̃:
+
+- the activation pattern ``P`` (``F_i`` per neuron), polysemantic and dead neurons (C8);
+- the symbolic stationarity residuals of L̃ in the region of ``P`` (:func:`theory.derivation.stationarity_residual`);
+- the least-squares decoder ``W_D* = argmin L̃(·, W_E)`` against the learned ``W_D`` (relative error,
+  cosine per live column) and the loss it reaches;
+- the partial optimum of ``P`` reached by alternating convex search from the current point inside
+  ``Ω_P`` (:func:`proofs_check.partial_optimum.alternating_convex_search`) against the achieved L̃, and
+  whether the point itself passes the KKT partial-minimum certificate;
+- global or spurious: against the exact global minimum when it is known (C3's construction reaches
+  ``L̃ = 0`` when ``n_q >= n`` and the features are orthonormal) or else against the best of several ACS
+  restarts from random encoders (an *upper bound* on the global minimum; the report says which).
+
+What the predictions assume, and how a trained model can differ (every mismatch is listed in
+``unmet``): L̃ has no decoder bias (a model's ``b_dec`` is reported, and L̃ is also given with it
+added); no sparsity penalty (an L1/L0-trained model is not expected to be stationary for L̃: its
+shrinkage shows up as a decoder/encoder residual); one σ with the ``{0, z_i}`` property (per-neuron
+JumpReLU thresholds and Gated models are approximated, and said so); features independent (bench
+hierarchies are not in ``M_d``). Encoder biases are supported (``Instance(encoder_bias=True)``).
+"""
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from theory.activations import JumpReLU, ReLU, TopKReLU
+from theory.derivation import least_squares_decoder, stationarity_residual
+from theory.errors import SDLInputError
+from theory.instance import Instance
+from theory.objective import approx_loss
+from theory.patterns import pattern_of, region
+
+INSTANCE_FILE = "instance.json"
+
+
+# --------------------------------------------------------------------------------------------
+# The report
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Inspection:
+    """Everything :func:`inspect_point` found; ``to_json`` / ``to_text`` print it."""
+
+    sizes: dict
+    activation: str
+    encoder_bias: bool
+    pattern: list
+    dead_neurons: list
+    polysemantic_neurons: list
+    partition_problem: str | None
+    achieved_loss: float
+    loss_scale: float                      # Σ_d M_d ||w_r^d||² = L̃ at W_D = 0
+    residual: dict                         # gradient norms of L̃ in the region, and relative to loss_scale
+    ls_decoder: dict                       # relative error, cosines, loss at W_D*
+    partial_optimum: dict                  # ACS from the current point (or why skipped)
+    global_optimum: dict                   # reference, status
+    unmet: tuple[str, ...] = ()
+    extra: dict = field(default_factory=dict)
+
+    def to_json(self) -> dict:
+        return _jsonable({k: getattr(self, k) for k in self.__dataclass_fields__})
+
+    def to_text(self) -> str:
+        s = self.sizes
+        lines = [f"instance: n={s['n']} features, n_p={s['n_p']}, n_r={s['n_r']}, n_q={s['n_q']} neurons; "
+                 f"σ = {self.activation}; encoder bias: {self.encoder_bias}"]
+        live = s["n_q"] - len(self.dead_neurons)
+        lines.append(f"pattern on single-feature inputs: {live} live neurons, {len(self.dead_neurons)} dead, "
+                     f"{len(self.polysemantic_neurons)} polysemantic; "
+                     + ("a partition of the features" if self.partition_problem is None else self.partition_problem))
+        if s["n_q"] <= 12:
+            lines.append("  P = (" + ", ".join("{" + ",".join(map(str, F)) + "}" if F else "∅" for F in self.pattern) + ")")
+        elif self.dead_neurons:
+            lines.append(f"  dead neurons: {_short(self.dead_neurons)}")
+        lines.append(f"achieved L̃ = {self.achieved_loss:.6g}  (L̃ at W_D = 0: {self.loss_scale:.6g})")
+        r = self.residual
+        lines.append("stationarity residual of L̃ in Ω_P: " + ", ".join(
+            f"||∇_{k}|| = {v:.3g}" for k, v in r["norms"].items()) + f"  (relative {r['relative']:.3g})")
+        d = self.ls_decoder
+        lines.append(f"least-squares decoder W_D*: relative error of learned W_D {d['relative_error']:.3g}; "
+                     f"cosine per live column min {_fmt(d['cosine_min'])}, mean {_fmt(d['cosine_mean'])}; "
+                     f"L̃(W_D*, W_E) = {d['loss']:.6g}")
+        p = self.partial_optimum
+        if p.get("skipped"):
+            lines.append(f"partial optimum of P: skipped ({p['skipped']}); L̃(W_D*, W_E) = {d['loss']:.6g} bounds it above")
+        else:
+            lines.append(f"partial optimum of P (ACS from this point, {p['iterations']} iterations, "
+                         f"{'converged' if p['converged'] else 'not converged'}"
+                         f"{', pressed on a region boundary' if p['on_boundary'] else ''}): "
+                         f"predicted L̃ = {p['loss']:.6g} vs achieved {self.achieved_loss:.6g} "
+                         f"(gap {self.achieved_loss - p['loss']:.3g}); point itself a partial minimum: "
+                         f"{p['point_is_partial_minimum']}")
+        g = self.global_optimum
+        ref = "unknown" if g["reference_loss"] is None else f"{g['reference_loss']:.6g}"
+        lines.append(f"global optimum: reference {ref} from {g['reference']}; status: {g['status'].upper()} — {g['why']}")
+        for u in self.unmet:
+            lines.append(f"unmet assumption: {u}")
+        return "\n".join(lines)
+
+
+def _short(xs, k=20):
+    return ", ".join(map(str, xs[:k])) + (f", … ({len(xs)} in all)" if len(xs) > k else "")
+
+
+def _fmt(x):
+    return "–" if x is None else f"{x:.4f}"
+
+
+def _jsonable(obj):
+    if isinstance(obj, dict):
+        return {str(k): _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_jsonable(v) for v in obj]
+    if isinstance(obj, np.ndarray):
+        return _jsonable(obj.tolist())
+    if isinstance(obj, np.generic):
+        return _jsonable(obj.item())
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    return obj
+
+
+# --------------------------------------------------------------------------------------------
+# The computation
+# --------------------------------------------------------------------------------------------
+
+
+def c3_construction(inst: Instance, n_q: int) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """C3's ``W_E = [W_pᵀ; 0]``, ``W_D = [W_r, 0]`` padded to ``n_q >= n`` neurons (zero biases)."""
+    W_E = np.zeros((n_q, inst.n_p))
+    W_E[:inst.n] = inst.W_p.T
+    W_D = np.zeros((inst.n_r, n_q))
+    W_D[:, :inst.n] = inst.W_r
+    return W_D, W_E, (np.zeros(n_q) if inst.encoder_bias else None)
+
+
+def _acs(inst, pattern, W_E, b, iters):
+    from proofs_check.partial_optimum import alternating_convex_search
+
+    return alternating_convex_search(inst, pattern, W_E, b, iters=iters)
+
+
+def global_reference(inst: Instance, n_q: int, *, restarts: int = 4, seed: int = 0, max_vars: int = 400,
+                     iters: int = 30, tol: float = 1e-9) -> dict:
+    """The best reference for the global minimum of L̃ with ``n_q`` neurons that can be afforded.
+
+    ``exact``: True when the reference *is* the global minimum (C3's construction at loss 0, since
+    ``L̃ >= 0``); otherwise the reference is an upper bound (the best of ``restarts`` ACS runs from
+    seeded random encoders, or the construction's loss when positive)."""
+    scale = float(inst.weights @ np.einsum("rd,rd->d", inst.W_r, inst.W_r))
+    best, how, exact = None, "none affordable", False
+    if n_q >= inst.n:
+        W_D, W_E, b = c3_construction(inst, n_q)
+        loss_c = approx_loss(inst, W_D, W_E, b)
+        if loss_c <= tol * max(1.0, scale):
+            return {"reference": "C3 construction W_E = [W_pᵀ; 0], W_D = [W_r, 0] (L̃ = 0 is the global minimum)",
+                    "reference_loss": 0.0, "exact": True, "restarts": 0}
+        best, how = loss_c, "C3 construction (upper bound; its L̃ > 0 here)"
+    n_vars = n_q * inst.n_p + (n_q if inst.encoder_bias else 0)
+    done = 0
+    if restarts > 0 and n_vars <= max_vars:
+        rng = np.random.default_rng(seed)
+        for _ in range(restarts):
+            W_E0 = rng.normal(size=(n_q, inst.n_p))
+            b0 = 0.3 * rng.normal(size=n_q) if inst.encoder_bias else None
+            P = pattern_of(inst, W_E0, b0)
+            if not region(inst, P).contains(W_E0, b0):
+                continue
+            try:
+                res = _acs(inst, P, W_E0, b0, iters)
+            except SDLInputError:
+                continue
+            done += 1
+            if best is None or res.loss < best:
+                best, how = res.loss, f"best of {restarts} ACS restarts from seeded random encoders (seed {seed}; an upper bound on the global minimum)"
+        if done and "restarts" not in how:
+            how += f"; {done} ACS restarts found nothing lower"
+    elif restarts > 0:
+        how += f"; ACS restarts skipped ({n_vars} encoder variables > {max_vars})"
+    return {"reference": how, "reference_loss": best, "exact": exact, "restarts": done}
+
+
+def inspect_point(inst: Instance, W_D, W_E, b_E=None, *, b_D=None, acs: bool = True, acs_max_vars: int = 400,
+                  acs_iters: int = 30, restarts: int = 4, seed: int = 0, tol: float = 1e-3,
+                  unmet=(), extra: dict | None = None) -> Inspection:
+    """The inspection of one point (see the module docstring). ``tol`` is relative to ``Σ_d M_d ||w_r^d||²``."""
+    W_D, W_E, b = inst.check_params(W_D, W_E, b_E)
+    bb = b if inst.encoder_bias else None
+    n_q = W_E.shape[0]
+    unmet = list(unmet)
+    P = pattern_of(inst, W_E, bb)
+    scale = float(inst.weights @ np.einsum("rd,rd->d", inst.W_r, inst.W_r))
+    achieved = approx_loss(inst, W_D, W_E, bb)
+    extra = dict(extra or {})
+    if b_D is not None:
+        b_D = np.asarray(b_D, dtype=float)
+        from theory.objective import single_feature_codes
+
+        R = inst.W_r.T - b_D[None, :] - single_feature_codes(inst, W_E, bb) @ W_D.T
+        extra["decoder_bias_norm"] = float(np.linalg.norm(b_D))
+        extra["loss_with_decoder_bias"] = float(inst.weights @ np.einsum("dr,dr->d", R, R))
+        if np.linalg.norm(b_D) > 0:
+            unmet.append(f"the model has a decoder bias (||b_D|| = {np.linalg.norm(b_D):.3g}); L̃ and every prediction "
+                         f"here have none (L̃ with it added: {extra['loss_with_decoder_bias']:.6g})")
+    method = "vectorized" if inst.n * n_q * n_q > 200_000 else "symbolic"
+    norms = stationarity_residual(inst, W_D, W_E, bb, method=method)
+    residual = {"norms": norms, "relative": float(math.sqrt(sum(v * v for v in norms.values())) / max(scale, 1e-300)),
+                "method": method}
+    # least-squares decoder (C6's decoder step)
+    W_Ds = least_squares_decoder(inst, W_E, bb)
+    live = [i for i, F in enumerate(P.firing) if F]
+    cos = []
+    for i in live:
+        a, c = W_D[:, i], W_Ds[:, i]
+        na, nc = np.linalg.norm(a), np.linalg.norm(c)
+        cos.append(float(a @ c / (na * nc)) if na > 0 and nc > 0 else None)
+    good = [c for c in cos if c is not None]
+    ls = {"relative_error": float(np.linalg.norm(W_D - W_Ds) / max(np.linalg.norm(W_Ds), 1e-300)),
+          "cosine_per_live_column": dict(zip(map(str, live), cos)) if n_q <= 64 else None,
+          "cosine_min": min(good) if good else None, "cosine_mean": float(np.mean(good)) if good else None,
+          "loss": approx_loss(inst, W_Ds, W_E, bb)}
+    # partial optimum of the pattern by ACS from the current point
+    n_vars = n_q * inst.n_p + (n_q if inst.encoder_bias else 0)
+    R = region(inst, P)
+    po: dict
+    if not acs:
+        po = {"skipped": "disabled"}
+    elif n_vars > acs_max_vars:
+        po = {"skipped": f"{n_vars} encoder variables > acs_max_vars = {acs_max_vars}"}
+    elif not R.contains(W_E, bb):
+        po = {"skipped": "the point lies on a boundary of its region (ties); ACS needs an interior start"}
+    else:
+        res = _acs(inst, P, W_E, bb, acs_iters)
+        same = pattern_of(inst, res.W_E, res.b_E).firing == P.firing
+        from proofs_check.partial_optimum import is_partial_minimum
+
+        chk = is_partial_minimum(inst, W_D, W_E, bb, P, tol=1e-6)
+        po = {"loss": res.loss, "iterations": res.iterations, "converged": res.converged, "on_boundary": res.on_boundary,
+              "pattern_kept": same, "end_is_partial_minimum": bool(res.check and res.check.is_partial_minimum),
+              "point_is_partial_minimum": chk.is_partial_minimum, "point_check": chk.reason,
+              "gap": achieved - res.loss}
+    ref = global_reference(inst, n_q, restarts=restarts if acs else 0, seed=seed, max_vars=acs_max_vars, iters=acs_iters)
+    gref = ref["reference_loss"]
+    at_partial = (po.get("point_is_partial_minimum") or
+                  ("loss" in po and achieved - po["loss"] <= tol * scale))
+    if gref is None:
+        status, why = "unknown", "no reference for the global minimum could be afforded"
+    elif achieved <= gref + tol * scale:
+        status = "global" if ref["exact"] else "best_known"
+        why = ("achieved L̃ equals the global minimum" if ref["exact"]
+               else "no lower L̃ was found; the reference is only an upper bound")
+    elif at_partial:
+        status = "spurious"
+        why = (f"the point is (within tol) a partial optimum of its pattern but a configuration with L̃ = {gref:.6g} "
+               f"< {achieved:.6g} exists")
+    else:
+        status = "not_global"
+        why = (f"L̃ = {achieved:.6g} is above the reference {gref:.6g} and the point is not at the partial optimum of its "
+               "pattern (unfinished training, or a penalty that L̃ does not have)")
+    glob = dict(ref, status=status, why=why, tol=tol)
+    return Inspection(
+        sizes={"n": inst.n, "n_p": inst.n_p, "n_r": inst.n_r, "n_q": n_q},
+        activation=inst.activation.describe(), encoder_bias=inst.encoder_bias,
+        pattern=P.to_json(), dead_neurons=P.dead_neurons,
+        polysemantic_neurons=[i for i, F in enumerate(P.firing) if len(F) >= 2],
+        partition_problem=P.partition_problem(), achieved_loss=achieved, loss_scale=scale, residual=residual,
+        ls_decoder=ls, partial_optimum=po, global_optimum=glob, unmet=tuple(unmet), extra=extra)
+
+
+# --------------------------------------------------------------------------------------------
+# Trained models (numerics) → arrays of the theory
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ModelPoint:
+    """A trained model's parameters in the theory's shapes, and what the conversion had to assume."""
+
+    W_D: np.ndarray
+    W_E: np.ndarray
+    b_E: np.ndarray | None
+    b_D: np.ndarray | None
+    activation: object
+    unmet: tuple[str, ...]
+    spec: dict
+
+
+def model_point(model) -> ModelPoint:
+    """``W_E = encoder rows`` (n_q × n_p), ``W_D = W_decᵀ`` (n_r × n_q), biases, and σ as a theory activation."""
+    import torch
+
+    with torch.no_grad():
+        spec = dict(model.spec())
+        name = spec.get("name")
+        W_E = model.encoder_directions().detach().double().cpu().numpy()
+        W_D = model.W_dec.detach().double().cpu().numpy().T
+        b_E = None if model.b_enc is None else model.b_enc.detach().double().cpu().numpy()
+        b_D = None if model.b_dec is None else model.b_dec.detach().double().cpu().numpy()
+        unmet = []
+        if name == "relu":
+            act = ReLU()
+        elif name == "jumprelu":
+            theta = model.threshold.detach().double().cpu().numpy()
+            act = JumpReLU(theta=float(np.median(theta)))
+            if np.ptp(theta) > 1e-6 * max(1.0, float(np.abs(theta).max())):
+                unmet.append(f"JumpReLU thresholds differ per neuron (θ in [{theta.min():.3g}, {theta.max():.3g}]); "
+                             f"inspected with one θ = median = {act.theta:.3g}")
+        elif name in ("topk",):
+            act = TopKReLU(k=int(model.k))
+        elif name in ("batchtopk", "matryoshka"):
+            thr = float(model.threshold)
+            if thr >= 0:
+                act = JumpReLU(theta=thr)
+                unmet.append(f"{name}: inspected at inference, as JumpReLU with the learned global threshold {thr:.3g}")
+            else:
+                act = TopKReLU(k=int(model.k))
+                unmet.append(f"{name}: no inference threshold learned yet; inspected as TopK∘ReLU(k={model.k})")
+        elif name == "gated":
+            act = ReLU()
+            unmet.append("gated: the gate decides firing and a separate magnitude path the value, so σ(z)_i ∈ {0, z_i} "
+                         "fails; inspected as a ReLU of the gate path")
+        else:
+            raise SDLInputError(f"cannot inspect a model of architecture {name!r}")
+        for key in ("l1_coeff", "l0_coeff"):
+            if spec.get(key):
+                unmet.append(f"trained with a sparsity penalty ({key} = {spec[key]:g}); L̃ has none, so the point is not "
+                             "expected to be stationary for L̃ (shrinkage shows as a residual)")
+    return ModelPoint(W_D, W_E, b_E, b_D, act, tuple(unmet), spec)
+
+
+def _unit_features(W_p: np.ndarray, W_r: np.ndarray, weights: np.ndarray, notes: list):
+    """Instance needs unit columns; a crosscoder's stacked columns have norm √m. For a positively
+    homogeneous σ, ``||s w̃_r − W_D σ(W_E s w̃_p)||² = s² ||w̃_r − W_D σ(W_E w̃_p)||²``, so unit columns with
+    weights ``M_d s_d²`` give the same L̃ exactly when both sides share the norms ``s_d``."""
+    sp_, sr = np.linalg.norm(W_p, axis=0), np.linalg.norm(W_r, axis=0)
+    if np.allclose(sp_, 1, atol=1e-5) and np.allclose(sr, 1, atol=1e-5):
+        return W_p / sp_, W_r / sr, weights
+    if not np.allclose(sp_, sr, rtol=1e-5):
+        raise SDLInputError("feature columns are not unit-norm and W_p, W_r norms differ; normalise them before inspecting")
+    notes.append(f"feature columns have norms up to {sp_.max():.3g} (stacked sources); inspected with unit columns "
+                 "and weights M_d·||w^d||² (exact for positively homogeneous σ)")
+    return W_p / sp_, W_r / sr, weights * sp_**2
+
+
+def instance_for_model(point: ModelPoint, W_p, W_r=None, weights=None, notes=None) -> Instance:
+    notes = [] if notes is None else notes
+    W_p = np.asarray(W_p, dtype=float)
+    W_r = W_p if W_r is None else np.asarray(W_r, dtype=float)
+    weights = np.ones(W_p.shape[1]) if weights is None else np.asarray(weights, dtype=float)
+    W_p, W_r, weights = _unit_features(W_p, W_r, weights, notes)
+    if point.W_E.shape[1] != W_p.shape[0] or point.W_D.shape[0] != W_r.shape[0]:
+        raise SDLInputError(f"the model reads {point.W_E.shape[1]} and writes {point.W_D.shape[0]} dimensions but the "
+                            f"instance has n_p = {W_p.shape[0]}, n_r = {W_r.shape[0]}: wrong instance for this model")
+    sae = W_r.shape == W_p.shape and np.allclose(W_r, W_p)
+    return Instance(W_p=W_p, W_r=None if sae else W_r, weights=weights, activation=point.activation,
+                    encoder_bias=point.b_E is not None)
+
+
+def inspect_model(model, W_p, W_r=None, weights=None, **kw) -> Inspection:
+    """:func:`inspect_point` for a :class:`numerics.models.SparseCoder` on the features ``W_p`` (``W_r``)."""
+    point = model_point(model)
+    notes = list(point.unmet)
+    inst = instance_for_model(point, W_p, W_r, weights, notes)
+    return inspect_point(inst, point.W_D, point.W_E, point.b_E, b_D=point.b_D, unmet=notes,
+                         extra={"model": point.spec}, **kw)
+
+
+# --------------------------------------------------------------------------------------------
+# Files: a checkpoint directory and the instance stored beside it
+# --------------------------------------------------------------------------------------------
+
+
+def save_instance(path_dir, W_p, W_r=None, weights=None, provenance: dict | None = None) -> Path:
+    """Write ``instance.json`` (W_p, W_r, M_d, provenance) beside a saved model, atomically."""
+    from numerics.io import write_json_atomic
+
+    W_p = np.asarray(W_p, dtype=float)
+    out = Path(path_dir) / INSTANCE_FILE
+    write_json_atomic(out, {"W_p": W_p.tolist(), "W_r": None if W_r is None else np.asarray(W_r, dtype=float).tolist(),
+                            "weights": None if weights is None else np.asarray(weights, dtype=float).tolist(),
+                            "provenance": provenance or {}})
+    return out
+
+
+def _read_instance_file(path: Path) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None, str]:
+    try:
+        d = json.loads(path.read_text())
+        W_p = np.asarray(d["W_p"], dtype=float)
+        W_r = None if d.get("W_r") is None else np.asarray(d["W_r"], dtype=float)
+        w = None if d.get("weights") is None else np.asarray(d["weights"], dtype=float)
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise SDLInputError(f"{path} is not a valid instance file (JSON with W_p, optional W_r and weights): {exc}") from None
+    if W_p.ndim != 2:
+        raise SDLInputError(f"{path}: W_p must be a 2-d array (n_p × n), got shape {W_p.shape}")
+    return W_p, W_r, w, f"instance file {path}"
+
+
+def _bench_instance(ckpt: Path):
+    """A bench model saved at ``OUT/models/<run>``: regenerate its instance from ``OUT/results.json``."""
+    results = ckpt.parent.parent / "results.json"
+    if not results.is_file():
+        return None
+    import dataclasses
+
+    from numerics.config import DataConfig
+    from numerics.data import make_bench
+    from theory.distribution import FeatureDistribution, ShiftedExponential
+
+    try:
+        res = json.loads(results.read_text())
+        data = dict(res["config"]["data"])
+        run = res.get("runs", {}).get(ckpt.name, {})
+    except (ValueError, KeyError, TypeError) as exc:
+        raise SDLInputError(f"{results} is not a bench results file: {exc}") from None
+    cfg = dataclasses.replace(DataConfig(**data), kind=run.get("kind", data.get("kind", "sae")))
+    bench = make_bench(cfg)
+    n = bench.n_features
+    mag = ShiftedExponential(cfg.c_min, cfg.beta) if cfg.beta > 0 else None
+    from theory.distribution import Constant
+
+    dist = FeatureDistribution.uniform(n, cfg.p_active, mag or Constant(cfg.c_min))
+    W_p = bench.W_p.double().numpy()
+    W_r = bench.W_r.double().numpy()
+    return W_p, (None if bench.W_r is bench.W_p else W_r), dist.feature_weights(n), \
+        f"regenerated from bench config {results} (data seed {cfg.seed}, kind {cfg.kind})"
+
+
+def load_checkpoint_instance(path, instance_path=None):
+    """``(model, W_p, W_r, weights, provenance)`` for a saved model directory (never unpickles)."""
+    from numerics.io import load_model
+
+    ckpt = Path(path)
+    if not ckpt.exists():
+        raise SDLInputError(f"checkpoint {ckpt} does not exist; pass a directory with cfg.json and model.safetensors")
+    if not ckpt.is_dir():
+        raise SDLInputError(f"checkpoint {ckpt} is a file; pass the directory holding cfg.json and model.safetensors")
+    try:
+        model, _ = load_model(ckpt)
+    except SDLInputError:
+        raise
+    except Exception as exc:  # malformed safetensors / wrong shapes: one clear line, not a traceback
+        raise SDLInputError(f"cannot load the model in {ckpt}: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+                            ) from None
+    if instance_path is not None:
+        found = _read_instance_file(Path(instance_path))
+    elif (ckpt / INSTANCE_FILE).is_file():
+        found = _read_instance_file(ckpt / INSTANCE_FILE)
+    else:
+        found = _bench_instance(ckpt)
+        if found is None:
+            raise SDLInputError(f"no instance for {ckpt}: put {INSTANCE_FILE} (W_p, W_r, weights) beside the model, pass "
+                                "--instance FILE, or inspect a bench model inside its OUT/models/ directory")
+    W_p, W_r, w, how = found
+    return model, W_p, W_r, w, how

@@ -1,0 +1,61 @@
+"""``sdl-theory inspect CHECKPOINT``: a trained model against the theory's predictions (issue 5).
+
+Loads the model through :func:`numerics.io.load_model` (``cfg.json`` + ``model.safetensors``; nothing
+is unpickled) and its instance — ``instance.json`` beside the model, ``--instance FILE``, or, for a
+model saved by ``sdl-theory bench``, the bench config in ``OUT/results.json`` — then prints
+:func:`proofs_check.bridge.inspect_model`: activation pattern on single-feature inputs, dead and
+polysemantic neurons, stationarity residuals of L̃, least-squares decoder vs learned, the partial
+optimum of the pattern (ACS) vs the achieved L̃, and global vs spurious.
+"""
+from __future__ import annotations
+
+import json
+import sys
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser(
+        "inspect", help="compare a trained model with the theory's predictions for its activation pattern",
+        description="Activation pattern, stationarity residuals, least-squares decoder, partial optimum (ACS), "
+                    "global vs spurious, dead neurons of a saved model (cfg.json + model.safetensors).")
+    p.add_argument("checkpoint", metavar="CHECKPOINT", help="directory with cfg.json and model.safetensors")
+    p.add_argument("--instance", default=None,
+                   help="instance JSON (W_p, optional W_r and weights); default: CHECKPOINT/instance.json or the bench config")
+    p.add_argument("--json", action="store_true", help="print the full result as JSON instead of text")
+    p.add_argument("--out", default=None, help="also write the JSON result to this file (atomically)")
+    p.add_argument("--acs-max-vars", type=int, default=400,
+                   help="run ACS (and restarts) only when n_q·n_p (+n_q) is at most this (default 400)")
+    p.add_argument("--restarts", type=int, default=4, help="ACS restarts for the global reference (default 4)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the ACS restarts (default 0)")
+    p.add_argument("--tol", type=float, default=1e-3,
+                   help="tolerance relative to Σ_d M_d||w_r^d||² for global/spurious decisions (default 1e-3)")
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    from theory.errors import SDLInputError
+
+    if args.acs_max_vars < 0 or args.restarts < 0:
+        raise SDLInputError("--acs-max-vars and --restarts must be >= 0")
+    if not args.tol > 0:
+        raise SDLInputError(f"--tol must be > 0, got {args.tol}")
+    from proofs_check.bridge import inspect_model, load_checkpoint_instance
+
+    model, W_p, W_r, weights, how = load_checkpoint_instance(args.checkpoint, args.instance)
+    res = inspect_model(model, W_p, W_r, weights, acs_max_vars=args.acs_max_vars, restarts=args.restarts,
+                        seed=args.seed, tol=args.tol)
+    out = res.to_json()
+    out["checkpoint"] = str(args.checkpoint)
+    out["instance_source"] = how
+    out["seed"] = args.seed
+    if args.out:
+        from numerics.io import write_json_atomic
+
+        write_json_atomic(args.out, out)
+    if args.json:
+        json.dump(out, sys.stdout, indent=2)
+        print()
+    else:
+        print(f"checkpoint: {args.checkpoint}  (instance: {how})")
+        print(res.to_text())
+    return 0
