@@ -45,7 +45,7 @@ from hypothesis import strategies as st
 from proofs_check.algebra import equality_step
 from proofs_check.claim import Claim
 from proofs_check.partial_optimum import (
-    _is_relu,
+    is_plain_relu,
     alternating_convex_search,
     interior_point,
     is_partial_minimum,
@@ -191,7 +191,7 @@ def decide(instance: Instance, pattern, *, seed: int = 0, acs_starts: int = 2) -
     if stat.exact:
         # exact: ReLU (every face of the weak inequalities enumerated) or independent input columns
         how = ("no KKT point of L̃ on any face of Ω_P (ReLU: every face of the weak inequalities enumerated)"
-               if _is_relu(instance) else
+               if is_plain_relu(instance) else
                "no stationary point of L̃ with this pattern lies in Ω_P, and with linearly independent input columns "
                "every partial minimum is stationary")
         why = ("only zero-loss partial minima exist with this pattern (parallel targets within a neuron)" if stat.found

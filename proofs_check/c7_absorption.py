@@ -40,10 +40,10 @@ from proofs_check.partial_optimum import interior_point
 from proofs_check.guarded_search import find_counterexample_guarded as find_counterexample
 from proofs_check.search import SKIP
 from proofs_check.verdict import CorrectedCondition, StepCheck, Verdict
-from theory.activations import BatchTopK, JumpReLU, ReLU
+from theory.activations import JumpReLU, ReLU
 from theory.errors import SDLInputError
 from theory.instance import Instance
-from theory.strategies import activations, feature_matrices, seeds
+from theory.strategies import activations, feature_matrices
 
 CLAIM = Claim(
     id="C7",

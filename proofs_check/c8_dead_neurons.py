@@ -36,13 +36,12 @@ from proofs_check.partial_optimum import interior_point, is_partial_minimum
 from proofs_check.guarded_search import find_counterexample_guarded as find_counterexample
 from proofs_check.search import SKIP
 from proofs_check.verdict import CorrectedCondition, StepCheck, Verdict
-from theory.activations import JumpReLU, ReLU, TopK
 from theory.derivation import gradients, least_squares_decoder
-from theory.distribution import Constant, FeatureDistribution, ShiftedExponential
+from theory.distribution import FeatureDistribution
 from theory.errors import SDLInputError
 from theory.instance import Instance
 from theory.patterns import ActivationPattern, pattern_of, region
-from theory.strategies import distributions, instances, seeds
+from theory.strategies import instances, seeds
 
 CLAIM = Claim(
     id="C8",

@@ -456,7 +456,7 @@ def _eigen_lp(inst: Instance, R: Region, neurons, spaces):
     return None if x is None else R.unpack(x[:nv])
 
 
-def _is_relu(inst: Instance) -> bool:
+def is_plain_relu(inst: Instance) -> bool:
     from theory.activations import JumpReLU
 
     return isinstance(inst.activation, JumpReLU) and inst.activation.theta == 0
@@ -575,7 +575,7 @@ def stationary_partial_minima(inst: Instance, pattern, *, max_combinations: int 
     if problem is not None:
         raise SDLInputError(f"stationary_partial_minima needs a partition pattern (every feature on exactly one neuron): {problem}")
     R = region(inst, P)
-    if _is_relu(inst) and not R.impossible:
+    if is_plain_relu(inst) and not R.impossible:
         return _relu_partial_minima(inst, P, R, tol)
     neurons = tuple(neuron_eigenspaces(inst, i, F) for i, F in enumerate(P.firing) if F)
     exact = stationary_points_exhaust(inst)
