@@ -15,6 +15,7 @@ and the report draws it (matplotlib, Agg backend) as ``figures/<claim>.png``.
 from __future__ import annotations
 
 import json
+import math
 import os
 import tempfile
 import textwrap
@@ -249,10 +250,21 @@ def _atomic_write(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
+def _strict(obj):
+    """Non-finite floats as strings ("inf", "nan"): report.json stays strict JSON for every reader."""
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return str(obj)
+    if isinstance(obj, dict):
+        return {k: _strict(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_strict(v) for v in obj]
+    return obj
+
+
 def report_json(outcomes: list[ClaimOutcome], *, seed: int, budget: int) -> str:
     payload = {"tool": "sdl-theory verify", "seed": seed, "budget": budget,
                "claims": [o.to_json() for o in outcomes]}
-    return json.dumps(to_jsonable(payload), indent=2, sort_keys=False, allow_nan=True) + "\n"
+    return json.dumps(_strict(to_jsonable(payload)), indent=2, allow_nan=False) + "\n"
 
 
 def write_report(out_dir, outcomes: list[ClaimOutcome], *, seed: int, budget: int, figures: bool = True) -> dict:
