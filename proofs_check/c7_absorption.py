@@ -342,6 +342,34 @@ def _construction_predicate(example):
     return _record(inst, h, r)
 
 
+def family_survey(count: int, seed: int) -> dict:
+    """Per family and bias: how many random one-parent hierarchies (2–3 children, 0–3 other features,
+    n_p = 2–3, Gaussian features) meet the hypotheses, hold, fail; the first failure of each (seeded)."""
+    from theory.activations import TopK, TopKReLU
+    from theory.instance import normalize_columns
+
+    rng = np.random.default_rng(seed)
+    acts = [ReLU(), JumpReLU(theta=0.5), TopK(k=1), TopKReLU(k=1), TopKReLU(k=2)]
+    out = {}
+    for _ in range(count):
+        kids, n_other, n_p = int(rng.integers(2, 4)), int(rng.integers(0, 4)), int(rng.integers(2, 4))
+        n = 1 + kids + n_other
+        W = normalize_columns(rng.normal(size=(n_p, n)))
+        h = {0: list(range(1, 1 + kids))}
+        for act in acts:
+            for bias in (False, True):
+                inst = Instance(W_p=W, weights=np.ones(n), activation=act, encoder_bias=bias)
+                row = out.setdefault(f"{act.describe()}, bias={bias}", {"met": 0, "fails": 0, "first_failure": None})
+                if hypotheses(inst, h):
+                    continue
+                row["met"] += 1
+                r = decide(inst, h)
+                if r["outcome"] == "fails":
+                    row["fails"] += 1
+                    row["first_failure"] = row["first_failure"] or _record(inst, h, r)
+    return out
+
+
 @lru_cache(maxsize=8)
 def _search(budget: int, seed: int):
     found = find_counterexample(_space(), _predicate, budget=budget, seed=seed, shrink_budget=2 * budget)
@@ -349,17 +377,19 @@ def _search(budget: int, seed: int):
                                    shrink_budget=budget)
     construction = find_counterexample(_space(), _construction_predicate, budget=max(4, budget // 4), seed=seed + 2,
                                        shrink_budget=budget)
-    return found, repaired, construction
+    return found, repaired, construction, family_survey(max(5, budget // 2), seed + 3)
 
 
 def search(budget: int = 40, seed: int = 0) -> Verdict:
     steps = tuple(proof_steps())
-    found, repaired, construction = _search(int(budget), int(seed))
+    found, repaired, construction, survey = _search(int(budget), int(seed))
     cc = _corrected_text(not repaired.found, f"same search with independent inputs: {repaired.summary()}"
                          + (f"; fails at {repaired.details}" if repaired.found else ""))
     numbers = {"search": found.summary(), "corrected_search": repaired.summary(),
                "construction_search": construction.summary(),
-               "construction_counterexample": construction.details}
+               "construction_counterexample": construction.details, "family_survey": survey}
+    failing_families = [f"{k} ({v['fails']}/{v['met']})" for k, v in survey.items() if v["fails"]]
+    holding_families = [k for k, v in survey.items() if v["met"] and not v["fails"]]
     cons = ""
     if construction.found:
         d = construction.details
@@ -373,7 +403,8 @@ def search(budget: int = 40, seed: int = 0) -> Verdict:
     inst = d["instance"]
     evidence = (f"minimal counterexample: {inst['activation']}, bias {inst['encoder_bias']}, "
                 f"W_p = {np.round(np.asarray(inst['W_p']), 4).tolist()}, hierarchy {d['parents']}: pattern A realizable, "
-                f"no child of parents {d['failing_parents']} can be split off (LP certificates). {found.summary()}.{cons}")
+                f"no child of parents {d['failing_parents']} can be split off (LP certificates). {found.summary()}.{cons} "
+                f"Survey of random hierarchies: fails for {failing_families}; no failure for {holding_families}.")
     return Verdict("C7", CLAIM.title, "fails", evidence, d, cc, steps, numbers, seed, budget)
 
 
