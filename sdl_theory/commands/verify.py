@@ -46,6 +46,21 @@ def _claim_ids(requested: list[str]) -> list[str]:
     return ids
 
 
+def _check_writable(out: str) -> None:
+    """Fail before any work if the report directory cannot be written."""
+    import os
+    import tempfile
+
+    from theory.errors import SDLInputError
+
+    try:
+        os.makedirs(out, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=out, prefix=".write-test-"):
+            pass
+    except OSError as exc:
+        raise SDLInputError(f"cannot write the report into --out {out!r} ({exc.strerror or exc}); choose another directory") from None
+
+
 def run_claim(claim_id: str, budget: int, seed: int):
     """One claim → :class:`proofs_check.report.ClaimOutcome` (errors caught and described)."""
     import traceback
@@ -76,6 +91,7 @@ def run(args) -> int:
     seed = DEFAULT_SEED if args.seed is None else args.seed
     if budget < 1:
         raise SDLInputError(f"--budget must be a positive number of search examples, got {budget}")
+    _check_writable(args.out)
     outcomes, seconds = [], {}
     for cid in ids:
         start = time.perf_counter()

@@ -49,3 +49,10 @@ def test_console_entry_point(tmp_path):
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert (tmp_path / "report.md").exists() and "holds" in proc.stdout
+
+
+def test_unwritable_out_dir_is_an_input_error(tmp_path, capsys):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    assert main(["verify", "C5", "--out", str(blocker / "sub"), "--budget", "2"]) == 2
+    assert "cannot write the report" in capsys.readouterr().err
