@@ -52,7 +52,7 @@ PRESETS: dict[str, dict] = {
     # at a quarter of n: what results/table1_scaled/ was made with on a 2-core CPU.
     "table1-scaled": {
         "data": dict(n_features=250, d_in=192, n_samples=100_000, interference=0.1, p_active=0.01),
-        "train": dict(n_latents=4000, k=25, batch_size=1024, epochs=15, lr=1e-3, anchor_lambda=0.1,
+        "train": dict(n_latents=4000, k=25, batch_size=1024, epochs=10, lr=1e-3, anchor_lambda=0.1,
                       l1_coeff=0.1, l0_coeff=0.01, eval_samples=4096, k_aux=256),
         "bench": dict(anchor_frac=0.1, table_tau=0.95),
     },

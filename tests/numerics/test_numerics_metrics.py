@@ -14,6 +14,16 @@ from numerics.metrics import (abs_cosines, absorption, evaluate, firing_scores, 
 from numerics.models import build_model
 
 
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    # Tiny tensors: under `pytest -n 2` on 2 cores, two OpenMP threads per worker spin against each
+    # other and a 10 s module takes minutes. One thread each is faster, and is restored afterwards.
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
 def planted_topk(data, k):
     """A TopK model whose encoder rows are ŵ_p and whose atoms are ŵ_r (the C3 construction)."""
     n = data.n_features
