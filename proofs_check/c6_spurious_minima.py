@@ -384,6 +384,19 @@ def _corrected_predicate(example):
     return _check_corrected(inst, as_pattern(firing, inst))
 
 
+def hand_instances() -> dict[str, tuple[Instance, list]]:
+    """The smallest instances behind each failing step, decided by the same code as everything else."""
+    from theory.activations import ReLU
+
+    return {
+        "orthonormal SAE, unequal weights": (Instance(W_p=np.eye(2), weights=[1.0, 2.0], activation=ReLU()), [{0, 1}, set()]),
+        "orthonormal SAE, equal weights (the paper's setting)": (Instance(W_p=np.eye(2), weights=[1.0, 1.0], activation=ReLU()),
+                                                                 [{0, 1}, set()]),
+        "transcoder with parallel targets": (Instance(W_p=np.eye(2), W_r=np.array([[1.0, 1.0], [0.0, 0.0]]), weights=[1.0, 1.0],
+                                                      activation=ReLU()), [{0, 1}, set()]),
+    }
+
+
 @lru_cache(maxsize=8)
 def _search(budget: int, seed: int):
     found = find_counterexample(_space(), _predicate, budget=budget, seed=seed, shrink_budget=2 * budget)
@@ -397,7 +410,9 @@ def search(budget: int = 40, seed: int = 0) -> Verdict:
     found, repaired = _search(int(budget), int(seed))
     cc = _corrected_text(not repaired.found, f"same search restricted to the corrected condition: {repaired.summary()}"
                          + (f"; fails at {repaired.details}" if repaired.found else ""))
-    numbers = {"search": found.summary(), "corrected_search": repaired.summary()}
+    hand = {name: {k: r[k] for k in ("outcome", "pattern")} | {"reason_or_loss": r.get("reason", r.get("loss"))}
+            for name, (inst, pat) in hand_instances().items() for r in [decide(inst, pat)]}
+    numbers = {"search": found.summary(), "corrected_search": repaired.summary(), "hand_instances": hand}
     failing_steps = [s.name for s in steps if not s.holds]
     if not found.found:
         return Verdict("C6", CLAIM.title, "holds",
@@ -410,8 +425,9 @@ def search(budget: int = 40, seed: int = 0) -> Verdict:
                 f"W_r = {'W_p' if inst['W_r'] is None else np.round(np.asarray(inst['W_r']), 4).tolist()}, "
                 f"weights M = {np.round(np.asarray(inst['weights']), 4).tolist()}, bias = {inst['encoder_bias']}, "
                 f"pattern {ex['pattern']}: {ex['reason']}. {found.summary()}. "
-                f"Proof steps that do not follow: {failing_steps}.")
+                f"Proof steps that do not follow: {failing_steps}. Smallest instances: "
+                + "; ".join(f"{k}: {v['outcome']}" for k, v in hand.items()) + ".")
     return Verdict("C6", CLAIM.title, "fails", evidence, ex, cc, steps, numbers, seed, budget)
 
 
-__all__ = ["CLAIM", "hypotheses", "proof_steps", "decide", "check_instance", "search"]
+__all__ = ["CLAIM", "hypotheses", "proof_steps", "decide", "check_instance", "search", "hand_instances"]

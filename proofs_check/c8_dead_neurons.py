@@ -373,6 +373,22 @@ def _predicate(example):
             "exact_loss_dead_gradient": a["exact_loss_dead_gradient"], "gd_on_L": a["gd_on_L"]}
 
 
+def hand_instances() -> dict[str, tuple[Instance, np.ndarray, np.ndarray | None]]:
+    """One small instance per mechanism by which a neuron dead on single features fires on the data."""
+    from theory.activations import JumpReLU, ReLU, TopKReLU
+
+    return {
+        "JumpReLU θ = 0.6, sum of two features": (Instance(W_p=np.eye(3), weights=np.ones(3), activation=JumpReLU(theta=0.6)),
+                                                  np.array([[1.0, 1.0, 0.0], [0.0, 0.0, 1.0], [0.5, 0.0, 0.5]]), None),
+        "Top-1∘ReLU, sum wins the competition": (Instance(W_p=np.eye(2), weights=np.ones(2), activation=TopKReLU(k=1)),
+                                                 np.array([[1.0, -1.0], [-1.0, 1.0], [0.4, 0.4]]), None),
+        "ReLU with bias, sum above −b": (Instance(W_p=np.eye(3), weights=np.ones(3), activation=ReLU(), encoder_bias=True),
+                                         np.array([[1.0, 1.0, 0.0], [0.0, 0.0, 1.0], [1.0, 0.0, 1.0]]), np.array([0.0, 0.0, -1.0])),
+        "ReLU without bias (corrected condition)": (Instance(W_p=np.eye(3), weights=np.ones(3), activation=ReLU()),
+                                                    np.array([[1.0, 1.0, 0.0], [0.0, 0.0, 1.0], [-0.5, 0.0, -0.5]]), None),
+    }
+
+
 @lru_cache(maxsize=8)
 def _search(budget: int, seed: int):
     found = find_counterexample(_space(), _predicate, budget=budget, seed=seed, shrink_budget=budget)
@@ -386,7 +402,9 @@ def search(budget: int = 40, seed: int = 0) -> Verdict:
     found, repaired = _search(int(budget), int(seed))
     cc = _corrected_text(not repaired.found, f"same search restricted to ReLU without bias: {repaired.summary()}"
                          + (f"; fails at {repaired.details}" if repaired.found else ""))
-    numbers = {"search": found.summary(), "corrected_search": repaired.summary()}
+    hand = {name: {k: a[k] for k in ("outcome", "fires_on_support", "exact_loss_dead_gradient")}
+            for name, (inst, W_E, b) in hand_instances().items() for a in [analyse(inst, W_E, b, gd_steps=50)]}
+    numbers = {"search": found.summary(), "corrected_search": repaired.summary(), "hand_instances": hand}
     lt = "the L̃ statement holds symbolically (step 'dead neuron gradients vanish')" if steps[0].holds else \
         "the L̃ gradient step does NOT hold symbolically"
     if not found.found:
@@ -399,9 +417,9 @@ def search(budget: int = 40, seed: int = 0) -> Verdict:
                 f"(bias {d['instance']['encoder_bias']}, magnitudes {d['instance']['distribution']['magnitude']}), pattern "
                 f"{d['pattern']}: dead neuron {i} fires on x = {np.round(f['fires_on'], 4).tolist()}; L-gradient "
                 f"{d['exact_loss_dead_gradient']:.3g}; gradient descent on L moves its row by {d['gd_on_L']['dead_rows_moved_by']:.3g}. "
-                f"{found.summary()}.")
+                f"{found.summary()}. Mechanisms: " + "; ".join(f"{k}: {v['outcome']}" for k, v in hand.items()) + ".")
     return Verdict("C8", CLAIM.title, "fails", evidence, d, cc, steps, numbers, seed, budget)
 
 
 __all__ = ["CLAIM", "hypotheses", "proof_steps", "check_instance", "search", "analyse", "support_inputs",
-           "exact_gradients", "gradient_descent_on_L", "near_boundary_dead_point"]
+           "exact_gradients", "gradient_descent_on_L", "near_boundary_dead_point", "hand_instances"]
