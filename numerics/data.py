@@ -108,12 +108,20 @@ class BenchData:
         if B <= 0:
             raise SDLInputError(f"batch {index} is past the end of {cfg.n_samples} samples")
         gen = torch.Generator().manual_seed(_mix(cfg.seed, stream, index, batch_size))
-        x = sample_features(B, cfg, gen)
-        W_p = self.W_p.to(device)
+        x = sample_features(B, cfg, gen)   # drawn on CPU: the same seed gives the same data on any device
+        W_pT, W_rT = self._transposed_on(torch.device(device))
         x_dev = x.to(device)
-        x_p = torch.sparse.mm(x_dev, W_p.T)
-        x_r = x_p if self.W_r is self.W_p else torch.sparse.mm(x_dev, self.W_r.to(device).T)
+        x_p = torch.sparse.mm(x_dev, W_pT)
+        x_r = x_p if W_rT is None else torch.sparse.mm(x_dev, W_rT)
         return Batch(x=x_dev, x_p=x_p, x_r=x_r)
+
+    def _transposed_on(self, device: torch.device):
+        """``W_p^T`` and ``W_r^T`` (None for SAE/crosscoder) on ``device``, copied once per device."""
+        cache = self.__dict__.setdefault("_device_cache", {})
+        if device not in cache:
+            W_rT = None if self.W_r is self.W_p else self.W_r.T.contiguous().to(device)
+            cache[device] = (self.W_p.T.contiguous().to(device), W_rT)
+        return cache[device]
 
     def single_feature_inputs(self, device="cpu") -> tuple[torch.Tensor, torch.Tensor]:
         """Each feature alone at unit magnitude: rows are ``w_p^d`` and ``w_r^d`` (the L̃ inputs, section 3)."""

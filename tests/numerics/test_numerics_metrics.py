@@ -101,3 +101,13 @@ def test_absorption_detects_a_child_latent_carrying_the_parent():
     clean = acts.clone()
     clean[:, 0] = 1.0
     assert absorption(clean, on, dec, W, dec, 1, 2)["absorption_rate"] == 0.0
+
+
+def test_evaluate_reports_absorption_on_hierarchical_data():
+    cfg = DataConfig(n_features=30, d_in=28, interference=0.15, p_active=0.1, n_samples=2000, n_parents=3,
+                     n_children=2, exclusive_children=True)
+    data = make_bench(cfg)
+    ev = evaluate(planted_topk(data, k=5), data, n_samples=1000)
+    for side in ("dec", "enc"):
+        assert len(ev[side]["absorption_per_parent"]) == 3
+        assert 0.0 <= ev[side]["absorption_rate"] <= 0.2          # the planted dictionary does not absorb
