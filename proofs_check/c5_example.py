@@ -22,6 +22,7 @@ from hypothesis import strategies as st
 
 from proofs_check.algebra import equality_step, exact, region_polynomial
 from proofs_check.claim import Claim
+from proofs_check.partial_optimum import is_partial_minimum
 from proofs_check.search import find_counterexample
 from proofs_check.verdict import StepCheck, Verdict
 from theory.activations import TopKReLU
@@ -140,6 +141,10 @@ def check_instance(instance: Instance, *, seed: int = 0, budget: int = 40, W_D=N
         "min_eig_hessian_W_D": a["min_eig_DD"],
         "min_eig_hessian_W_E": a["min_eig_EE"],
     }
+    # An independent check of the region-sense partial minimum (KKT certificate + attainment LP, part of C6's tooling)
+    certificate = is_partial_minimum(instance, W_D, W_E, b_E)
+    numbers["partial_minimum_certificate"] = certificate.is_partial_minimum
+    numbers["partial_minimum_reason"] = certificate.reason
     is_example = instance.is_sae and np.array_equal(instance.W_p, EXAMPLE.W_p) and instance.activation == EXAMPLE.activation \
         and np.array_equal(instance.weights, EXAMPLE.weights) and np.array_equal(W_E, EXAMPLE_W_E) and np.array_equal(W_D, EXAMPLE_W_D)
     loss_ok = (not is_example) or sp.nsimplify(a["loss"] - CLAIMED_LOSS) == 0
@@ -149,7 +154,9 @@ def check_instance(instance: Instance, *, seed: int = 0, budget: int = 40, W_D=N
         status = "holds"
         evidence = (f"both gradients vanish exactly (max |∂L̃/∂W_D| = {gD:g}, max |∂L̃/∂W_E| = {gE:g}) at {where}; "
                     f"L̃ = {a['loss']}; Hessian blocks PSD (min eigenvalues {a['min_eig_DD']:.3g}, {a['min_eig_EE']:.3g}), "
-                    "so with the convex region this is a partial minimum")
+                    "so with the convex region this is a partial minimum"
+                    + (" (confirmed by the KKT certificate of proofs_check.partial_optimum)" if certificate.is_partial_minimum
+                       else f" — but the KKT certificate disagrees: {certificate.reason}"))
         counterexample = None
     else:
         status = "fails"
