@@ -33,7 +33,7 @@ from theory.activations import BatchTopK, JumpReLU, TopK, TopKReLU
 from theory.errors import SDLInputError
 from theory.instance import Instance
 from theory.objective import approx_loss, approx_residuals
-from theory.strategies import activations, instances, parameters
+from theory.strategies import activations, feature_matrices, instances, parameters
 
 CLAIM = Claim(
     id="C4",
@@ -60,16 +60,39 @@ def units_per_input(activation) -> int | None:
     return activation.k if isinstance(activation, (TopK, BatchTopK)) else None
 
 
-def _mixing_matrix(n: int) -> np.ndarray:
-    """Orthogonal ``Q`` with 2×2 Hadamard blocks and one 3×3 Householder block when n is odd."""
+def _mixing_matrix(n: int, order=None, angle: float = np.pi / 4) -> np.ndarray:
+    """Orthogonal ``Q`` mixing features in blocks along ``order``: 2×2 reflections
+    ``[[cos a, sin a], [sin a, −cos a]]`` (Hadamard at a = π/4) and one 3×3 Householder block
+    ``I − (2/3)11ᵀ`` when n is odd. Every entry inside a block is non-zero."""
+    order = list(range(n)) if order is None else list(order)
     Q = np.zeros((n, n))
     start = 0
     if n % 2:
-        Q[:3, :3] = np.eye(3) - 2.0 / 3.0
+        idx = order[:3]
+        Q[np.ix_(idx, idx)] = np.eye(3) - 2.0 / 3.0
         start = 3
+    block = np.array([[np.cos(angle), np.sin(angle)], [np.sin(angle), -np.cos(angle)]])
     for i in range(start, n, 2):
-        Q[i:i + 2, i:i + 2] = np.array([[1.0, 1.0], [1.0, -1.0]]) / np.sqrt(2)
+        idx = order[i:i + 2]
+        Q[np.ix_(idx, idx)] = block
     return Q
+
+
+def _best_mixing(instance: Instance, E: np.ndarray) -> np.ndarray:
+    """The block order and angle whose directions stay farthest from every feature (correlated
+    features, transcoder targets): all orders for n ≤ 5, 7 angles in (0, π/2)."""
+    import itertools
+
+    n = instance.n
+    orders = itertools.permutations(range(n)) if n <= 5 else [tuple(range(n))]
+    best, best_score = None, np.inf
+    for order in orders:
+        for angle in np.linspace(np.pi / 16, 7 * np.pi / 16, 7):
+            Q = _mixing_matrix(n, order, angle)
+            score = max(max_alignment(instance.W_r @ Q.T, instance.W_r).max(), max_alignment((Q @ E).T, instance.W_p).max())
+            if score < best_score - 1e-12:
+                best, best_score = Q, score
+    return best
 
 
 def non_identifying_solution(instance: Instance):
@@ -82,8 +105,8 @@ def non_identifying_solution(instance: Instance):
         raise SDLInputError("the construction mixes at least two features; n = 1 has none to mix")
     if np.linalg.matrix_rank(instance.W_p) < n:
         raise SDLInputError(f"the construction needs linearly independent input features (n = {n} ≤ n_p = {instance.n_p} and rank n)")
-    Q = _mixing_matrix(n)
     E = np.linalg.pinv(instance.W_p)  # E w_p^d = e_d
+    Q = _best_mixing(instance, E)
     smallest = np.abs(Q[np.abs(Q) > 1e-12]).min()
     theta = instance.activation.theta if isinstance(instance.activation, JumpReLU) else 0.0
     c = max(1.0, 2.0 * theta / smallest)  # every kept value c·|Q_id| clears the threshold
@@ -244,6 +267,14 @@ def _space(draw, superposition=None):
     return inst, draw(parameters(inst, max_q=5))
 
 
+@st.composite
+def _orthonormal_instances(draw):
+    """Orthonormal input features (random frame), SAE or transcoder, bias or not: where mixing can avoid τ."""
+    inst = draw(instances(min_n=2, max_n=4, max_dim=5, superposition=False))
+    return inst.replace(W_p=draw(feature_matrices(inst.n, inst.n_p, geometry=("orthonormal",))),
+                        W_r=None if inst.is_sae else inst.W_r)
+
+
 def search(budget: int = 40, seed: int = 0) -> Verdict:
     steps = tuple(proof_steps())
 
@@ -266,7 +297,7 @@ def search(budget: int = 40, seed: int = 0) -> Verdict:
     # n > n_p is outside the consequence's construction (hypotheses not met): search where it applies
     cons = find_counterexample(_space(superposition=False), consequence, budget=budget, seed=seed + 1)
     # The corrected consequence: the same search restricted to σ that keep ≥ 2 units per input.
-    keep_two = st.tuples(instances(min_n=2, max_n=4, max_dim=5, superposition=False),
+    keep_two = st.tuples(st.one_of(_orthonormal_instances(), instances(min_n=2, max_n=4, max_dim=5, superposition=False)),
                          st.one_of(activations(("relu", "jumprelu")), st.builds(TopK, k=st.integers(2, 4)),
                                    st.builds(BatchTopK, k=st.integers(2, 4)),
                                    st.builds(TopKReLU, k=st.integers(2, 4))))
@@ -282,7 +313,7 @@ def search(budget: int = 40, seed: int = 0) -> Verdict:
     if cons.found:
         ex = cons.details
         cc = _corrected(not fixed.found, f"same search restricted to σ keeping ≥ 2 units: {fixed.summary()}")
-        ex["summary"] = (f"{ex['activation']} with n = {len(ex['aligned_solution_decoder_max_abs_cos'])} orthogonal-or-not features: "
+        ex["summary"] = (f"{ex['activation']} with n = {len(ex['aligned_solution_decoder_max_abs_cos'])} features: "
                          f"a zero-loss solution exists (L̃ = {ex['aligned_solution_loss']:.2g}) but only one unit is on per input, "
                          "so its decoder columns are the feature directions (|cos| = 1); the mixing construction reaches only "
                          f"L̃ = {ex['mixing_attempt_loss']:.3g}")

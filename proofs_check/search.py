@@ -4,7 +4,8 @@ A claim module describes its hypothesis space as a hypothesis strategy (usually 
 :mod:`theory.strategies`) and the claim as a predicate that looks at one drawn example and answers
 
 - ``None``: the claim holds on this example;
-- :data:`SKIP`: the example does not meet the claim's hypotheses (counted, not a failure);
+- :data:`SKIP`: the example does not meet the claim's hypotheses, or the check cannot decide it
+  (counted, never a failure);
 - a ``dict``: the claim fails here; the dict holds the numbers that break it.
 
 :func:`find_counterexample` draws up to ``budget`` examples from a generator seeded by ``seed``
@@ -67,7 +68,7 @@ class SearchResult:
             )
         return (
             f"no failure in {self.tried} examples (seed {self.seed}, budget {self.budget}): "
-            f"{self.held} met the hypotheses and held, {self.skipped} did not meet them"
+            f"{self.held} met the hypotheses and held, {self.skipped} were outside them or undecided"
         )
 
 
