@@ -425,11 +425,17 @@ def search(budget: int = 40, seed: int = 0) -> Verdict:
                        None, cc, steps, numbers, seed, budget)
     ex = found.details
     inst = ex["instance"]
-    evidence = (f"minimal counterexample: {inst['activation']['name']}, W_p = {np.round(np.asarray(inst['W_p']), 4).tolist()}, "
+    from theory.activations import activation_from_json
+
+    W_p = np.asarray(inst["W_p"])
+    kind = "SAE" if inst["W_r"] is None else "transcoder"
+    evidence = (f"A realizable polysemantic partition pattern with no partial minimum of positive loss: "
+                f"{activation_from_json(inst['activation']).describe()} {kind}, n = {W_p.shape[1]}, n_p = {W_p.shape[0]}, "
+                f"bias {inst['encoder_bias']}, pattern {ex['pattern']} — {ex['reason']}. "
+                f"Minimal counterexample W_p = {np.round(W_p, 4).tolist()}, "
                 f"W_r = {'W_p' if inst['W_r'] is None else np.round(np.asarray(inst['W_r']), 4).tolist()}, "
                 f"weights M = {np.round(np.asarray(inst['weights']), 4).tolist()}, bias = {inst['encoder_bias']}, "
-                f"pattern {ex['pattern']}: {ex['reason']}. {found.summary()}. "
-                f"Proof steps that do not follow: {failing_steps}. Smallest instances: "
+                f"{found.summary()}. Proof steps that do not follow: {failing_steps}. Smallest instances: "
                 + "; ".join(f"{k}: {v['outcome']}" for k, v in hand.items()) + ".")
     return Verdict("C6", CLAIM.title, "fails", evidence, ex, cc, steps, numbers, seed, budget)
 

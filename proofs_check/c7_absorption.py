@@ -407,9 +407,13 @@ def search(budget: int = 40, seed: int = 0) -> Verdict:
                        f"{found.summary()}.{cons}", None, cc, steps, numbers, seed, budget)
     d = found.details
     inst = d["instance"]
-    evidence = (f"minimal counterexample: {inst['activation']}, bias {inst['encoder_bias']}, "
-                f"W_p = {np.round(np.asarray(inst['W_p']), 4).tolist()}, hierarchy {d['parents']}: pattern A realizable, "
-                f"no child of parents {d['failing_parents']} can be split off (LP certificates). {found.summary()}.{cons} "
+    from theory.activations import activation_from_json
+
+    W_p = np.asarray(inst["W_p"])
+    evidence = (f"Pattern A is realizable but no child of parent(s) {d['failing_parents']} can be split off (LP certificates): "
+                f"{activation_from_json(inst['activation']).describe()}, bias {inst['encoder_bias']}, n = {W_p.shape[1]} features "
+                f"in n_p = {W_p.shape[0]}, hierarchy {d['parents']}. Minimal counterexample W_p = {np.round(W_p, 4).tolist()}. "
+                f"{found.summary()}.{cons} "
                 f"Survey of random hierarchies: fails for {failing_families}; no failure for {holding_families}.")
     return Verdict("C7", CLAIM.title, "fails", evidence, d, cc, steps, numbers, seed, budget)
 

@@ -418,11 +418,15 @@ def search(budget: int = 40, seed: int = 0) -> Verdict:
                        None, cc, steps, numbers, seed, budget)
     d = found.details
     i, f = next(iter(d["fires_on_support"].items()))
-    evidence = (f"{lt}, but not under the exact loss L: minimal counterexample {d['instance']['activation']} "
-                f"(bias {d['instance']['encoder_bias']}, magnitudes {d['instance']['distribution']['magnitude']}), pattern "
-                f"{d['pattern']}: dead neuron {i} fires on x = {np.round(f['fires_on'], 4).tolist()}; L-gradient "
+    from theory.activations import activation_from_json
+
+    evidence = (f"A neuron dead on every single feature is revived by gradient descent on the exact loss L: "
+                f"{activation_from_json(d['instance']['activation']).describe()}, bias {d['instance']['encoder_bias']}, "
+                f"magnitudes {d['instance']['distribution']['magnitude']}, pattern {d['pattern']}: dead neuron {i} fires on "
+                f"x = {np.round(f['fires_on'], 4).tolist()}; L-gradient "
                 f"{d['exact_loss_dead_gradient']:.3g}; gradient descent on L moves its row by {d['gd_on_L']['dead_rows_moved_by']:.3g}. "
-                f"{found.summary()}. Mechanisms: " + "; ".join(f"{k}: {v['outcome']}" for k, v in hand.items()) + ".")
+                f"{found.summary()}. Mechanisms: " + "; ".join(f"{k}: {v['outcome']}" for k, v in hand.items())
+                + f". ({lt}: it is L, not L̃, that training follows.)")
     return Verdict("C8", CLAIM.title, "fails", evidence, d, cc, steps, numbers, seed, budget)
 
 

@@ -260,7 +260,9 @@ def _verdict_from(r: dict, seed: int, budget: int, cc=None) -> Verdict:
             f"(start {r['start_exact_loss']:.4g}); paired improvement {r['improvement_mean']:.4g}, 95% CI [{lo:.3g}, {hi:.3g}] over "
             f"{len(r['seeds'])} seeds; mean max |cos| {np.mean(r['mean_max_cos_without']):.3f} → {np.mean(r['mean_max_cos_with']):.3f}; "
             f"neurons resampled {r['neurons_resampled']}")
-    act = r["instance"]["activation"]
+    from theory.activations import activation_from_json
+
+    act = activation_from_json(r["instance"]["activation"]).describe()
     if r["outcome"] == "holds":
         return Verdict("C9", CLAIM.title, "holds", f"{act}: resampling lowers the final loss: {nums}", None, cc,
                        tuple(proof_steps()), r, seed, budget)
@@ -307,7 +309,11 @@ def search(budget: int = 40, seed: int = 0) -> Verdict:
     ({0,1}, {2}, ∅)); the corrected scale is rerun where the default recipe does not help."""
     runs, fixed = _search(int(budget), int(seed))
     bad = [r for r in runs if r["outcome"] != "holds"]
-    summary = {r["instance"]["activation"]["name"]: {"outcome": r["outcome"], "improvement_ci95": r["improvement_ci95"]} for r in runs}
+    from theory.activations import activation_from_json
+
+    summary = "; ".join(f"{activation_from_json(r['instance']['activation']).describe()}: {r['outcome']} (paired improvement "
+                        f"{r['improvement_mean']:.3g}, 95% CI [{r['improvement_ci95'][0]:.3g}, {r['improvement_ci95'][1]:.3g}])"
+                        for r in runs)
     cc = None
     if fixed:
         cc = _corrected_text(all(f["outcome"] == "holds" for f in fixed),
@@ -315,12 +321,12 @@ def search(budget: int = 40, seed: int = 0) -> Verdict:
                                        f"improvement CI {np.round(f['improvement_ci95'], 4).tolist()}" for f in fixed))
     if not bad:
         v = _verdict_from(runs[0], seed, budget, cc)
-        return Verdict("C9", CLAIM.title, "holds", f"resampling helps in every setting: {summary}. {v.evidence}", None, cc,
+        return Verdict("C9", CLAIM.title, "holds", f"Resampling lowers the final loss in every setting — {summary}. {v.evidence}", None, cc,
                        v.steps, {"settings": runs}, seed, budget)
     worst = next((r for r in bad if r["outcome"] == "fails"), bad[0])
     v = _verdict_from(worst, seed, budget, cc)
     status = "fails" if worst["outcome"] == "fails" else "inconclusive"
-    return Verdict("C9", CLAIM.title, status, f"{summary}. {v.evidence}", worst if status == "fails" else None, cc,
+    return Verdict("C9", CLAIM.title, status, f"Resampling does not help in every setting — {summary}. {v.evidence}", worst if status == "fails" else None, cc,
                    v.steps, {"settings": runs, "corrected_runs": fixed}, seed, budget)
 
 
