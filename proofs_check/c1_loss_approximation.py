@@ -66,13 +66,23 @@ def hypotheses(instance: Instance) -> list[str]:
     if p > 1 / instance.n + 1e-12:
         unmet.append(f"p = 1−S = {p:.3g} > 1/n = {1 / instance.n:.3g}")
     if not isinstance(dist.magnitude, (Constant, Uniform)):
-        unmet.append(f"magnitudes {dist.magnitude.to_json()} are unbounded, so C = sup loss is infinite unless every input is "
+        unmet.append(f"{describe_magnitude(dist.magnitude)}: unbounded, so C = sup loss is infinite unless every input is "
                      "reconstructed exactly")
     if not instance.activation.per_sample:
         unmet.append(f"{instance.activation.describe()} has no per-sample σ, so L and L̃ use different activations")
     if instance.encoder_bias:
         unmet.append("the theorem's model has no encoder bias")
     return unmet
+
+
+def describe_magnitude(law) -> str:
+    """``constant 0.5``, ``uniform on [0.2, 1.5]``, ``0.5 + Exp(mean 0.5)``: for the report."""
+    d = law.to_json()
+    if d["law"] == "constant":
+        return f"constant magnitude {d['c']:g}"
+    if d["law"] == "uniform":
+        return f"magnitudes uniform on [{d['low']:g}, {d['high']:g}]"
+    return f"magnitudes {d.get('c_min', 0):g} + Exp(mean {d.get('beta', 1):g})"
 
 
 def _magnitude_bounds(dist: FeatureDistribution) -> tuple[float, float]:
@@ -384,7 +394,7 @@ def search(budget: int = 40, seed: int = 0) -> Verdict:
             "caption": "the true gap shrinks like p while the claimed bound shrinks like p², so the bound fails for every "
                        "small p; the corrected bound (zero-input + homogeneity-defect + C(n,2)p²C terms) stays above the gap",
         }
-        ex["summary"] = (f"{ex['activation']}, n = {inst.n}, p = {ex['p']:.3g}, magnitude {inst.distribution.magnitude.to_json()}, "
+        ex["summary"] = (f"{ex['activation']}, n = {inst.n}, p = {ex['p']:.3g}, {describe_magnitude(inst.distribution.magnitude)}, "
                          f"W_E = {np.round(np.asarray(ex['W_E']), 3).tolist()}, W_D = {np.round(np.asarray(ex['W_D']), 3).tolist()}: "
                          f"L = {ex['L']:.4g}, L̃ = {ex['L_tilde']:.4g}, |L − L̃| = {ex['gap']:.4g} > n² C p² = {ex['bound_high']:.4g}")
     failed_steps = [s.name for s in steps if not s.holds]
@@ -399,8 +409,8 @@ def search(budget: int = 40, seed: int = 0) -> Verdict:
     if not found.found:
         return Verdict("C1", CLAIM.title, "holds", f"{found.summary()}." + bias_note, None, cc, steps, numbers, seed, budget)
     ex = found.details
-    evidence = (f"minimal counterexample: {ex['activation']}, n = {len(ex['instance']['weights'])}, p = {ex['p']:.3g}, magnitude "
-                f"{ex['instance']['distribution']['magnitude']}: |L − L̃| = {ex['gap']:.4g} > n² C p² = {ex['bound_high']:.4g} "
+    evidence = (f"minimal counterexample: {ex['activation']}, n = {len(ex['instance']['weights'])}, p = {ex['p']:.3g}, "
+                f"{describe_magnitude(inst.distribution.magnitude)}: |L − L̃| = {ex['gap']:.4g} > n² C p² = {ex['bound_high']:.4g} "
                 f"(C ≤ {ex['C_high']:.3g}); the single-feature part differs from L̃ by {ex['homogeneity_defect_term']:.3g}. "
                 f"{found.summary()}. Symbolic steps that do not follow: {failed_steps}." + bias_note)
     return Verdict("C1", CLAIM.title, "fails", evidence, ex, cc, steps, numbers, seed, budget)
