@@ -201,7 +201,8 @@ def decide(instance: Instance, parents, W_E=None, b_E=None) -> dict:
             "construction_works": all(r["construction"]["produces_B"] for r in per_parent.values())}
 
 
-def corrected_condition_met(instance: Instance, parents) -> bool:
+def independent_inputs(instance: Instance, parents) -> bool:
+    """Corrected condition (i): the hierarchy's inputs (with a 1 appended under a bias) are independent."""
     X, _ = hierarchy_inputs(instance, parents)
     V = instance.W_p @ X.T
     if instance.encoder_bias:
@@ -209,11 +210,40 @@ def corrected_condition_met(instance: Instance, parents) -> bool:
     return bool(np.linalg.matrix_rank(V, tol=1e-9) == V.shape[1])
 
 
+def top1_pointed(instance: Instance, parents) -> bool:
+    """Corrected condition (ii): σ is TopK(1) or TopK∘ReLU(1), every child has <w_p^c, w_p^p> > −1 and no
+    two children's inputs are positively parallel. Then all children's inputs lie in the open half-space
+    <x, w_p^p> > 0 (``<w_p^c + w_p^p, w_p^p> = 1 + <w_p^c, w_p^p>``), their cone is pointed, some child c
+    is an extreme ray (Farkas: d with <d, x_c> > 0 >= <d, x_c'>), and the spare row P + εd wins the
+    top-1 contest exactly on c's input (ties go to the lower index, P) — B(p, c) is realizable."""
+    from theory.activations import TopK
+
+    act = instance.activation
+    if not (isinstance(act, TopK) and act.k == 1):
+        return False
+    h = _normalise_parents(instance, parents)
+    for p, cs in h.items():
+        X = np.array([instance.W_p[:, c] + instance.W_p[:, p] for c in cs])
+        if np.any(X @ instance.W_p[:, p] <= 1e-9):
+            return False
+        U = X / np.linalg.norm(X, axis=1, keepdims=True)
+        G = U @ U.T
+        if np.any(G[np.triu_indices(len(cs), 1)] >= 1 - 1e-9):
+            return False
+    return True
+
+
+def corrected_condition_met(instance: Instance, parents) -> bool:
+    return independent_inputs(instance, parents) or top1_pointed(instance, parents)
+
+
 def _corrected_text(verified: bool, evidence: str) -> CorrectedCondition:
     return CorrectedCondition(
-        text=("The hierarchy's inputs {w_p^c + w_p^parent} ∪ {w_p^f : f outside the hierarchy} (with an encoder bias: "
-              "these vectors with a 1 appended) are linearly independent — then every child can be split off, for every "
-              "family. In general the exact criterion is the LP: B(p, c) realizable for some child c (for ReLU without bias, "
+        text=("Either (i) the hierarchy's inputs {w_p^c + w_p^parent} ∪ {w_p^f : f outside the hierarchy} (with an encoder "
+              "bias: these vectors with a 1 appended) are linearly independent — then every child can be split off, for every "
+              "family; or (ii) σ is TopK(1) or TopK∘ReLU(1) and every child has <w_p^c, w_p^parent> > −1 with no two "
+              "children's inputs parallel — their cone is pointed, an extreme child exists and a spare row P + εd takes "
+              "exactly that child (any geometry, superposition included, bias or not). In general the exact criterion is the LP: B(p, c) realizable for some child c (for ReLU without bias, "
               "by Farkas: w_p^c + w_p^p ∉ cone(other inputs) and the remaining children are separable from c and the other "
               "features by a half-space through 0). The published construction needs a threshold θ > 0 (shrinking) and "
               "non-positive interference of the child with its siblings and parent (alignment)."),
@@ -284,9 +314,9 @@ def check_instance(instance: Instance, *, seed: int = 0, budget: int = 40, paren
                    f"pattern A is realizable but for parents {r['failing_parents']} no child can be split off: the LP "
                    f"certifies B(p, c) empty for every child; {cons}",
                    _record(instance, h, r),
-                   _corrected_text(not (rep := _corrected_search(min(budget, 20), seed)).found,
+                   _corrected_text(not (rep := _corrected_search(min(budget, 20), seed))[0].found,
                                    f"this instance {'meets' if numbers['corrected_condition_met'] else 'does not meet'} "
-                                   f"the corrected condition; search restricted to it: {rep.summary()}"),
+                                   f"the corrected condition; search restricted to it: {rep[1]}"),
                    steps, numbers, seed, budget)
 
 
@@ -296,7 +326,7 @@ def check_instance(instance: Instance, *, seed: int = 0, budget: int = 40, paren
 
 
 @st.composite
-def _space(draw, independent: bool = False):
+def _space(draw, independent: bool = False, top1: bool = False):
     """One or two parents with 2–3 children, 0–3 other features; n_p 2–4 (superposition allowed);
     random / orthonormal / negative geometries; every family; bias or not.
     ``independent``: n_p large enough that the inputs are generically independent (corrected condition)."""
@@ -308,7 +338,12 @@ def _space(draw, independent: bool = False):
     bias = draw(st.booleans())
     n_p = draw(st.integers(n_inputs, n_inputs + 1)) if independent else draw(st.integers(2, 4))
     W_p = draw(feature_matrices(n, n_p))
-    act = draw(st.one_of(activations(max_k=2), st.sampled_from([JumpReLU(theta=0.5), ReLU()])))
+    if top1:
+        from theory.activations import TopK, TopKReLU
+
+        act = draw(st.sampled_from([TopK(k=1), TopKReLU(k=1)]))
+    else:
+        act = draw(st.one_of(activations(max_k=2), st.sampled_from([JumpReLU(theta=0.5), ReLU()])))
     h, k = {}, n_parents
     for p in range(n_parents):
         h[p] = list(range(k, k + kids[p]))
@@ -373,25 +408,28 @@ def family_survey(count: int, seed: int) -> dict:
 
 @lru_cache(maxsize=8)
 def _corrected_search(budget: int, seed: int):
-    return find_counterexample(_space(independent=True), _corrected_predicate, budget=budget, seed=seed + 1,
-                               shrink_budget=budget)
+    """Both branches of the corrected condition, searched over the same space (independent inputs; Top-1)."""
+    a = find_counterexample(_space(independent=True), _corrected_predicate, budget=budget, seed=seed + 1,
+                            shrink_budget=budget)
+    b = find_counterexample(_space(top1=True), _corrected_predicate, budget=budget, seed=seed + 4, shrink_budget=budget)
+    return a if a.found or not b.found else b, f"independent inputs: {a.summary()}; Top-1 families: {b.summary()}"
 
 
 @lru_cache(maxsize=8)
 def _search(budget: int, seed: int):
     found = find_counterexample(_space(), _predicate, budget=budget, seed=seed, shrink_budget=2 * budget)
-    repaired = _corrected_search(budget, seed)
+    repaired, repaired_summary = _corrected_search(budget, seed)
     construction = find_counterexample(_space(), _construction_predicate, budget=max(4, budget // 4), seed=seed + 2,
                                        shrink_budget=budget)
-    return found, repaired, construction, family_survey(max(5, budget // 2), seed + 3)
+    return found, (repaired, repaired_summary), construction, family_survey(max(5, budget // 2), seed + 3)
 
 
 def search(budget: int = 40, seed: int = 0) -> Verdict:
     steps = tuple(proof_steps())
-    found, repaired, construction, survey = _search(int(budget), int(seed))
-    cc = _corrected_text(not repaired.found, f"same search with independent inputs: {repaired.summary()}"
+    found, (repaired, repaired_summary), construction, survey = _search(int(budget), int(seed))
+    cc = _corrected_text(not repaired.found, f"same search restricted to the corrected condition: {repaired_summary}"
                          + (f"; fails at {repaired.details}" if repaired.found else ""))
-    numbers = {"search": found.summary(), "corrected_search": repaired.summary(),
+    numbers = {"search": found.summary(), "corrected_search": repaired_summary,
                "construction_search": construction.summary(),
                "construction_counterexample": construction.details, "family_survey": survey}
     failing_families = [f"{k} ({v['fails']}/{v['met']})" for k, v in survey.items() if v["fails"]]
@@ -419,4 +457,4 @@ def search(budget: int = 40, seed: int = 0) -> Verdict:
 
 
 __all__ = ["CLAIM", "hypotheses", "proof_steps", "check_instance", "search", "decide", "hierarchy_inputs",
-           "pattern_A", "pattern_B", "corrected_condition_met"]
+           "pattern_A", "pattern_B", "corrected_condition_met", "independent_inputs", "top1_pointed", "family_survey"]

@@ -67,3 +67,15 @@ def test_default_search_fails_and_corrected_condition_verified():
     v = check("C7", budget=12, seed=0)
     assert v.status == "fails"
     assert v.corrected_condition.verified
+
+
+def test_top1_on_the_same_superposed_geometry_holds():
+    # corrected condition (ii): with Top-1 the children's inputs lie in <x, w_p^0> > 0, their cone is pointed and
+    # the extreme child is taken by a spare row P + εd, so the geometry that breaks ReLU is fine for Top-1
+    from proofs_check.c7_absorption import top1_pointed
+
+    inst = Instance(W_p=W_2D, weights=np.ones(4), activation=TopKReLU(k=1))
+    assert top1_pointed(inst, {0: [1, 2]})
+    v = check("C7", inst, parents={0: [1, 2]})
+    assert v.status == "holds"
+    assert not top1_pointed(Instance(W_p=W_2D, weights=np.ones(4), activation=ReLU()), {0: [1, 2]})
