@@ -260,6 +260,10 @@ def analyse(instance: Instance, W_E, b_E=None, W_D=None, *, seed: int = 0, gd_st
     fires = dead_on_support(full, X, W_E, b, dead)
     _, gD, gE, gb = exact_gradients(full, X, probs, W_D, W_E, b)
     exact_grad = float(max(np.abs(gD[:, dead]).max(), np.abs(gE[dead]).max(), 0.0 if b is None else np.abs(gb[dead]).max()))
+    # the same descent on L̃ itself: the single features at unit magnitude weighted by M_d
+    _, W_Ea, b_a, _, _ = gradient_descent_on_L(instance, np.eye(instance.n), np.asarray(instance.weights), W_D, W_E, b,
+                                                steps=gd_steps)
+    revived_approx = [i for i in dead if i not in pattern_of(instance, W_Ea, b_a).dead_neurons]
     W_D2, W_E2, b2, first, last = gradient_descent_on_L(full, X, probs, W_D, W_E, b, steps=gd_steps)
     moved = float(np.abs(W_E2[dead] - W_E[dead]).max() + (0.0 if b is None else np.abs(b2[dead] - b[dead]).max()))
     revived = [i for i in dead if i not in pattern_of(instance, W_E2, b2).dead_neurons]
@@ -270,6 +274,8 @@ def analyse(instance: Instance, W_E, b_E=None, W_D=None, *, seed: int = 0, gd_st
         "distribution": full.distribution.to_json(), "support_inputs": int(len(X)),
         "fires_on_support": {str(k): v for k, v in fires.items()},
         "exact_loss_dead_gradient": exact_grad,
+        "gd_on_approx_loss": {"steps": gd_steps, "dead_rows_moved_by": float(np.abs(W_Ea[dead] - W_E[dead]).max()),
+                              "revived_on_single_features": revived_approx},
         "gd_on_L": {"steps": gd_steps, "loss_start": first, "loss_end": last, "dead_rows_moved_by": moved,
                     "revived_on_single_features": revived},
         "outcome": "fails" if fires and exact_grad > GRAD_TOL else "holds",

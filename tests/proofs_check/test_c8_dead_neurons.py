@@ -31,6 +31,7 @@ def test_jumprelu_dead_neuron_fires_on_a_sum_and_gd_on_L_moves_it():
     assert v.counterexample["exact_loss_dead_gradient"] > 1e-3
     assert v.counterexample["gd_on_L"]["dead_rows_moved_by"] > 1e-3
     assert v.numbers["approx_loss_dead_gradient"] == 0.0  # the L̃ part holds
+    assert v.numbers["gd_on_approx_loss"]["dead_rows_moved_by"] == 0.0  # descent on L̃ leaves the row where it is
 
 
 def test_topk_dead_neuron_wins_on_a_sum():
