@@ -143,9 +143,11 @@ class FeatureDistribution:
     def feature_weights(self, n: int) -> np.ndarray:
         """``M_d = p_d Π_{j≠d}(1−p_j) E[m²]`` (C1's single-feature weights)."""
         p = self.for_n(n)
-        log_off = np.log1p(-np.minimum(p, 1 - 1e-300))
-        others = np.exp(log_off.sum() - log_off)
-        return p * others * self.magnitude.second_moment()
+        off = 1.0 - p
+        # Π_{j≠d}(1 − p_j) from prefix and suffix products: exact when some p_j = 1 (no division by 0)
+        prefix = np.concatenate([[1.0], np.cumprod(off[:-1])])
+        suffix = np.concatenate([np.cumprod(off[::-1][:-1])[::-1], [1.0]])
+        return p * prefix * suffix * self.magnitude.second_moment()
 
     def sample(self, n: int, size: int, rng: np.random.Generator) -> np.ndarray:
         """``size × n`` non-negative feature activations."""

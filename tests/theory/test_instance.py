@@ -81,3 +81,13 @@ def test_replace_keeps_validation():
     assert inst.replace(encoder_bias=True).encoder_bias
     with pytest.raises(SDLInputError, match="activation"):
         inst.replace(activation="relu")
+
+
+def test_feature_weights_are_exact_at_p_active_one():
+    from theory.distribution import FeatureDistribution
+
+    # M_d = p_d Π_{j≠d}(1 − p_j): a feature that is always on leaves no single-feature inputs for the others
+    w = FeatureDistribution(np.array([1.0, 0.5, 0.2])).feature_weights(3)
+    assert np.allclose(w, [1.0 * 0.5 * 0.8, 0.0, 0.0])
+    w = FeatureDistribution(np.array([0.1, 0.5, 0.2])).feature_weights(3)
+    assert np.allclose(w, [0.1 * 0.5 * 0.8, 0.5 * 0.9 * 0.8, 0.2 * 0.9 * 0.5])
