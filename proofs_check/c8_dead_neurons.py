@@ -161,19 +161,27 @@ def exact_gradients(instance: Instance, X, probs, W_D, W_E, b):
 
 
 def gradient_descent_on_L(instance: Instance, X, probs, W_D, W_E, b, *, steps: int = 300, lr: float = 0.1):
-    """Plain gradient descent on L over the enumerated support; returns the final parameters and losses."""
+    """Gradient descent on L over the enumerated support, with the step halved until the loss does not
+    increase (L is piecewise quadratic; a fixed step diverges for large magnitudes). Returns the final
+    parameters and the first and last losses."""
     W_D, W_E = W_D.copy(), W_E.copy()
     b = None if b is None else b.copy()
-    first = last = None
+    loss, gD, gE, gb = exact_gradients(instance, X, probs, W_D, W_E, b)
+    first = loss
     for _ in range(steps):
-        loss, gD, gE, gb = exact_gradients(instance, X, probs, W_D, W_E, b)
-        first = loss if first is None else first
-        last = loss
-        W_D -= lr * gD
-        W_E -= lr * gE
-        if b is not None:
-            b -= lr * gb
-    return W_D, W_E, b, first, last
+        step = lr
+        while True:
+            D2, E2 = W_D - step * gD, W_E - step * gE
+            b2 = None if b is None else b - step * gb
+            new = exact_gradients(instance, X, probs, D2, E2, b2)
+            if new[0] <= loss or step < 1e-10:
+                break
+            step /= 2
+        if new[0] > loss:  # no descent step exists along the gradient: a (piecewise) stationary point
+            break
+        W_D, W_E, b = D2, E2, b2
+        loss, gD, gE, gb = new
+    return W_D, W_E, b, first, loss
 
 
 def dead_on_support(instance: Instance, X, W_E, b, neurons) -> dict:
