@@ -110,11 +110,13 @@ class TrainLog:
 
 
 def train(model, sampler: Sampler, *, steps: int, batch: int, lr: float, l1: float = 0.0, seed: int = 0,
-          resample_every: int = 0, resample_batch: int = 2048, eval_batch: int = 8192) -> TrainLog:
+          resample_every: int = 0, resample_batch: int = 2048, eval_batch: int = 8192,
+          resample_scale: float = 0.2) -> TrainLog:
     """Adam on :func:`objective`. ``resample_every > 0``: every that many steps, neurons that did not
     fire since the last check are re-initialised as in Bricken et al. 2023 (THEORY.md §8, C9):
     decoder ← a badly reconstructed input (probability ∝ loss²), normalised; encoder ← that direction
-    × 0.2 × mean live encoder norm; bias ← 0; Adam state of those rows reset."""
+    × ``resample_scale`` (0.2 in the recipe) × mean live encoder norm; bias ← 0; Adam state of those
+    rows reset."""
     gen = torch.Generator().manual_seed(int(seed) * 7919 + 1)
     opt = torch.optim.Adam(model.parameters(), lr=lr)
     fired = torch.zeros(model.n_latents, dtype=torch.bool)
@@ -131,7 +133,7 @@ def train(model, sampler: Sampler, *, steps: int, batch: int, lr: float, l1: flo
         if resample_every and step % resample_every == 0 and step < steps:
             dead = (~fired).nonzero().squeeze(1)
             if dead.numel():
-                resampled += _resample(model, opt, dead, sampler, gen, resample_batch)
+                resampled += _resample(model, opt, dead, sampler, gen, resample_batch, resample_scale)
             fired.zero_()
     with torch.no_grad():
         model.eval()
@@ -142,7 +144,7 @@ def train(model, sampler: Sampler, *, steps: int, batch: int, lr: float, l1: flo
 
 
 @torch.no_grad()
-def _resample(model, opt, dead, sampler, gen, B) -> int:
+def _resample(model, opt, dead, sampler, gen, B, scale: float = 0.2) -> int:
     x, y = sampler(gen, B)
     per = (y - model(x)).pow(2).sum(1)
     w = per.pow(2).double()
@@ -154,7 +156,7 @@ def _resample(model, opt, dead, sampler, gen, B) -> int:
     enc = model.W_enc
     live_norm = enc[live].norm(dim=1).mean() if live.any() else torch.tensor(1.0)
     model.W_dec[dead] = y[pick] / y[pick].norm(dim=1, keepdim=True).clamp_min(1e-12)
-    enc[dead] = x[pick] / x[pick].norm(dim=1, keepdim=True).clamp_min(1e-12) * 0.2 * live_norm
+    enc[dead] = x[pick] / x[pick].norm(dim=1, keepdim=True).clamp_min(1e-12) * scale * live_norm
     if model.b_enc is not None:
         model.b_enc[dead] = 0.0
     for p in (model.W_dec, model.W_enc, model.b_enc):
