@@ -372,6 +372,8 @@ def _predicate(example):
     if hypotheses(inst, firing):
         return SKIP
     r = decide(inst, firing, acs_starts=1)
+    if r["outcome"] == "inconclusive":
+        return SKIP  # undecided examples are counted apart, never as holding
     if r["outcome"] != "fails":
         return None
     return {"instance": _instance_record(inst), "pattern": r["pattern"], "reason": r["reason"],
