@@ -144,7 +144,9 @@ def run(config: IdentifiabilityConfig | None = None, out=None, log=print) -> dic
     result["note"] = (
         f"Construction: zero L̃ and zero L with every decoder at |cos| = 1/√n from every feature, for n in "
         f"{list(cfg.construction_ns)}: {'verified' if ok else 'NOT verified'}. Training: {n_zero} of {result['runs_total']} runs "
-        f"reach FVU < {cfg.zero_loss_fvu} while recovering under half the features. "
+        f"reach FVU < {cfg.zero_loss_fvu} while recovering under half the features (whenever n_q >= 2 n_p a ReLU SAE "
+        "can also represent the identity with ±basis rows, zero loss for any features, which is why superposed "
+        "settings reach zero loss at λ = 0). "
         + " ".join(f"λ = {lam:g}: best recovery {b['recovered']['mean']:.2f} at n/n_p = {b['ratio']:g}, n_q/n = {b['width']:g}."
                    for lam, b in best.items()))
     if out is not None:

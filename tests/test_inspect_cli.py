@@ -1,0 +1,53 @@
+"""`sdl-theory inspect CHECKPOINT`: text and JSON output, clear errors for bad checkpoints."""
+import json
+
+import numpy as np
+import torch
+
+from sdl_theory.cli import main
+
+
+def _checkpoint(path, spurious=False):
+    from numerics.io import save_model
+    from numerics.models import build_model
+    from proofs_check.bridge import save_instance
+
+    m = build_model("relu", 3, 3, bias=False)
+    W_E, W_D = np.eye(3), np.eye(3)
+    if spurious:
+        W_E = np.array([[1.0, 1.0, -1.0], [-1.0, -1.0, 1.0], [-1.0, -1.0, -1.0]])
+        W_D = np.array([[0.5, 0, 0], [0.5, 0, 0], [0, 1.0, 0]])
+    with torch.no_grad():
+        m.W_enc.copy_(torch.tensor(W_E, dtype=torch.float32))
+        m.W_dec.copy_(torch.tensor(W_D.T, dtype=torch.float32))
+    save_model(path, m)
+    save_instance(path, np.eye(3))
+    return path
+
+
+def test_inspect_text_and_json(tmp_path, capsys):
+    ck = _checkpoint(tmp_path / "good")
+    assert main(["inspect", str(ck)]) == 0
+    text = capsys.readouterr().out
+    assert "GLOBAL" in text and "pattern on single-feature inputs" in text
+    ck2 = _checkpoint(tmp_path / "bad", spurious=True)
+    assert main(["inspect", str(ck2), "--json", "--out", str(tmp_path / "r.json")]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["global_optimum"]["status"] == "spurious" and out["dead_neurons"] == [2]
+    assert json.loads((tmp_path / "r.json").read_text())["polysemantic_neurons"] == [0]
+
+
+def test_inspect_errors_are_one_line(tmp_path, capsys):
+    assert main(["inspect", str(tmp_path / "missing")]) == 2
+    assert "does not exist" in capsys.readouterr().err
+    ck = _checkpoint(tmp_path / "ck")
+    (ck / "model.safetensors").write_bytes(b"not a safetensors file")
+    assert main(["inspect", str(ck)]) == 2
+    err = capsys.readouterr().err
+    assert "cannot load the model" in err and "Traceback" not in err
+    ck = _checkpoint(tmp_path / "ck2")
+    (ck / "instance.json").write_text("{broken")
+    assert main(["inspect", str(ck)]) == 2
+    assert "not a valid instance file" in capsys.readouterr().err
+    (ck / "cfg.json").unlink()
+    assert main(["inspect", str(ck)]) == 2

@@ -1,0 +1,44 @@
+"""`sdl-theory study NAME --out DIR` at tiny sizes: each writes a JSON result and a PNG figure."""
+import json
+
+import pytest
+
+from sdl_theory.cli import main
+
+TINY = {
+    "absorption": ["--set", "lams=0.3,2.5", "--set", "ks=1,2", "--set", "topk_steps=40", "--set", "eval_events=200"],
+    "shrinkage": ["--set", "lams=0.0,1.0", "--set", "biases=0", "--set", "eval_events=200"],
+    "partial-minima": ["--set", "eps=0.0,0.1", "--set", "widths=3", "--set", "random_seeds=1", "--set", "gd_steps=50"],
+    "resampling": ["--set", "resample_every=20", "--set", "topk_scales=2.0"],
+    "identifiability": ["--set", "ratios=0.5", "--set", "widths=2.0", "--set", "l1s=0.0", "--set", "construction_ns=2,3",
+                        "--set", "n_p=4"],
+}
+
+
+@pytest.mark.parametrize("name", sorted(TINY))
+def test_study_writes_json_and_png(name, tmp_path, capsys):
+    seeds = "2" if name == "resampling" else "1"
+    rc = main(["study", name, "--out", str(tmp_path), "--seed", "3", "--seeds", seeds, "--steps", "40"] + TINY[name])
+    assert rc == 0
+    stem = name
+    data = json.loads((tmp_path / f"{stem}.json").read_text())
+    assert data["study"] == name and data["config"]["seed"] == 3 and data["note"]
+    assert "study " + name in data["command"]
+    assert (tmp_path / f"{stem}.png").stat().st_size > 1000
+
+
+def test_absorption_result_has_both_thresholds(tmp_path):
+    main(["study", "absorption", "--out", str(tmp_path), "--seeds", "1", "--steps", "40"] + TINY["absorption"])
+    data = json.loads((tmp_path / "absorption.json").read_text())
+    assert data["l1"]["predicted_threshold"] == pytest.approx(1.6126, abs=1e-3)
+    assert data["topk"]["predicted_k_threshold"] == 2
+    assert "gap" in data["l1"]
+
+
+def test_study_bad_input(tmp_path, capsys):
+    assert main(["study", "shrinkage", "--out", str(tmp_path), "--set", "nonsense=1"]) == 2
+    assert "no setting 'nonsense'" in capsys.readouterr().err
+    assert main(["study", "shrinkage", "--out", str(tmp_path), "--set", "lams=-1"]) == 2
+    assert main(["study", "resampling", "--out", str(tmp_path), "--seeds", "1"]) == 2
+    with pytest.raises(SystemExit):
+        main(["study", "unknown", "--out", str(tmp_path)])
