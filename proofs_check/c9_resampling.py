@@ -19,7 +19,11 @@ A controlled experiment, decided by the numbers:
 "holds": the interval lies above 0; "fails": its upper end is below 5 % of the loss without
 resampling (no meaningful improvement); "inconclusive" otherwise.
 
-The loop is a small, seeded numpy loop written for this check, not :mod:`numerics.train`: it must start
+The default search re-runs one seed per arm with :class:`numerics.train.Trainer` (torch, the
+project's training recipe, l1 = 0, no biases, no decoder normalisation) from the same start as an
+independent implementation and reports whether it agrees.
+
+The main loop is a small, seeded numpy loop written for this check, not :mod:`numerics.train`: it must start
 from a given partial minimum, use the family's exact σ (no L1 term, no decoder normalisation, the
 paper's objective) and expose the resampled encoder scale that the corrected condition changes.
 Finding: with TopK-type σ the 0.2 × scale makes a resampled row lose the top-k competition on every
@@ -232,6 +236,59 @@ def experiment(instance: Instance, pattern=None, *, seeds: int = 4, seed: int = 
     }
 
 
+def numerics_trainer_losses(instance: Instance, start: dict, *, resample: bool, seeds, cfg: RunConfig = RunConfig()) -> list | None:
+    """The same arm with :class:`numerics.train.Trainer` (an independent implementation of training and
+    resampling, torch) from the same start: final exact losses, or None where the numerics layer has no
+    matching model (family other than ReLU / TopK∘ReLU, an encoder bias, non-exponential magnitudes)."""
+    import torch
+
+    from theory.distribution import Constant, ShiftedExponential
+
+    act, dist = instance.activation, instance.distribution
+    arch = "relu" if isinstance(act, ReLU) else "topk" if isinstance(act, TopKReLU) else None
+    mag = dist.magnitude
+    if arch is None or instance.encoder_bias or len(set(np.round(dist.for_n(instance.n), 12))) != 1 \
+            or not isinstance(mag, (Constant, ShiftedExponential)):
+        return None
+    c_min, beta = (mag.c, 0.0) if isinstance(mag, Constant) else (mag.c_min, mag.beta)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # tiny models: extra threads only spin (10× slower on a shared 2-core machine)
+    try:
+        return _trainer_runs(instance, start, arch, act, dist, c_min, beta, resample, seeds, cfg)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _trainer_runs(instance, start, arch, act, dist, c_min, beta, resample, seeds, cfg) -> list:
+    import torch
+
+    from numerics.config import DataConfig, TrainConfig
+    from numerics.data import BenchData
+    from numerics.models import build_model
+    from numerics.train import Trainer
+
+    losses = []
+    for seed in seeds:
+        dcfg = DataConfig(kind="sae" if instance.is_sae else "transcoder", n_features=instance.n, d_in=instance.n_p,
+                          d_out=0 if instance.is_sae else instance.n_r, p_active=float(dist.for_n(instance.n)[0]),
+                          c_min=float(c_min), beta=float(beta), n_samples=cfg.steps * cfg.batch_size, seed=int(seed))
+        W_p = torch.tensor(instance.W_p, dtype=torch.float32)
+        data = BenchData(config=dcfg, W_p=W_p, W_r=W_p if instance.is_sae else torch.tensor(instance.W_r, dtype=torch.float32))
+        n_q = start["W_E"].shape[0]
+        tcfg = TrainConfig(arch=arch, n_latents=n_q, k=getattr(act, "k", 0), l1_coeff=0.0, bias=False,
+                           unit_norm_decoder=False, aux_k=False, lr=cfg.lr, batch_size=cfg.batch_size, max_steps=cfg.steps,
+                           resample=resample, resample_every=cfg.window, resample_batch=cfg.resample_batch, quiet=True,
+                           device="cpu", seed=int(seed), eval_every=10 * cfg.steps, eval_samples=256)
+        model = build_model(arch, instance.n_p, n_q, instance.n_r, **tcfg.model_kwargs())
+        with torch.no_grad():
+            model.W_enc.copy_(torch.tensor(start["W_E"], dtype=torch.float32))
+            model.W_dec.copy_(torch.tensor(start["W_D"].T, dtype=torch.float32))
+        m = Trainer(tcfg, data, model).run().model
+        W_E, W_D = m.W_enc.detach().double().numpy(), m.W_dec.detach().double().numpy().T
+        losses.append(exact_loss(instance, W_D, W_E, samples=20_000, seed=int(seed)).value)
+    return losses
+
+
 def proof_steps() -> list[StepCheck]:
     """C9 is an empirical claim: its one checkable step is that the start is a spurious partial minimum."""
     inst = _with_distribution(Instance(W_p=np.eye(3), activation=ReLU()))
@@ -299,6 +356,15 @@ def _search(budget: int, seed: int):
     seeds = max(3, min(5, budget // 8))
     settings = [Instance(W_p=np.eye(3), activation=ReLU()), Instance(W_p=np.eye(3), activation=TopKReLU(k=1))]
     runs = [experiment(_with_distribution(s), seeds=seeds, seed=seed) for s in settings]
+    for s, r in zip(settings, runs):  # cross-check one seed per arm with numerics.train (independent implementation)
+        inst = _with_distribution(s)
+        start = spurious_start(inst, _default_pattern(inst))
+        without = numerics_trainer_losses(inst, start, resample=False, seeds=[seed])
+        with_ = numerics_trainer_losses(inst, start, resample=True, seeds=[seed])
+        if without is not None:
+            helped = with_[0] < (1 - REL_TOL) * without[0]
+            r["numerics_trainer"] = {"final_exact_loss_without": without, "final_exact_loss_with": with_,
+                                     "agrees": helped == (r["outcome"] == "holds")}
     fixed = [experiment(_with_distribution(s), seeds=seeds, seed=seed, cfg=RunConfig(encoder_scale=CORRECTED_SCALE))
              for s, r in zip(settings, runs) if r["outcome"] != "holds"]
     return runs, fixed
@@ -326,9 +392,12 @@ def search(budget: int = 40, seed: int = 0) -> Verdict:
     worst = next((r for r in bad if r["outcome"] == "fails"), bad[0])
     v = _verdict_from(worst, seed, budget, cc)
     status = "fails" if worst["outcome"] == "fails" else "inconclusive"
-    return Verdict("C9", CLAIM.title, status, f"Resampling does not help in every setting — {summary}. {v.evidence}", worst if status == "fails" else None, cc,
+    agree = [r.get("numerics_trainer", {}).get("agrees") for r in runs]
+    cross = (" numerics.train (torch Trainer, one seed per arm) agrees in every setting." if all(agree) else
+             f" numerics.train cross-check agreement per setting: {agree}.")
+    return Verdict("C9", CLAIM.title, status, f"Resampling does not help in every setting — {summary}.{cross} {v.evidence}", worst if status == "fails" else None, cc,
                    v.steps, {"settings": runs, "corrected_runs": fixed}, seed, budget)
 
 
 __all__ = ["CLAIM", "hypotheses", "proof_steps", "check_instance", "search", "experiment", "train", "RunConfig",
-           "spurious_start"]
+           "spurious_start", "numerics_trainer_losses"]

@@ -46,3 +46,5 @@ def test_default_search_reports_the_topk_failure():
     v = check("C9", budget=24, seed=0)
     assert v.status == "fails"
     assert v.counterexample["instance"]["activation"]["name"] == "topk_relu"
+    # numerics.train (an independent torch implementation of training + resampling) reaches the same outcome
+    assert all(r["numerics_trainer"]["agrees"] for r in v.numbers["settings"])
