@@ -246,9 +246,11 @@ def _corrected_text(verified: bool, evidence: str) -> CorrectedCondition:
     return CorrectedCondition(
         text=("Within every F_i the feature weights M_d are equal and the target columns w_r^d are orthonormal "
               "(true for an SAE with orthonormal features and equal weights). Then every realizing encoder with its "
-              "least-squares decoder is a partial minimum, L̃ = Σ_i M_{F_i}(|F_i| − 1) > 0. Exact criterion when the "
-              "columns of W_p ([W_p; 1ᵀ] with a bias) are linearly independent: some choice of one generalised eigenspace "
-              "of (W_r M B)ᵀ(W_r M B) y = λ Bᵀ M B y per neuron meets Ω_P (an LP) with Σ_i (Σ_{d∈F_i} M_d − λ_i) > 0."),
+              "least-squares decoder is a partial minimum, L̃ = Σ_i M_{F_i}(|F_i| − 1) > 0. Exact criterion (ReLU in "
+              "every geometry; other families when the columns of W_p, or [W_p; 1ᵀ] with a bias, are linearly independent): "
+              "for every neuron some face S of its off-inequalities and some generalised eigenspace of "
+              "(W_r M B_S)ᵀ(W_r M B_S) y = λ B_Sᵀ M B_S y (B_S: the activations reachable on that face) meet Ω_P with "
+              "non-negative KKT multipliers (one LP), and Σ_i (Σ_{d∈F_i} M_d − λ_i) > 0."),
         sympy="Eq(M_d, M_e) & Eq(w_r_d.dot(w_r_e), KroneckerDelta(d, e)) for d, e in F_i",
         verified=verified,
         evidence=evidence,

@@ -437,8 +437,13 @@ def search(budget: int = 40, seed: int = 0) -> Verdict:
     cons = ""
     if construction.found:
         d = construction.details
-        cons = (f" The published construction fails on {d['instance']['activation']} (bias {d['instance']['encoder_bias']}), "
-                f"hierarchy {d['parents']}: {next(iter(d['per_parent'].values()))['construction']}.")
+        from theory.activations import activation_from_json
+
+        c = next(iter(d["per_parent"].values()))["construction"]
+        cons = (f" The published construction (shrink the parent row, add a row aligned with the weakest child) fails on "
+                f"{activation_from_json(d['instance']['activation']).describe()} (bias {d['instance']['encoder_bias']}), "
+                f"hierarchy {d['parents']}: weakest child {c['weakest_child']} dropped out: {c['weakest_dropped_out']}, "
+                f"inputs with the wrong pattern {c['inputs_with_wrong_pattern']}.")
     if not found.found:
         return Verdict("C7", CLAIM.title, "holds",
                        f"every searched hierarchy with a realizable pattern A has a splittable child for every parent: "

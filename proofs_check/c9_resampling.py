@@ -315,7 +315,8 @@ def _verdict_from(r: dict, seed: int, budget: int, cc=None) -> Verdict:
     lo, hi = r["improvement_ci95"]
     nums = (f"final L without resampling {np.mean(r['final_exact_loss_without']):.4g}, with {np.mean(r['final_exact_loss_with']):.4g} "
             f"(start {r['start_exact_loss']:.4g}); paired improvement {r['improvement_mean']:.4g}, 95% CI [{lo:.3g}, {hi:.3g}] over "
-            f"{len(r['seeds'])} seeds; mean max |cos| {np.mean(r['mean_max_cos_without']):.3f} → {np.mean(r['mean_max_cos_with']):.3f}; "
+            f"{len(r['seeds'])} seeds; mean max |cos| of decoder columns with the features {np.mean(r['mean_max_cos_without']):.3f} → "
+            f"{np.mean(r['mean_max_cos_with']):.3f} (a resampled column points at an input even if its neuron never fires); "
             f"neurons resampled {r['neurons_resampled']}")
     from theory.activations import activation_from_json
 
