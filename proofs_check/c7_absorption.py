@@ -292,10 +292,13 @@ def _record(instance: Instance, h, r: dict | None = None) -> dict:
 def check_instance(instance: Instance, *, seed: int = 0, budget: int = 40, parents=None, W_E=None, b_E=None,
                    **kw) -> Verdict:
     """C7 on one instance and hierarchy ``parents={p: [children]}`` (``W_E``: an encoder realizing A,
-    used to replay the construction; default an LP witness)."""
+    used to replay the construction; default an LP witness). Without ``parents``: every one-parent
+    hierarchy on the instance's features (up to ``budget``)."""
     if kw:
         raise SDLInputError(f"C7 takes parents, W_E (b_E), not {sorted(kw)}")
     steps = tuple(proof_steps())
+    if parents is None:
+        return _check_all_hierarchies(instance, seed, budget, steps)
     unmet = hypotheses(instance, parents)
     if unmet:
         return Verdict("C7", CLAIM.title, "hypotheses_not_met", "; ".join(unmet), steps=steps, seed=seed, budget=budget)
@@ -309,7 +312,7 @@ def check_instance(instance: Instance, *, seed: int = 0, budget: int = 40, paren
     if r["outcome"] == "holds":
         return Verdict("C7", CLAIM.title, "holds",
                        f"every parent has a child that can be split off (LP witnesses): {numbers['splittable_children']}; {cons}",
-                       None, _corrected_text(False, "") if not r["construction_works"] else None, steps, numbers, seed, budget)
+                       None, None, steps, numbers, seed, budget)
     return Verdict("C7", CLAIM.title, "fails",
                    f"pattern A is realizable but for parents {r['failing_parents']} no child can be split off: the LP "
                    f"certifies B(p, c) empty for every child; {cons}",
@@ -318,6 +321,38 @@ def check_instance(instance: Instance, *, seed: int = 0, budget: int = 40, paren
                                    f"this instance {'meets' if numbers['corrected_condition_met'] else 'does not meet'} "
                                    f"the corrected condition; search restricted to it: {rep[1]}"),
                    steps, numbers, seed, budget)
+
+
+def _check_all_hierarchies(instance: Instance, seed: int, budget: int, steps) -> Verdict:
+    """No hierarchy given: every one-parent hierarchy (parent p, >= 2 children) on the instance's
+    features, up to ``budget`` of them, in a fixed order."""
+    import itertools
+
+    tried = []
+    for p in range(instance.n):
+        rest = [d for d in range(instance.n) if d != p]
+        for size in range(2, len(rest) + 1):
+            for cs in itertools.combinations(rest, size):
+                if len(tried) >= budget:
+                    break
+                h = {p: list(cs)}
+                if hypotheses(instance, h):
+                    continue
+                r = decide(instance, h)
+                tried.append((h, r))
+                if r["outcome"] == "fails":
+                    v = check_instance(instance, seed=seed, budget=budget, parents=h)
+                    return Verdict("C7", CLAIM.title, "fails",
+                                   f"{len(tried)} hierarchies checked; hierarchy {h}: {v.evidence}", v.counterexample,
+                                   v.corrected_condition, steps, v.numbers | {"hierarchies_checked": len(tried)}, seed, budget)
+    if not tried:
+        return Verdict("C7", CLAIM.title, "hypotheses_not_met",
+                       "no one-parent hierarchy on this instance has a realizable pattern A (or n < 3)",
+                       steps=steps, seed=seed, budget=budget)
+    return Verdict("C7", CLAIM.title, "holds",
+                   f"all {len(tried)} one-parent hierarchies with a realizable pattern A have a splittable child",
+                   None, None, steps, {"hierarchies": [{"parents": h, "splittable": r["per_parent"][next(iter(h))]["splittable_children"]}
+                                                       for h, r in tried]}, seed, budget)
 
 
 # --------------------------------------------------------------------------------------------

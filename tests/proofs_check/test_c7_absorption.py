@@ -79,3 +79,9 @@ def test_top1_on_the_same_superposed_geometry_holds():
     v = check("C7", inst, parents={0: [1, 2]})
     assert v.status == "holds"
     assert not top1_pointed(Instance(W_p=W_2D, weights=np.ones(4), activation=ReLU()), {0: [1, 2]})
+
+
+def test_without_a_hierarchy_every_one_parent_hierarchy_is_checked():
+    assert check("C7", Instance(W_p=np.eye(4), weights=np.ones(4), activation=ReLU())).status == "holds"
+    v = check("C7", Instance(W_p=W_2D, weights=np.ones(4), activation=ReLU()))
+    assert v.status == "fails" and v.counterexample["failing_parents"]
