@@ -51,8 +51,7 @@ from proofs_check.partial_optimum import (
     is_partial_minimum,
     stationary_partial_minima,
 )
-from proofs_check.guarded_search import find_counterexample_guarded as find_counterexample
-from proofs_check.search import SKIP
+from proofs_check.search import SKIP, find_counterexample
 from proofs_check.verdict import CorrectedCondition, StepCheck, Verdict
 from theory.derivation import block_form, least_squares_decoder
 from theory.errors import SDLInputError

@@ -37,8 +37,7 @@ from proofs_check.algebra import equality_step, inequality_step
 from proofs_check.claim import Claim
 from proofs_check.input_regions import active_on_inputs, region_on_inputs
 from proofs_check.partial_optimum import interior_point
-from proofs_check.guarded_search import find_counterexample_guarded as find_counterexample
-from proofs_check.search import SKIP
+from proofs_check.search import SKIP, find_counterexample
 from proofs_check.verdict import CorrectedCondition, StepCheck, Verdict
 from theory.activations import JumpReLU, ReLU
 from theory.errors import SDLInputError

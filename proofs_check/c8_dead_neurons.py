@@ -33,8 +33,7 @@ from hypothesis import strategies as st
 from proofs_check.algebra import equality_step
 from proofs_check.claim import Claim
 from proofs_check.partial_optimum import interior_point, is_partial_minimum
-from proofs_check.guarded_search import find_counterexample_guarded as find_counterexample
-from proofs_check.search import SKIP
+from proofs_check.search import SKIP, find_counterexample
 from proofs_check.verdict import CorrectedCondition, StepCheck, Verdict
 from theory.derivation import gradients, least_squares_decoder
 from theory.distribution import FeatureDistribution
