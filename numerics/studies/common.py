@@ -216,10 +216,12 @@ def write_outputs(out, name: str, result: dict, fig) -> dict:
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     write_json_atomic(out / f"{name}.json", result)
+    os.chmod(out / f"{name}.json", 0o644)
     fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".png", dir=out)
     os.close(fd)
     try:
         fig.savefig(tmp, dpi=110, bbox_inches="tight")
+        os.chmod(tmp, 0o644)  # mkstemp creates 0600; results are meant to be read by others
         os.replace(tmp, out / f"{name}.png")
     finally:
         if os.path.exists(tmp):
