@@ -45,15 +45,16 @@ from hypothesis import strategies as st
 from proofs_check.algebra import equality_step
 from proofs_check.claim import Claim
 from proofs_check.partial_optimum import (
-    is_plain_relu,
     alternating_convex_search,
+    decoder_for_pattern,
     interior_point,
     is_partial_minimum,
+    is_plain_relu,
     stationary_partial_minima,
 )
 from proofs_check.search import SKIP, find_counterexample
 from proofs_check.verdict import CorrectedCondition, StepCheck, Verdict
-from theory.derivation import block_form, least_squares_decoder
+from theory.derivation import block_form
 from theory.errors import SDLInputError
 from theory.instance import Instance
 from theory.patterns import ActivationPattern, as_pattern, pattern_of, region
@@ -93,9 +94,9 @@ def hypotheses(instance: Instance, pattern=None) -> list[str]:
     if not P.is_polysemantic:
         unmet.append("the pattern must be polysemantic (some neuron fires on >= 2 features)")
     if not unmet:
-        real = region(instance, P).find_point()
-        if not real.realizable:
-            unmet.append(f"the pattern must be realizable: {real.reason}")
+        R = region(instance, P)
+        if interior_point(R) is None:  # the same LP family as every witness used below
+            unmet.append(f"the pattern must be realizable: {R.find_point().reason}")
     return unmet
 
 
@@ -259,7 +260,7 @@ def _corrected_text(verified: bool, evidence: str) -> CorrectedCondition:
 def _check_corrected(instance: Instance, P: ActivationPattern) -> dict | None:
     """Under the corrected condition: the realizing encoder + LS decoder must be a partial minimum, loss > 0."""
     W_E, b_E = interior_point(region(instance, P))
-    W_D = least_squares_decoder(instance, W_E, b_E)
+    W_D = decoder_for_pattern(instance, W_E, b_E, P.mask)  # ties broken as the region says, not by rounding
     chk = is_partial_minimum(instance, W_D, W_E, b_E, P)
     expected = sum(float(instance.weights[sorted(F)[0]]) * (len(F) - 1) for F in P.firing if F)
     if chk.is_partial_minimum and chk.loss > LOSS_TOL and abs(chk.loss - expected) <= 1e-7 * (1 + expected):
@@ -327,13 +328,14 @@ def check_instance(instance: Instance, *, seed: int = 0, budget: int = 40, patte
 
 @st.composite
 def _partition(draw, n: int):
-    """A polysemantic partition of [n] with ``n_q = n`` neurons (blocks first, then dead neurons)."""
+    """A polysemantic partition of [n] with ``n_q = n`` or ``n + 1`` neurons (blocks first, then dead ones)."""
     labels = draw(st.lists(st.integers(0, n - 2), min_size=n, max_size=n))
     blocks = {}
     for d, lab in enumerate(labels):
         blocks.setdefault(lab, set()).add(d)
     firing = sorted(blocks.values(), key=min)
-    return firing + [set() for _ in range(n - len(firing))]
+    extra = draw(st.integers(0, 1))  # n_q = n or n + 1 (an extra dead neuron competes under TopK)
+    return firing + [set() for _ in range(n + extra - len(firing))]
 
 
 @st.composite

@@ -19,7 +19,8 @@ Three tools:
   ones cannot be active inside Ω_P); when it fails it says whether the encoder's infimum over Ω_P is
   attained at all.
 - :func:`alternating_convex_search` — ACS: least-squares decoder
-  (:func:`theory.derivation.least_squares_decoder`), then the encoder QP over the region with the
+  (:func:`theory.derivation.least_squares_decoder`'s normal equations on the region's polynomial,
+  :func:`decoder_for_pattern`), then the encoder QP over the region with the
   strict inequalities tightened by a small margin (scipy SLSQP with analytic gradients).
 - :func:`stationary_partial_minima` — solve the stationarity conditions of a partition pattern
   directly. Per neuron ``i`` with features ``F = F_i`` the loss is ``Σ_{d∈F} M_d ||w_r^d − a_d u||²``
@@ -39,7 +40,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from theory.derivation import least_squares_decoder
 from theory.errors import SDLInputError
 from theory.instance import Instance
 from theory.objective import approx_loss
@@ -328,7 +328,7 @@ def alternating_convex_search(inst: Instance, pattern, W_E0=None, b_E0=None, *, 
     W_D = None
     for it in range(1, iters + 1):
         W_E, b = R.unpack(v)
-        W_D = least_squares_decoder(inst, W_E, b)
+        W_D = decoder_for_pattern(inst, W_E, b, P.mask)
         H, g, const = encoder_quadratic(inst, W_D, P.mask)
         v = _solve_qp(H, g, R, v, m)
         loss = float(v @ H @ v - 2 * g @ v + const)
@@ -337,7 +337,7 @@ def alternating_convex_search(inst: Instance, pattern, W_E0=None, b_E0=None, *, 
             converged = True
             break
     W_E, b = R.unpack(v)
-    W_D = least_squares_decoder(inst, W_E, b)
+    W_D = decoder_for_pattern(inst, W_E, b, P.mask)
     strict, _ = R.slack(W_E, b)
     on_boundary = bool(strict.size and strict.min() <= 2 * m)
     chk = is_partial_minimum(inst, W_D, W_E, b, P)

@@ -112,3 +112,15 @@ def test_pattern_gradient_matches_the_derivation_layer():
     gr = gradients(inst, W_D, W_E, b, method="vectorized")
     assert chk.decoder_gradient == pytest.approx(np.linalg.norm(gr.W_D) / (1 + inst.weights.sum()))
     assert chk.loss == pytest.approx(approx_loss(inst, W_D, W_E, b))
+
+
+def test_decoder_for_pattern_is_the_least_squares_decoder_inside_the_region():
+    from proofs_check.partial_optimum import decoder_for_pattern
+
+    rng = np.random.default_rng(2)
+    W_p = rng.normal(size=(3, 4))
+    W_p /= np.linalg.norm(W_p, axis=0)
+    inst = Instance(W_p=W_p, weights=[1.0, 0.5, 2.0, 1.5], activation=ReLU(), encoder_bias=True)
+    W_E, b = rng.normal(size=(3, 3)), 0.1 * rng.normal(size=3)
+    mask = inst.activation.active(inst.pre_activations(W_E, b))
+    assert decoder_for_pattern(inst, W_E, b, mask) == pytest.approx(least_squares_decoder(inst, W_E, b))
