@@ -16,7 +16,6 @@ Prints samples/s and the ratios step time / encoder-matmul time. Paper sizes by 
 from __future__ import annotations
 
 import argparse
-import json
 import platform
 import time
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 import torch
 
-from numerics.config import KINDS, DataConfig, check_interference_target
+from numerics.config import DataConfig, check_interference_target
 from theory.errors import SDLInputError
 
 def _max_offdiag(G: torch.Tensor, signed: bool) -> float:

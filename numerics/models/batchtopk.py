@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import torch
 
-from numerics.models.base import Code, default_k, topk_code
+from numerics.models.base import Code, topk_code
 from numerics.models.topk import TopKCoder
 
 
