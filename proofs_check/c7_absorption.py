@@ -9,7 +9,7 @@ Patterns (one extra neuron is kept dead so that A and B have the same number of 
   on that input only.
 
 Claim: if A is realizable then for every parent p some child c has B(p, c) realizable. Both are
-linear feasibility problems (:func:`proofs_check.input_regions.region_on_inputs`), so the claim is
+linear feasibility problems (:func:`theory.patterns.region_on_inputs`), so the claim is
 decided exactly on each instance. The published construction is also replayed on A's witness:
 
 1. "shrink the parent's encoder row until its weakest child drops out" — scaling a row (and its
@@ -35,7 +35,7 @@ from hypothesis import strategies as st
 
 from proofs_check.algebra import equality_step, inequality_step
 from proofs_check.claim import Claim
-from proofs_check.input_regions import active_on_inputs, region_on_inputs
+from theory.patterns import active_on_inputs, region_on_inputs
 from proofs_check.partial_optimum import interior_point
 from proofs_check.search import SKIP, find_counterexample
 from proofs_check.verdict import CorrectedCondition, StepCheck, Verdict

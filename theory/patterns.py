@@ -245,18 +245,37 @@ class Region:
 
 
 def region(instance: Instance, pattern) -> Region:
-    """The linear inequalities on ``(W_E, b)`` that define ``Ω_P`` (C2)."""
+    """The linear inequalities on ``(W_E, b)`` that define ``Ω_P`` (C2): the single-feature inputs."""
     P = as_pattern(pattern, instance)
+    return region_on_inputs(instance, np.eye(instance.n), P.mask)
+
+
+def region_on_inputs(instance: Instance, X, mask) -> Region:
+    """Ω for ``mask[s, i]`` (inputs × neurons) on arbitrary inputs ``X`` (inputs × n, feature coordinates).
+
+    Absorption (C7) and dead neurons under the exact loss (C8) need regions for inputs other than
+    the single features — a child together with its parent, sums of features. The pre-activations are
+    ``Z[s, i] = <w_E^i, W_p x_s> + b_i`` and the region is the pull-back of
+    ``activation.region_constraints(mask)`` to ``v = (vec W_E, b)``; :func:`region` is ``X = I``.
+    """
+    X = np.atleast_2d(np.asarray(X, dtype=float))
+    mask = np.asarray(mask, dtype=bool)
+    if X.shape[1] != instance.n:
+        raise SDLInputError(f"inputs must be given in feature coordinates (rows of length n = {instance.n}), got shape {X.shape}")
+    if mask.ndim != 2 or mask.shape[0] != X.shape[0]:
+        raise SDLInputError(f"mask must be inputs × neurons with {X.shape[0]} rows, got shape {mask.shape}")
+    P = ActivationPattern.from_mask(mask)
     act = instance.activation
-    n_q, n_p = P.n_neurons, instance.n_p
+    n_q, n_p = mask.shape[1], instance.n_p
     nv = n_q * n_p + (n_q if instance.encoder_bias else 0)
-    impossible = act.mask_is_possible(P.mask)
+    inputs = instance.W_p @ X.T  # n_p × inputs
+    impossible = act.mask_is_possible(mask)
     strict_rows, strict_rhs, weak_rows, weak_rhs = [], [], [], []
     if impossible is None:
-        for con in act.region_constraints(P.mask):
+        for con in act.region_constraints(mask):
             row = np.zeros(nv)
-            for (d, i), coeff in con.terms:
-                row[i * n_p:(i + 1) * n_p] += coeff * instance.W_p[:, d]
+            for (s, i), coeff in con.terms:
+                row[i * n_p:(i + 1) * n_p] += coeff * inputs[:, s]
                 if instance.encoder_bias:
                     row[n_q * n_p + i] += coeff
             (strict_rows if con.strict else weak_rows).append(row)
@@ -267,6 +286,15 @@ def region(instance: Instance, pattern) -> Region:
 
     return Region(instance, P, stack(strict_rows), np.array(strict_rhs, dtype=float), stack(weak_rows),
                   np.array(weak_rhs, dtype=float), impossible)
+
+
+def active_on_inputs(instance: Instance, X, W_E, b_E=None) -> np.ndarray:
+    """``mask[s, i]``: neuron i on for input ``x_s`` (a batch, so BatchTopK competes across the rows)."""
+    X = np.atleast_2d(np.asarray(X, dtype=float))
+    Z = X @ (np.asarray(W_E, dtype=float) @ instance.W_p).T
+    if b_E is not None:
+        Z = Z + np.asarray(b_E, dtype=float)
+    return instance.activation.active(Z)
 
 
 def realize(instance: Instance, pattern) -> Realizability:

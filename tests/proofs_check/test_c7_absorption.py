@@ -4,7 +4,7 @@ import numpy as np
 
 from proofs_check import check
 from proofs_check.c7_absorption import corrected_condition_met, decide, pattern_A, pattern_B, proof_steps
-from proofs_check.input_regions import region_on_inputs
+from theory.patterns import region_on_inputs
 from theory import Instance
 from theory.activations import JumpReLU, ReLU, TopKReLU
 
