@@ -22,6 +22,12 @@ Configurations, compared on the child-``j`` events only (they agree on every oth
   ``E||m_P p + m_C c_j − m_C v||² + λ μ1C ||v||``. Its minimiser lies along
   ``w = (μ1P μ1C / μ2C) p + c_j`` — the regression of the event on ``m_C`` — shrunk by ``λ μ1C/(2 μ2C)``.
 
+Firing probabilities enter only as the common factor ``π_j`` (the probability of a child-``j`` event), so in
+the single-event regime they cancel from the threshold; they matter through the regime predicate (how often
+two families co-occur, ``p_multi`` in :func:`assumptions`). Geometry enters through the orthonormality
+predicate: with ``<p, c_j> ≠ 0`` the parent latent's shrinkage couples across events and these closed forms
+do not apply (reported as an unmet assumption, not approximated).
+
 The threshold ``λ*`` solves ``clean(λ) = absorbed(λ)``; sympy gives the two roots of a quadratic.
 With constant magnitudes the absorbed latent reconstructs exactly and saves L1 (``||x|| < m_P + m_C``),
 so ``λ* = 0``: **absorption beats the clean dictionary for every λ > 0** in the approximate objective

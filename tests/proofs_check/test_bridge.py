@@ -104,3 +104,24 @@ def test_load_checkpoint_with_instance_file(tmp_path):
     assert W_r is None and list(w) == [1, 2, 3] and "instance file" in how
     r = inspect_model(model, W_p, W_r, w)
     assert r.global_optimum["status"] == "global"
+
+
+def test_bench_model_instance_is_regenerated_from_results(tmp_path):
+    """A model saved by `sdl-theory bench` under OUT/models/<run> finds its instance via OUT/results.json."""
+    import dataclasses
+
+    from numerics.config import DataConfig
+    from numerics.data import make_bench
+    from numerics.io import save_model, write_json_atomic
+    from numerics.models import build_model
+
+    data = DataConfig(n_features=6, d_in=8, n_samples=64, interference=0.5, pgd_steps=200)
+    write_json_atomic(tmp_path / "results.json", {"config": {"data": dataclasses.asdict(data)},
+                                                  "runs": {"relu_sae": {"kind": "sae"}}})
+    save_model(tmp_path / "models" / "relu_sae", build_model("relu", 8, 10, bias=True, l1_coeff=1e-3))
+    model, W_p, W_r, w, how = load_checkpoint_instance(tmp_path / "models" / "relu_sae")
+    assert "regenerated from bench config" in how and W_r is None
+    assert np.allclose(W_p, make_bench(data).W_p.double().numpy())
+    assert w.shape == (6,) and np.all(w > 0)
+    r = inspect_model(model, W_p, W_r, w, acs_max_vars=0)
+    assert r.sizes["n_q"] == 10 and any("decoder bias" in u or "penalty" in u for u in r.unmet)

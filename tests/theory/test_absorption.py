@@ -108,3 +108,27 @@ def test_assumption_predicates():
     W[:, 1] = [0.6, 0.8, 0]
     assert assumptions(W, 0, [1, 2])
     assert assumptions(p_multi=0.2)
+
+
+def test_clean_configuration_is_not_stationary_slope_matches_finite_difference():
+    """clean_stationarity's slope against a finite difference of the sampled per-event objective."""
+    from theory.absorption import clean_tilt
+
+    rng = np.random.default_rng(3)
+    mP, mC = SE.sample(rng, 400_000), SE.sample(rng, 400_000)
+    lam = 0.8
+    t = 1 - lam * np.mean(mP) / (2 * np.mean(mP**2))
+
+    def loss(g):
+        a = np.maximum(t * mP + g * mC, 0.0)
+        return np.mean((mP - a) ** 2 + lam * a)
+
+    h = 1e-4
+    fd = (loss(h) - loss(-h)) / (2 * h)
+    sample_slope = lam * np.mean(mC) * (1 - np.mean(mP) ** 2 / np.mean(mP**2))
+    assert fd == pytest.approx(sample_slope, rel=5e-3)  # the sample covariance of m_P, m_C is not exactly 0
+    assert clean_tilt(lam, SE, SE)["encoder_slope"] == pytest.approx(sample_slope, rel=0.02)
+    assert loss(-0.05) < loss(0.0)  # moving the encoder towards −c_j lowers the loss: not a minimum
+    # constant magnitudes: no encoder slope, but the decoder still tilts (shrinkage leaves part of p)
+    c = clean_tilt(lam, Constant(1.0), Constant(1.0))
+    assert c["encoder_slope"] == pytest.approx(0.0) and c["decoder_tilt"] == pytest.approx(lam / 2)
