@@ -163,9 +163,13 @@ def l1_threshold(parent: MagnitudeLaw, child: MagnitudeLaw) -> float:
 
 
 def assumptions(W_p=None, parent: int = 0, children=(1,), W_r=None, p_multi: float | None = None,
-                tol: float = 0.05) -> list[str]:
-    """Unmet assumptions of the derivation (empty = all hold)."""
+                tol: float = 0.05, unit_norm_decoder: bool = False,
+                l1_weighted_by_decoder_norm: bool = True) -> list[str]:
+    """Unmet assumptions of the derivation (empty = all hold): orthonormal parent/child directions, an SAE,
+    rare co-occurrence of families, and an L1 term that decoder scaling cannot remove."""
     out = []
+    if not (unit_norm_decoder or l1_weighted_by_decoder_norm):
+        out.append("L1 on the codes with a free decoder norm: the penalty can be scaled away (a → a/c, d → c·d)")
     if W_p is not None:
         W_p = np.asarray(W_p, dtype=float)
         cols = [parent, *children]

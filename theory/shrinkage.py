@@ -107,9 +107,11 @@ class ShrinkagePrediction:
 
 
 def assumptions(lam: float, law: MagnitudeLaw, encoder_bias: bool, W_p=None, W_r=None,
-                p_multi: float | None = None, tol: float = 0.05) -> list[str]:
+                p_multi: float | None = None, tol: float = 0.05, unit_norm_decoder: bool = False,
+                l1_weighted_by_decoder_norm: bool = True) -> list[str]:
     """Unmet assumptions of the shrinkage formula (empty list = all hold).
 
+    - the L1 term cannot be scaled away: unit-norm decoders or L1 weighted by the decoder norms;
     - the features' input directions are orthonormal (no interference shifts the codes),
       and target directions have unit norm;
     - single-feature events dominate: ``p_multi`` (probability of two or more active features given
@@ -119,6 +121,9 @@ def assumptions(lam: float, law: MagnitudeLaw, encoder_bias: bool, W_p=None, W_r
     """
     mu1, mu2, c_min = magnitude_moments(law)
     out = []
+    if lam > 0 and not (unit_norm_decoder or l1_weighted_by_decoder_norm):
+        out.append("L1 on the codes with a free decoder norm: a → a/c, d → c·d scales the penalty away, so there is "
+                   "no finite optimum (use unit-norm decoders or weight the L1 by ||d_i||)")
     if lam < 0:
         raise SDLInputError(f"the L1 coefficient λ must be >= 0, got {lam}")
     if W_p is not None:

@@ -199,6 +199,15 @@ def run(config: AbsorptionConfig | None = None, out=None, log=print) -> dict:
                 fits[kind].append({"lam": row["lam"], "seed": q["seed"], "final_loss": q["final_loss"],
                                    "predicted": pred_obj, "relative_error": (q["final_loss"] - pred_obj) / pred_obj})
     result["l1"]["configuration_fits"] = fits
+    from theory.absorption import parent_switch_off, switch_off_leak
+
+    result["switch_off"] = {
+        "no_bias_unit_magnitudes": parent_switch_off(W, 0, list(range(1, K + 1)), 1).to_json(),
+        "bias_unit_magnitudes": parent_switch_off(W, 0, list(range(1, K + 1)), 1, encoder_bias=True).to_json(),
+        "leak_Pr(m_P > γ m_C)": {str(g): switch_off_leak(g, law, law, seed=cfg.seed) for g in (1.0, 2.0, 5.0, 10.0)},
+        "why": "at unit magnitudes (L̃) e = p − γ c_j switches the parent latent off on child j exactly (γ >= 1, no bias "
+               "needed); with c_min + Exp(β) magnitudes no finite γ does it on every event, a bias does not change that",
+    }
     result["note"] = _note(result)
     if out is not None:
         result["files"] = write_outputs(out, NAME, result, figure(result))

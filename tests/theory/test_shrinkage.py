@@ -71,3 +71,11 @@ def test_latent_switches_off_beyond_limit():
     law = Constant(1.0)
     pred = predict(3.0, law)  # λ μ1 = 3 > 2 μ2 = 2
     assert pred.scale == 0.0 and pred.event_loss == 1.0 and pred.unmet
+
+
+def test_l1_without_decoder_norm_control_is_flagged():
+    law = Constant(1.0)
+    assert any("penalty away" in u for u in assumptions(0.5, law, False, l1_weighted_by_decoder_norm=False))
+    assert not assumptions(0.5, law, False, unit_norm_decoder=True, l1_weighted_by_decoder_norm=False)
+    from theory.absorption import assumptions as abs_assumptions
+    assert abs_assumptions(l1_weighted_by_decoder_norm=False)
