@@ -341,6 +341,10 @@ NB02 = [
     print(f"smallest eigenvalue / max |H|: decoder block {eig['decoder']:.2e}, encoder block {eig['encoder']:.2e} "
           f"(zero up to rounding), joint Hessian {eig['joint']:.3g}")
     print(f"largest gap between theory.derivation's Hessian and the Kronecker/Gram closed form: {eig['closed_form_gap']:.1e}")
+    mid = c2.midpoint_checks(inst2, W_D, W_E, None, np.random.default_rng(SEED))
+    print(f"random segments: L̃(midpoint) − mean of the ends ≤ {max(mid['decoder_gap'], mid['encoder_gap']):.2e} "
+          f"(≤ 0: convex along them); midpoint of two encoders in Ω_P left Ω_P: {mid['region_midpoint_outside']} "
+          f"({mid['segments']} encoder segments)")
     '''),
     md(r'''
     **Figure: three one-dimensional slices through that point.** Along a decoder direction and along an encoder
@@ -754,6 +758,10 @@ NB04 = [
     show_steps(c7.proof_steps())
     v7 = check("C7", budget=BUDGET, seed=SEED)
     show_verdict(v7)
+    survey = v7.numbers.get("family_survey", {})
+    rows = ["| family | random hierarchies meeting the hypotheses | of which fail |", "|---|---|---|"]
+    rows += [f"| {family} | {r['met']} | {r['fails']} |" for family, r in survey.items()]
+    display(Markdown("**Survey of random hierarchies per family** (seeded):\n\n" + "\n".join(rows)))
     '''),
     md(r'''
     **A hand-checked instance where it holds:** orthonormal features (the inputs $w_p^c + w_p^p$ are linearly
@@ -785,6 +793,12 @@ NB04 = [
         X, labels = c7.hierarchy_inputs(inst7, parents)
         r7 = c7.decide(inst7, parents)
         print(f"outcome on the counterexample: {r7['outcome']}; parents with no splittable child: {r7['failing_parents']}")
+        for p, info in r7["per_parent"].items():
+            for c in parents[p]:
+                print(f"  parent {p}, child {c}: split pattern B realizable (LP): {c in info['splittable_children']}")
+            cons = info["construction"]
+            print(f"  published construction: weakest child {cons['weakest_child']} dropped out: {cons['weakest_dropped_out']}, "
+                  f"gives the split pattern: {cons['produces_B']}")
         fig, axes = plt.subplots(1, 2, figsize=(10, 4.6))
         for d in range(inst7.n):
             v = inst7.W_p[:, d]
