@@ -594,7 +594,7 @@ NB03 = [
     least-squares decoder) for two orthonormal features sharing one ReLU neuron, as the weight ratio $M_2/M_1$
     varies — zero only at 1. Right: alternating convex search (ACS) inside the region of that pattern. With equal
     weights it stops at once, at a partial minimum with $\tilde L = 1$; with $M_2 = 2M_1$ the loss keeps
-    decreasing while the encoder walks to the boundary of the region (feature 1 about to drop out): the
+    decreasing while the encoder walks to the boundary of the region (the lighter feature 0 about to drop out): the
     infimum over the open region is not attained, so no partial minimum with this pattern exists.
     '''),
     code(r'''
@@ -1005,15 +1005,17 @@ def study_notebook(name: str, spec: dict) -> list:
         code(f'''
         root = next((p for p in (Path.cwd(), *Path.cwd().parents) if (p / "pyproject.toml").exists()), Path.cwd())
         committed = root / "results" / "studies" / "{name}"
-        if (committed / "{name}.json").exists():
-            full = json.loads((committed / "{name}.json").read_text())
+        readme, saved, png = committed / "README.md", committed / "{name}.json", committed / "{name}.png"
+        if readme.exists():  # the command, seeds, wall time and a table of the result
+            display(Markdown(readme.read_text()))
+        elif saved.exists():
+            full = json.loads(saved.read_text())
             print("command:", full.get("command"))
-            print("seeds:", full.get("seeds"), "| wall time: %.0f s" % full.get("wall_s", float("nan")))
             say(full["note"])
-            if (committed / "{name}.png").exists():
-                display(Image(filename=str(committed / "{name}.png")))
         else:
             print(f"no committed result in {{committed}} yet: run `sdl-theory study {name} --out {{committed}}`")
+        if png.exists():
+            display(Image(filename=str(png)))
         '''),
     ]
 
