@@ -16,6 +16,8 @@ So a TopK training step costs the dense encoder matmul plus O(nnz·(n_p + n_r)) 
 """
 from __future__ import annotations
 
+import warnings
+
 import torch
 import torch.nn.functional as F
 
@@ -34,6 +36,16 @@ def sparse_decode(rows: torch.Tensor, cols: torch.Tensor, vals: torch.Tensor, W_
     return F.embedding_bag(cols, W_dec, offsets, mode="sum", per_sample_weights=vals)
 
 
+def _csr(major: torch.Tensor, minor: torch.Tensor, values: torch.Tensor, shape: tuple[int, int]) -> torch.Tensor:
+    """CSR matrix from COO triples (sorted here). CSR·dense is ~3× faster than COO·dense on CPU."""
+    order = torch.argsort(major, stable=True)
+    crow = torch.zeros(shape[0] + 1, dtype=torch.long, device=major.device)
+    crow[1:] = torch.cumsum(torch.bincount(major, minlength=shape[0]), 0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # "sparse CSR support is in beta"
+        return torch.sparse_csr_tensor(crow, minor[order], values[order], shape, check_invariants=False)
+
+
 class _SelectedPreacts(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x, W_enc, b_enc, rows, cols, z_sel):
@@ -47,13 +59,11 @@ class _SelectedPreacts(torch.autograd.Function):
         B, n_q = x.shape[0], W_enc.shape[0]
         gx = gW = gb = None
         if ctx.needs_input_grad[1]:
-            S_t = torch.sparse_coo_tensor(torch.stack([cols, rows]), grad, (n_q, B), check_invariants=False)
-            gW = torch.sparse.mm(S_t, x)
+            gW = _csr(cols, rows, grad, (n_q, B)) @ x          # (n_q×B, nnz entries)·(B×n_p)
         if ctx.has_bias and ctx.needs_input_grad[2]:
             gb = torch.zeros(n_q, dtype=grad.dtype, device=grad.device).index_add_(0, cols, grad)
         if ctx.needs_input_grad[0]:
-            S = torch.sparse_coo_tensor(torch.stack([rows, cols]), grad, (B, n_q), check_invariants=False)
-            gx = torch.sparse.mm(S, W_enc)
+            gx = _csr(rows, cols, grad, (B, n_q)) @ W_enc
         return gx, gW, gb, None, None, None
 
 

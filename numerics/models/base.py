@@ -113,8 +113,8 @@ class SparseCoder(nn.Module):
 
     # ------------------------------------------------------------------ forward
     def preacts(self, x: torch.Tensor) -> torch.Tensor:
-        z = x @ self.W_enc.T
-        return z + self.b_enc if self.b_enc is not None else z
+        # addmm fuses the bias add into the matmul: a separate B×n_q add costs ~10% of a TopK step
+        return torch.addmm(self.b_enc, x, self.W_enc.T) if self.b_enc is not None else x @ self.W_enc.T
 
     def encode(self, x: torch.Tensor) -> Code:  # pragma: no cover - abstract
         raise NotImplementedError
