@@ -44,11 +44,12 @@ def test_below_welch_bound_is_refused_with_the_bound():
         DataConfig(n_features=1000, d_in=768, interference=0.01).validate()
 
 
-@settings(max_examples=15, deadline=None)
-@given(dim=st.integers(4, 30), ratio=st.floats(1.0, 3.0), slack=st.floats(0.05, 0.5))
+@settings(max_examples=15, deadline=None, derandomize=True)
+@given(dim=st.integers(4, 30), ratio=st.floats(1.0, 2.0), slack=st.floats(0.15, 0.5))
 def test_reachable_targets_are_reached(dim, ratio, slack):
-    # Welch is a lower bound, not always attainable (15 lines in R^2 need cos(pi/15) = 0.978 > 0.68),
-    # so the property is stated for moderately crowded instances, n <= 3 dim.
+    # Welch is a lower bound, not always attainable (15 lines in R^2 need cos(pi/15) = 0.978 > 0.68;
+    # 8 lines in R^4 need about 0.447 > Welch + 0.0625 = 0.440, a case hypothesis found), so the property
+    # is stated with a clear margin above it for moderately crowded instances, n <= 2 dim.
     n = max(3, int(ratio * dim))
     M = min(0.99, welch_bound(n, dim) + slack)
     W, reached = feature_matrix(n, dim, M, seed=n * 31 + dim, max_steps=4000)
