@@ -43,26 +43,26 @@ def _atomic_write(path: Path, write) -> None:
         raise
 
 
-def _jsonable(obj: Any) -> Any:
+def to_jsonable(obj: Any) -> Any:
     """Turn dataclasses, tuples, paths, numpy/torch scalars and non-finite floats into plain JSON."""
     import dataclasses
 
     import numpy as np
 
     if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
-        return _jsonable(dataclasses.asdict(obj))
+        return to_jsonable(dataclasses.asdict(obj))
     if isinstance(obj, dict):
-        return {str(k): _jsonable(v) for k, v in obj.items()}
+        return {str(k): to_jsonable(v) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
-        return [_jsonable(v) for v in obj]
+        return [to_jsonable(v) for v in obj]
     if isinstance(obj, Path):
         return str(obj)
     if isinstance(obj, torch.Tensor):
-        return _jsonable(obj.detach().cpu().tolist())
+        return to_jsonable(obj.detach().cpu().tolist())
     if isinstance(obj, np.ndarray):
-        return _jsonable(obj.tolist())
+        return to_jsonable(obj.tolist())
     if isinstance(obj, np.generic):
-        return _jsonable(obj.item())
+        return to_jsonable(obj.item())
     if isinstance(obj, float) and not math.isfinite(obj):
         return None if math.isnan(obj) else ("inf" if obj > 0 else "-inf")
     return obj
@@ -70,7 +70,7 @@ def _jsonable(obj: Any) -> Any:
 
 def write_json_atomic(path: str | os.PathLike, obj: Any) -> None:
     """Write ``obj`` as indented JSON to ``path`` atomically (dataclasses and tensors are converted)."""
-    text = json.dumps(_jsonable(obj), indent=2, sort_keys=False) + "\n"
+    text = json.dumps(to_jsonable(obj), indent=2, sort_keys=False) + "\n"
 
     def write(tmp):
         with open(tmp, "w") as fh:

@@ -21,6 +21,7 @@ from numerics.config import TrainConfig
 from numerics.data import BenchData, _mix
 from numerics.device import resolve_device
 from numerics.models import SparseCoder, build_model
+from numerics.metrics import unit_columns
 from numerics.models.base import fvu, topk_code, total_variance
 from numerics.sparse_decode import sparse_decode
 
@@ -60,8 +61,8 @@ class Trainer:
         k = cfg.anchor_k
         if k:
             # anchors are the normalised ground-truth columns ŵ_p, ŵ_r of the first k features (THEORY.md §6)
-            self.anchor_p = _unit_cols(data.W_p[:, :k]).T.contiguous().to(self.device)
-            self.anchor_r = _unit_cols(data.W_r[:, :k]).T.contiguous().to(self.device)
+            self.anchor_p = unit_columns(data.W_p[:, :k]).T.contiguous().to(self.device)
+            self.anchor_r = unit_columns(data.W_r[:, :k]).T.contiguous().to(self.device)
             if cfg.anchor_init:
                 # Adam moves each weight by about lr per step, so a penalty alone needs ~1/lr steps to
                 # pull a random row onto its anchor; starting there makes short runs measure the
@@ -147,8 +148,8 @@ class Trainer:
         live[dead] = False
         enc = m.encoder_directions()
         live_norm = enc[live].norm(dim=1).mean() if live.any() else torch.tensor(1.0, device=self.device)
-        m.W_dec[dead] = _unit_rows(b.x_r[pick])
-        enc[dead] = _unit_rows(b.x_p[pick]) * 0.2 * live_norm
+        m.W_dec[dead] = unit_columns(b.x_r[pick].T).T
+        enc[dead] = unit_columns(b.x_p[pick].T).T * 0.2 * live_norm
         if m.b_enc is not None:
             m.b_enc[dead] = 0.0
         for p in (m.W_dec, enc, m.b_enc):
@@ -231,10 +232,3 @@ def train(cfg: TrainConfig, data: BenchData, model: SparseCoder | None = None) -
     """Train one model on ``data`` as ``cfg`` says (resuming from ``cfg.checkpoint_dir`` if possible)."""
     return Trainer(cfg, data, model).run()
 
-
-def _unit_cols(W: torch.Tensor) -> torch.Tensor:
-    return W / W.norm(dim=0, keepdim=True).clamp_min(1e-12)
-
-
-def _unit_rows(W: torch.Tensor) -> torch.Tensor:
-    return W / W.norm(dim=1, keepdim=True).clamp_min(1e-12)

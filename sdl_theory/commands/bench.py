@@ -84,10 +84,10 @@ def resolve_config(args):
 
 def run(args) -> int:
     from numerics.bench import run_bench
-    from numerics.io import _jsonable
+    from numerics.io import to_jsonable
 
     cfg = resolve_config(args)
-    print("config:", json.dumps(_jsonable(cfg), separators=(",", ":")))
+    print("config:", json.dumps(to_jsonable(cfg), separators=(",", ":")))
     if args.dry_run:
         return 0
     results = run_bench(cfg, cfg.out, log=lambda s: print(s, flush=True), save_models=args.save_models)
