@@ -86,3 +86,14 @@ def test_paper_preset_has_the_papers_sizes():
     scaled = preset_config("table1-scaled")
     assert abs(scaled.data.n_features / scaled.data.d_in - 1000 / 768) < 0.02
     assert scaled.train.n_latents / scaled.data.n_features == 16
+
+
+def test_any_kind_arch_pair_runs(tmp_path):
+    cfg = preset_config("small", methods=("transcoder:gated", "crosscoder:batchtopk", "transcoder:jumprelu"),
+                        anchoring="with", train=dict(epochs=1, quiet=True), data=dict(d_out=24))
+    res = run_bench(cfg, tmp_path, log=lambda s: None, save_models=False)
+    assert not res["errors"]
+    tc = res["runs"]["transcoder:gated+fa"]
+    assert (tc["kind"], tc["arch"]) == ("transcoder", "gated")
+    assert len(tc["metrics"]["dec"]["curve"]) == 21
+    assert res["runs"]["crosscoder:batchtopk+fa"]["metrics"]["explained_variance"] > 0
