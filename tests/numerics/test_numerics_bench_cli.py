@@ -90,7 +90,7 @@ def test_paper_preset_has_the_papers_sizes():
 
 def test_any_kind_arch_pair_runs(tmp_path):
     cfg = preset_config("small", methods=("transcoder:gated", "crosscoder:batchtopk", "transcoder:jumprelu"),
-                        anchoring="with", train=dict(epochs=1, quiet=True), data=dict(d_out=24))
+                        anchoring="with", train=dict(epochs=1, quiet=True), data=dict(d_out=36))
     res = run_bench(cfg, tmp_path, log=lambda s: None, save_models=False)
     assert not res["errors"]
     tc = res["runs"]["transcoder:gated+fa"]
