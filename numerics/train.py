@@ -209,7 +209,7 @@ class Trainer:
         bar = tqdm(total=self.total_steps, initial=self.step, desc=cfg.arch, leave=False,
                    disable=cfg.quiet or not sys.stderr.isatty())
         while self.step < self.total_steps:
-            out = self.train_step(self.step)
+            self.train_step(self.step)
             bar.update(1)
             if cfg.resample and self.step % self.resample_every() == 0 and self.step < self.total_steps:
                 self.resampled += self.resample_dead()

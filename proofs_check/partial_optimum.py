@@ -162,7 +162,7 @@ def encoder_minimum(inst: Instance, R: Region, W_D, v0: np.ndarray, tol: float =
     inf = float(v_star @ H @ v_star - 2 * g @ v_star + const)
     w, U = np.linalg.eigh(H)
     null = U[:, w <= 1e-9 * max(1.0, float(np.abs(w).max()))]
-    nv, k = len(v_star), null.shape[1]
+    k = null.shape[1]
     ms = len(R.c_strict)
     if ms == 0:
         return EncoderMinimum(inf, True, v_star, np.inf, ())

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import sympy as sp
@@ -288,7 +288,6 @@ def _block_section(d) -> Section:
     from theory.derivation import block_form, block_stationarity_at_least_squares
 
     bf = block_form()
-    S = bf.symbols
     j, m, w_r, w_p, u = _block_vectors(bf)
     bias = d.encoder_bias
     z_t, z_l = _pre_activation(bias)
@@ -378,7 +377,6 @@ def _pattern_section(d, P) -> Section:
     from theory.derivation import block_form, block_form_problem
 
     bf = block_form()
-    S = bf.symbols
     j, m, w_r, w_p, u = _block_vectors(bf)
     lines = [Line("pattern P = (F_1, …, F_{n_q})", str(P), _tex_escape(str(P)), P.to_json()),
              Line("polysemantic", "yes" if P.is_polysemantic else "no", "", P.is_polysemantic),

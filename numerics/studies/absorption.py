@@ -17,7 +17,7 @@ The empirical threshold is where the mean absorption rate first crosses 1/2 (lin
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 
 import numpy as np
 import torch
@@ -171,7 +171,6 @@ def run(config: AbsorptionConfig | None = None, out=None, log=print) -> dict:
     # seeds split between full and partial absorption (bimodal): the median's crossing says where most runs switch
     medians = [float(np.median([q["absorption_rate"] for q in r["runs"]])) for r in l1_rows]
     emp_median = _crossing(lams, medians)
-    k_rates = [r["absorption_rate"]["mean"] for r in topk_rows]
     k_emp = next((r["k"] for r in topk_rows if r["absorption_rate"]["mean"] < 0.5), None)
     result = {
         "study": NAME, "config": asdict(cfg), "seeds": seeds,

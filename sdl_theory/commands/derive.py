@@ -183,23 +183,3 @@ def _witness_point(inst, pattern):
         return Point(np.array(rz.W_E), None, None if rz.b_E is None else np.array(rz.b_E),
                      source=f"linear-program {rz.reason}")
     return None
-    A = np.vstack([R.A_strict, R.A_weak])
-    c = np.concatenate([R.c_strict, R.c_weak])
-    nv = R.n_vars
-    # homogenised: A x − c s + t <= 0, t <= s, x ∈ [−1, 1], s ∈ [0, 1]; maximise t
-    rows = np.vstack([np.hstack([A, -c[:, None], np.ones((len(c), 1))]), np.hstack([np.zeros((1, nv)), [[-1.0, 1.0]]])])
-    objective = np.zeros(nv + 2)
-    objective[-1] = -1.0
-    res = linprog(objective, A_ub=rows, b_ub=np.zeros(len(rows)), bounds=[(-1.0, 1.0)] * nv + [(0.0, 1.0), (None, 1.0)],
-                  method="highs")
-    candidates = []
-    if res.status == 0 and -res.fun > 1e-9:
-        W_E, b_E = R.unpack(res.x[:nv] / res.x[nv])
-        candidates.append((W_E, b_E, "linear-program witness strictly inside the pattern's region"))
-    rz = R.find_point()
-    if rz.realizable:
-        candidates.append((rz.W_E, rz.b_E, "linear-program witness of the pattern's region (on a weak boundary)"))
-    for W_E, b_E, source in candidates:
-        if np.array_equal(pattern_of(inst, W_E, b_E).mask, pattern.mask):
-            return Point(np.array(W_E), None, None if b_E is None else np.array(b_E), source=source)
-    return None

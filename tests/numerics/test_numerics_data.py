@@ -11,16 +11,6 @@ from theory.errors import SDLInputError
 from theory.geometry import coherence, interference, welch_bound
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    # Tiny tensors: under `pytest -n 2` on 2 cores, two OpenMP threads per worker spin against each
-    # other and a 10 s module takes minutes. One thread each is faster, and is restored afterwards.
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 def test_feature_matrix_reaches_target_with_unit_columns():
     W, reached = feature_matrix(60, 40, 0.15, seed=3)
     assert W.shape == (40, 60)

@@ -1,7 +1,6 @@
 """Ground-truth metrics: planted dictionaries score 100%, random ones score the random baseline."""
 import math
 
-import numpy as np
 import pytest
 import torch
 from hypothesis import given, settings, strategies as st
@@ -12,16 +11,6 @@ from numerics.data import make_bench
 from numerics.metrics import (abs_cosines, absorption, evaluate, firing_scores, mcc, random_baseline,
                               recovery)
 from numerics.models import build_model
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    # Tiny tensors: under `pytest -n 2` on 2 cores, two OpenMP threads per worker spin against each
-    # other and a 10 s module takes minutes. One thread each is faster, and is restored afterwards.
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
 
 
 def planted_topk(data, k):

@@ -1,5 +1,4 @@
 """Training: loss goes down, resume is exact, resampling / aux-k / anchoring / unit norm do their job."""
-import dataclasses
 
 import pytest
 import torch
@@ -10,15 +9,6 @@ from numerics.io import load_tensors
 from numerics.train import Trainer, train
 from theory.errors import SDLInputError
 
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    # Tiny tensors: under `pytest -n 2` on 2 cores, two OpenMP threads per worker spin against each
-    # other and a 10 s module takes minutes. One thread each is faster, and is restored afterwards.
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
 
 DATA = DataConfig(n_features=24, d_in=20, interference=0.2, p_active=0.08, n_samples=2048)
 

@@ -49,7 +49,7 @@ def test_markdown_is_readable_without_the_paper():
 
 def test_write_report_files_figures_and_determinism(tmp_path):
     a = write_report(tmp_path / "a", _outcomes(), seed=0, budget=5)
-    b = write_report(tmp_path / "b", _outcomes(), seed=0, budget=5)
+    write_report(tmp_path / "b", _outcomes(), seed=0, budget=5)
     data = json.loads((tmp_path / "a" / "report.json").read_text())
     assert [c["claim"] for c in data["claims"]] == ["C3", "C5", "C9"]
     assert [c["status"] for c in data["claims"]] == ["fails", "holds", "error"]
