@@ -23,6 +23,7 @@ from numerics.device import resolve_device
 from numerics.models import SparseCoder, build_model
 from numerics.metrics import unit_columns
 from numerics.models.base import fvu, topk_code, total_variance
+from numerics.resample import resample_dead
 from numerics.sparse_decode import sparse_decode
 
 
@@ -135,31 +136,12 @@ class Trainer:
         dead = ((self.step - self.last_fired) >= window).nonzero().squeeze(1)
         if dead.numel() == 0:
             return 0
-        m = self.model
         b = self.data.batch(self.step, self.cfg.resample_batch, self.device, stream=2)
-        m.eval()
-        per_input = (b.x_r - m(b.x_p)).pow(2).sum(1)
         gen = torch.Generator().manual_seed(_mix(self.cfg.seed, 7, self.step))
-        weights = per_input.pow(2).cpu().double()
-        if float(weights.sum()) <= 0:
-            return 0
-        pick = torch.multinomial(weights, dead.numel(), replacement=True, generator=gen).to(self.device)
-        live = torch.ones(m.n_latents, dtype=torch.bool, device=self.device)
-        live[dead] = False
-        enc = m.encoder_directions()
-        live_norm = enc[live].norm(dim=1).mean() if live.any() else torch.tensor(1.0, device=self.device)
-        m.W_dec[dead] = unit_columns(b.x_r[pick].T).T
-        enc[dead] = unit_columns(b.x_p[pick].T).T * 0.2 * live_norm
-        if m.b_enc is not None:
-            m.b_enc[dead] = 0.0
-        for p in (m.W_dec, enc, m.b_enc):
-            if p is None:
-                continue
-            for v in self.opt.state.get(p, {}).values():
-                if isinstance(v, torch.Tensor) and v.dim() > 0:
-                    v[dead] = 0.0
-        self.last_fired[dead] = self.step
-        return int(dead.numel())
+        n = resample_dead(self.model, self.opt, dead, b.x_p, b.x_r, gen, scale=0.2)
+        if n:
+            self.last_fired[dead] = self.step
+        return n
 
     def resample_every(self) -> int:
         return self.cfg.resample_every or max(1, self.total_steps // 4)

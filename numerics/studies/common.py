@@ -22,6 +22,7 @@ import numpy as np
 import torch
 
 from numerics.models import build_model
+from numerics.resample import resample_dead
 
 Sampler = Callable[[torch.Generator, int], tuple[torch.Tensor, torch.Tensor]]
 
@@ -133,7 +134,8 @@ def train(model, sampler: Sampler, *, steps: int, batch: int, lr: float, l1: flo
         if resample_every and step % resample_every == 0 and step < steps:
             dead = (~fired).nonzero().squeeze(1)
             if dead.numel():
-                resampled += _resample(model, opt, dead, sampler, gen, resample_batch, resample_scale)
+                x_s, y_s = sampler(gen, resample_batch)
+                resampled += resample_dead(model, opt, dead, x_s, y_s, gen, resample_scale)
             fired.zero_()
     with torch.no_grad():
         model.eval()
@@ -141,31 +143,6 @@ def train(model, sampler: Sampler, *, steps: int, batch: int, lr: float, l1: flo
         final = float(objective(model, x, y, l1)[0])
         model.train()
     return TrainLog(losses, resampled, final)
-
-
-@torch.no_grad()
-def _resample(model, opt, dead, sampler, gen, B, scale: float = 0.2) -> int:
-    x, y = sampler(gen, B)
-    per = (y - model(x)).pow(2).sum(1)
-    w = per.pow(2).double()
-    if float(w.sum()) <= 0:
-        return 0
-    pick = torch.multinomial(w, dead.numel(), replacement=True, generator=gen)
-    live = torch.ones(model.n_latents, dtype=torch.bool)
-    live[dead] = False
-    enc = model.W_enc
-    live_norm = enc[live].norm(dim=1).mean() if live.any() else torch.tensor(1.0)
-    model.W_dec[dead] = y[pick] / y[pick].norm(dim=1, keepdim=True).clamp_min(1e-12)
-    enc[dead] = x[pick] / x[pick].norm(dim=1, keepdim=True).clamp_min(1e-12) * scale * live_norm
-    if model.b_enc is not None:
-        model.b_enc[dead] = 0.0
-    for p in (model.W_dec, model.W_enc, model.b_enc):
-        if p is None:
-            continue
-        for v in opt.state.get(p, {}).values():
-            if isinstance(v, torch.Tensor) and v.dim() > 0:
-                v[dead] = 0.0
-    return int(dead.numel())
 
 
 def set_params(model, W_E: np.ndarray, W_D: np.ndarray, b_E: np.ndarray | None = None) -> None:
