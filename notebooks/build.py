@@ -961,15 +961,15 @@ STUDY_INTRO = dedent("""
 
     {intro}
 
-    The study is one function, `{module}.run(config) -> result`; `sdl-theory study {name} --out DIR` runs it
-    at full size and writes `{name}.json` and `{name}.png`. Here it runs at a **tiny size** (few seeds, few
+    The study is `studies.get("{name}")` (defined in `{module}`): a config dataclass and `run(config, out) -> result`;
+    `sdl-theory study {name} --out DIR` runs it at full size and writes `{name}.json`, `{name}.png` and `README.md`. Here it runs at a **tiny size** (few seeds, few
     steps) so that the notebook finishes in seconds: the numbers are noisy and only show the machinery. The
     committed full-size result, when present in `results/studies/{name}/`, is shown at the end.
     """)
 
 
 def study_notebook(name: str, spec: dict) -> list:
-    module_name, cls_name = _study_registry()[name]
+    module_name = _study_registry()[name]
     overrides = ", ".join(f"{k}={v!r}" for k, v in spec["overrides"].items())
     intro = STUDY_INTRO.format(title=spec["title"], intro=dedent(spec["intro"]).strip(), module=module_name, name=name)
     return [
@@ -981,9 +981,11 @@ def study_notebook(name: str, spec: dict) -> list:
         import json
         from pathlib import Path
 
-        study = importlib.import_module("{module_name}")
-        display(Markdown(study.__doc__))
-        config = dataclasses.replace(study.{cls_name}(), seed=SEED, {overrides})
+        import studies
+
+        study = studies.get("{name}")
+        display(Markdown(importlib.import_module("{module_name}").__doc__))
+        config = dataclasses.replace(study.config(), seed=SEED, {overrides})
         config.validate()
         print(config)
         '''),
@@ -993,7 +995,7 @@ def study_notebook(name: str, spec: dict) -> list:
         Every random choice of the study is seeded from `config.seed`; the log lines are the study's own.
         '''),
         code('''
-        result = study.run(config, out=None, log=print)
+        result = study.run(config, log=print)
         say(result["note"])
         show_figure(study.figure(result))
         '''),
@@ -1021,9 +1023,9 @@ def study_notebook(name: str, spec: dict) -> list:
 
 
 def _study_registry() -> dict:
-    """``sdl-theory study``'s registry (name -> (module, config class)), read from the CLI module itself."""
+    """The studies' registry (name -> module), read from the package itself."""
     sys.path.insert(0, str(HERE.parent))
-    from sdl_theory.commands.study import STUDIES as REGISTRY
+    from studies import STUDIES as REGISTRY
 
     return REGISTRY
 

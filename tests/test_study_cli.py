@@ -25,6 +25,34 @@ def test_study_writes_json_and_png(name, tmp_path, capsys):
     assert data["study"] == name and data["config"]["seed"] == 3 and data["note"]
     assert "study " + name in data["command"]
     assert (tmp_path / f"{stem}.png").stat().st_size > 1000
+    readme = (tmp_path / "README.md").read_text()
+    assert readme.startswith(f"# Study: {name}") and data["command"] in readme and data["note"] in readme
+    for f in (f"{stem}.json", f"{stem}.png", "README.md"):
+        assert (tmp_path / f).stat().st_mode & 0o777 == 0o644
+
+
+def test_rerun_keeps_the_hand_written_part_of_the_readme(tmp_path):
+    from studies.common import HAND_WRITTEN
+
+    args = ["study", "shrinkage", "--out", str(tmp_path), "--seeds", "1", "--steps", "20"] + TINY["shrinkage"]
+    assert main(args) == 0
+    first = (tmp_path / "README.md").read_text()
+    (tmp_path / "README.md").write_text(first + "\n" + HAND_WRITTEN + "\n\nWhy the numbers are what they are.\n")
+    assert main(args + ["--set", "lams=0.0,2.0"]) == 0
+    again = (tmp_path / "README.md").read_text()
+    assert again.endswith(HAND_WRITTEN + "\n\nWhy the numbers are what they are.\n")
+    note = json.loads((tmp_path / "shrinkage.json").read_text())["note"]
+    assert again.count(HAND_WRITTEN) == 1 and note in again.split(HAND_WRITTEN)[0] and note not in first
+
+
+def test_study_api_refuses_a_foreign_config():
+    import studies
+    from theory.errors import SDLInputError
+
+    with pytest.raises(SDLInputError, match="takes a ShrinkageConfig"):
+        studies.get("shrinkage").run(studies.get("resampling").config())
+    with pytest.raises(SDLInputError, match="unknown study"):
+        studies.get("nope")
 
 
 def test_absorption_result_has_both_thresholds(tmp_path):

@@ -8,21 +8,16 @@
 - ``identifiability``: zero-loss solutions that recover no feature, and recovery of trained SAEs over
   ``n/n_p`` and ``n_q/n`` (C4).
 
-Each study is one function ``run(config) -> result`` (``numerics.studies.<name>`` or
-``proofs_check.studies.<name>``) so a notebook can call it; this command only fills the config.
+Each study is a :class:`studies.Study` (``studies.get(NAME)``): a config dataclass and
+``run(config, out) -> result`` (written as ``NAME.json``, ``NAME.png`` and ``README.md``), so a
+notebook can call it; this command only fills the config.
 """
 from __future__ import annotations
 
 import dataclasses
 import sys
 
-STUDIES = {
-    "absorption": ("numerics.studies.absorption", "AbsorptionConfig"),
-    "shrinkage": ("numerics.studies.shrinkage", "ShrinkageConfig"),
-    "partial-minima": ("proofs_check.studies.partial_minima", "PartialMinimaConfig"),
-    "resampling": ("proofs_check.studies.resampling", "ResamplingConfig"),
-    "identifiability": ("numerics.studies.identifiability", "IdentifiabilityConfig"),
-}
+from studies import STUDIES, get
 
 
 def register(subparsers) -> None:
@@ -30,7 +25,8 @@ def register(subparsers) -> None:
         "study", help="run one of the theory-vs-training studies (writes a PNG and a JSON into --out)",
         description="Studies of issue 5: absorption, shrinkage, partial-minima, resampling, identifiability.")
     p.add_argument("name", choices=sorted(STUDIES), help="which study")
-    p.add_argument("--out", required=True, help="output directory (NAME.json and NAME.png are written there)")
+    p.add_argument("--out", required=True,
+                   help="output directory (NAME.json, NAME.png and README.md are written there)")
     p.add_argument("--seed", type=int, default=0, help="first seed (default 0)")
     p.add_argument("--seeds", type=int, default=None, help="number of seeds (default: the study's)")
     p.add_argument("--steps", type=int, default=None, help="training steps per run (default: the study's)")
@@ -56,13 +52,10 @@ def _parse_value(text: str, current):
 
 
 def make_config(name: str, seed: int = 0, seeds=None, steps=None, overrides=()):
-    import importlib
-
     from theory.errors import SDLInputError
 
-    module_name, cls_name = STUDIES[name]
-    module = importlib.import_module(module_name)
-    cls = getattr(module, cls_name)
+    study = get(name)
+    cls = study.config
     cfg = cls()
     fields = {f.name for f in dataclasses.fields(cls)}
     changes = {"seed": seed}
@@ -81,7 +74,7 @@ def make_config(name: str, seed: int = 0, seeds=None, steps=None, overrides=()):
         changes[key] = _parse_value(value, getattr(cfg, key))
     cfg = dataclasses.replace(cfg, **changes)
     cfg.validate()
-    return module, cfg
+    return study, cfg
 
 
 def run(args) -> int:
@@ -89,14 +82,12 @@ def run(args) -> int:
 
     if args.seeds is not None and args.seeds < 1:
         raise SDLInputError(f"--seeds must be >= 1, got {args.seeds}")
-    module, cfg = make_config(args.name, args.seed, args.seeds, args.steps, args.set)
+    study, cfg = make_config(args.name, args.seed, args.seeds, args.steps, args.set)
     command = "sdl-theory " + " ".join(sys.argv[1:]) if sys.argv and sys.argv[0].endswith("sdl-theory") else None
-    result = module.run(cfg, out=None, log=lambda s: print(s, flush=True))
-    result["command"] = command or f"sdl-theory study {args.name} --out {args.out} --seed {args.seed}" + (
+    command = command or f"sdl-theory study {args.name} --out {args.out} --seed {args.seed}" + (
         f" --seeds {args.seeds}" if args.seeds is not None else "")
-    from numerics.studies.common import write_outputs
-
-    files = write_outputs(args.out, module.NAME, result, module.figure(result))
+    result = study.run(cfg, out=args.out, log=lambda s: print(s, flush=True), command=command)
+    files = result["files"]
     print(result["note"])
-    print(f"wrote {files['json']}, {files['png']}  ({result['wall_s']:.0f}s)")
+    print(f"wrote {files['json']}, {files['png']}, {files['readme']}  ({result['wall_s']:.0f}s)")
     return 0

@@ -24,8 +24,8 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import torch
 
-from numerics.studies.common import (independent_sampler, make_model, mean_ci, seed_all, set_params, train, wilson,
-                                     write_outputs)
+from studies import Study
+from studies.common import independent_sampler, make_model, mean_ci, seed_all, set_params, train, wilson
 
 NAME = "partial-minima"
 
@@ -97,14 +97,12 @@ def gd_on_approx(inst, W_D, W_E, steps: int, lr: float):
     return W_D, W_E
 
 
-def run(config: PartialMinimaConfig | None = None, out=None, log=print) -> dict:
+def compute(cfg: PartialMinimaConfig, log=print) -> dict:
     from proofs_check.bridge import inspect_point
     from proofs_check.partial_optimum import stationary_partial_minima
     from theory.objective import approx_loss
     from theory.patterns import pattern_of
 
-    cfg = config or PartialMinimaConfig()
-    cfg.validate()
     torch.set_num_threads(1)
     t0 = time.perf_counter()
     inst = study_instance(cfg.n, cfg.p_active, cfg.c_min, cfg.beta)
@@ -178,8 +176,6 @@ def run(config: PartialMinimaConfig | None = None, out=None, log=print) -> dict:
         "pattern (GD on L̃ / Adam on data) at ε = " + ", ".join(f"{e:g}: {a:.0%}/{b:.0%}" for e, a, b in stay) + ". "
         "From random inits: " + "; ".join(f"n_q = {r['n_q']}: {r['counts']['spurious']}/{len(r['ends'])} spurious, "
                                           f"{r['counts']['global']} global" for r in random_rows) + ".")
-    if out is not None:
-        result["files"] = write_outputs(out, NAME, result, figure(result))
     return result
 
 
@@ -231,3 +227,7 @@ def figure(r: dict):
     ax.legend(fontsize=7)
     fig.tight_layout()
     return fig
+
+
+STUDY = Study(name=NAME, config=PartialMinimaConfig, compute=compute, figure=figure,
+              summary="Spurious partial minima and dead neurons (C6, C8): gradient descent started at / near the exactly solved partial minimum of a polysemantic pattern with a dead neuron, and where random initialisations end (studies/partial_minima.py).")

@@ -22,8 +22,8 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import torch
 
-from numerics.studies.common import (code_of, hierarchy_event_sampler, make_model, mean_ci, seed_all, train,
-                                     write_outputs)
+from studies import Study
+from studies.common import code_of, hierarchy_event_sampler, make_model, mean_ci, seed_all, train
 
 NAME = "absorption"
 
@@ -100,12 +100,10 @@ def _crossing(xs, ys, level=0.5):
     return float(xs[0]) if ys and ys[0] >= level else None
 
 
-def run(config: AbsorptionConfig | None = None, out=None, log=print) -> dict:
+def compute(cfg: AbsorptionConfig, log=print) -> dict:
     from theory.absorption import clean_tilt, l1_threshold, predict_l1, predict_topk, validity_limit
     from theory.distribution import ShiftedExponential
 
-    cfg = config or AbsorptionConfig()
-    cfg.validate()
     torch.set_num_threads(1)
     t0 = time.perf_counter()
     law = ShiftedExponential(cfg.c_min, cfg.beta) if cfg.beta > 0 else None
@@ -208,8 +206,6 @@ def run(config: AbsorptionConfig | None = None, out=None, log=print) -> dict:
                "needed); with c_min + Exp(β) magnitudes no finite γ does it on every event, a bias does not change that",
     }
     result["note"] = _note(result)
-    if out is not None:
-        result["files"] = write_outputs(out, NAME, result, figure(result))
     return result
 
 
@@ -314,3 +310,7 @@ def figure(r: dict):
     ax.legend(fontsize=7)
     fig.tight_layout()
     return fig
+
+
+STUDY = Study(name=NAME, config=AbsorptionConfig, compute=compute, figure=figure,
+              summary="Absorption thresholds: closed-form clean vs absorbed losses (theory/absorption.py) under ReLU+L1 (threshold λ*) and TopK (threshold k*), against ReLU / TopK∘ReLU SAEs trained across λ and k over seeds (studies/absorption.py). Left panel: predicted and empirical thresholds on one plot.")

@@ -17,7 +17,8 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import torch
 
-from numerics.studies.common import independent_sampler, make_model, mean_ci, seed_all, train, write_outputs
+from studies import Study
+from studies.common import independent_sampler, make_model, mean_ci, seed_all, train
 
 NAME = "shrinkage"
 
@@ -73,12 +74,10 @@ def p_multi(n: int, p: float) -> float:
     return float((1 - none - one) / (1 - none))
 
 
-def run(config: ShrinkageConfig | None = None, out=None, log=print) -> dict:
+def compute(cfg: ShrinkageConfig, log=print) -> dict:
     from theory.distribution import ShiftedExponential
     from theory.shrinkage import predict
 
-    cfg = config or ShrinkageConfig()
-    cfg.validate()
     torch.set_num_threads(1)
     t0 = time.perf_counter()
     law = ShiftedExponential(cfg.c_min, cfg.beta)
@@ -106,8 +105,9 @@ def run(config: ShrinkageConfig | None = None, out=None, log=print) -> dict:
                    "predicted": pred.to_json(),
                    "error": None if not ratios else float(np.mean(ratios) - pred.mean_ratio)}
             rows.append(row)
-            log(f"bias={bool(bias)!s:5} λ = {lam:<5g} measured {row['measured']['mean']:.3f} "
-                f"[{row['measured']['low']:.3f}, {row['measured']['high']:.3f}]  predicted {pred.mean_ratio:.3f}")
+            m = row["measured"]
+            measured = "none covered" if m["mean"] is None else f"{m['mean']:.3f} [{m['low']:.3f}, {m['high']:.3f}]"
+            log(f"bias={bool(bias)!s:5} λ = {lam:<5g} measured {measured}  predicted {pred.mean_ratio:.3f}")
     errs = [abs(r["error"]) for r in rows if r["error"] is not None]
     result = {"study": NAME, "config": asdict(cfg), "seeds": seeds, "p_multi": pm,
               "assumptions": ["orthonormal features (W_p = I), SAE", f"rare co-activation: P(>=2 | >=1) = {pm:.3f}",
@@ -120,8 +120,6 @@ def run(config: ShrinkageConfig | None = None, out=None, log=print) -> dict:
                       f"reconstruction is along w^d; covered fraction {np.mean([r['covered_fraction'] for r in rows]):.2f}). "
                       "The remaining error is optimisation noise (Adam at a fixed learning rate) plus the "
                       f"{pm:.1%} of multi-feature events the derivation ignores.")
-    if out is not None:
-        result["files"] = write_outputs(out, NAME, result, figure(result))
     return result
 
 
@@ -139,12 +137,18 @@ def figure(r: dict):
         lams = [x["lam"] for x in rows]
         ax.plot(lams, [x["predicted"]["mean_ratio"] for x in rows], "-", color=c,
                 label=("predicted, encoder bias: 1 − λ/(2μ1)" if bias else "predicted, no bias: 1 − λμ1/(2μ2)"))
-        m = [x["measured"]["mean"] for x in rows]
-        err = [[x["measured"]["mean"] - x["measured"]["low"] for x in rows], [x["measured"]["high"] - x["measured"]["mean"] for x in rows]]
-        ax.errorbar(lams, m, yerr=err, fmt="o", color=c, label=f"trained ({'with' if bias else 'no'} encoder bias), 95% CI")
+        got = [x for x in rows if x["measured"]["mean"] is not None]  # None: no feature along its w^d
+        m = [x["measured"]["mean"] for x in got]
+        err = [[x["measured"]["mean"] - x["measured"]["low"] for x in got], [x["measured"]["high"] - x["measured"]["mean"] for x in got]]
+        ax.errorbar([x["lam"] for x in got], m, yerr=err, fmt="o", color=c,
+                    label=f"trained ({'with' if bias else 'no'} encoder bias), 95% CI")
     ax.set_xlabel("L1 coefficient λ (unnormalised squared error)")
     ax.set_ylabel("learned / true magnitude  E<x̂, w^d> / E m")
     ax.set_title(f"L1 shrinkage: closed form vs training (max |err| {r['max_abs_error']:.3f})")
     ax.legend(fontsize=7)
     fig.tight_layout()
     return fig
+
+
+STUDY = Study(name=NAME, config=ShrinkageConfig, compute=compute, figure=figure,
+              summary="Shrinkage under L1: closed-form learned/true magnitude (theory/shrinkage.py) without and with an encoder bias, against trained ReLU SAEs (studies/shrinkage.py).")

@@ -18,7 +18,8 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import torch
 
-from numerics.studies.common import independent_sampler, make_model, mean_ci, seed_all, train, write_outputs
+from studies import Study
+from studies.common import independent_sampler, make_model, mean_ci, seed_all, train
 
 NAME = "identifiability"
 
@@ -96,9 +97,7 @@ def feature_matrix_np(n: int, n_p: int, seed: int) -> np.ndarray:
     return W / np.linalg.norm(W, axis=0, keepdims=True)
 
 
-def run(config: IdentifiabilityConfig | None = None, out=None, log=print) -> dict:
-    cfg = config or IdentifiabilityConfig()
-    cfg.validate()
+def compute(cfg: IdentifiabilityConfig, log=print) -> dict:
     torch.set_num_threads(1)
     t0 = time.perf_counter()
     cons = [check_construction(n, cfg.seed) for n in cfg.construction_ns]
@@ -149,8 +148,6 @@ def run(config: IdentifiabilityConfig | None = None, out=None, log=print) -> dic
         "settings reach zero loss at λ = 0). "
         + " ".join(f"λ = {lam:g}: best recovery {b['recovered']['mean']:.2f} at n/n_p = {b['ratio']:g}, n_q/n = {b['width']:g}."
                    for lam, b in best.items()))
-    if out is not None:
-        result["files"] = write_outputs(out, NAME, result, figure(result))
     return result
 
 
@@ -190,3 +187,7 @@ def figure(r: dict):
         ax.legend(fontsize=7)
     fig.tight_layout()
     return fig
+
+
+STUDY = Study(name=NAME, config=IdentifiabilityConfig, compute=compute, figure=figure,
+              summary="Non-identifiability (C4): a zero-loss construction that recovers no feature, and recovery of trained ReLU SAEs over n/n_p and n_q/n (studies/identifiability.py).")

@@ -182,16 +182,38 @@ def wilson(k: int, n: int, z: float = 1.96) -> dict:
     return {"rate": p, "low": max(0.0, c - h), "high": min(1.0, c + h), "n": n}
 
 
-def write_outputs(out, name: str, result: dict, fig) -> dict:
-    """``OUT/<name>.json`` and ``OUT/<name>.png``, atomically; returns the paths."""
+HAND_WRITTEN = "<!-- written by hand below this line; kept when the study is re-run -->"
+
+
+def readme(study, result: dict, previous: str | None = None) -> str:
+    """The study's README: what it compares, the command, wall time and seeds, the note and its tables;
+    whatever followed :data:`HAND_WRITTEN` in ``previous`` (the discussion of the numbers) is kept."""
+    name = study.name
+    command = result.get("command") or f"sdl-theory study {name} --out DIR --seed {result['config']['seed']}"
+    parts = [f"# Study: {name}", "", study.summary, "",
+             "Made with (from the repository root, CPU, 2 shared cores):", "", "```", command, "```", "",
+             f"Wall time: {result['wall_s']:.0f} s. Seeds: {result['seeds']}. Files: `{name}.json` (full config, "
+             f"every run, predictions), `{name}.png`.", "", "## Result", "", result["note"], ""]
+    if study.tables is not None:
+        parts += [study.tables(result).strip(), ""]
+    text = "\n".join(parts)
+    if previous and HAND_WRITTEN in previous:
+        text += "\n" + HAND_WRITTEN + previous.split(HAND_WRITTEN, 1)[1]
+    return text
+
+
+def write_outputs(out, study, result: dict) -> dict:
+    """``OUT/<name>.json``, ``OUT/<name>.png`` and ``OUT/README.md``, each atomically; returns the paths."""
     import os
     import tempfile
     from pathlib import Path
 
-    from numerics.io import write_json_atomic
+    from numerics.io import write_json_atomic, write_text_atomic
 
+    name = study.name
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
+    fig = study.figure(result)
     write_json_atomic(out / f"{name}.json", result)
     os.chmod(out / f"{name}.json", 0o644)
     fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".png", dir=out)
@@ -206,4 +228,7 @@ def write_outputs(out, name: str, result: dict, fig) -> dict:
     import matplotlib.pyplot as plt
 
     plt.close(fig)
-    return {"json": str(out / f"{name}.json"), "png": str(out / f"{name}.png")}
+    path = out / "README.md"
+    write_text_atomic(path, readme(study, result, path.read_text() if path.is_file() else None))
+    os.chmod(path, 0o644)
+    return {"json": str(out / f"{name}.json"), "png": str(out / f"{name}.png"), "readme": str(path)}

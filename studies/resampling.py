@@ -20,7 +20,8 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import torch
 
-from numerics.studies.common import independent_sampler, make_model, mean_ci, seed_all, set_params, train, write_outputs
+from studies import Study
+from studies.common import independent_sampler, make_model, mean_ci, seed_all, set_params, train
 
 NAME = "resampling"
 
@@ -52,7 +53,7 @@ class ResamplingConfig:
 
 
 def _evaluate(model, inst, W_p, sampler, seed, tau):
-    from proofs_check.studies.partial_minima import firing
+    from studies.partial_minima import firing
     from theory.objective import approx_loss
 
     W_E = model.W_enc.detach().double().numpy()
@@ -70,13 +71,11 @@ def _evaluate(model, inst, W_p, sampler, seed, tau):
             "pattern": pat.to_json()}
 
 
-def run(config: ResamplingConfig | None = None, out=None, log=print) -> dict:
+def compute(cfg: ResamplingConfig, log=print) -> dict:
     from proofs_check.partial_optimum import stationary_partial_minima
-    from proofs_check.studies.partial_minima import study_instance, study_pattern
+    from studies.partial_minima import study_instance, study_pattern
     from theory.activations import TopKReLU
 
-    cfg = config or ResamplingConfig()
-    cfg.validate()
     torch.set_num_threads(1)
     t0 = time.perf_counter()
     inst = study_instance(cfg.n, cfg.p_active, cfg.c_min, 0.0)
@@ -123,8 +122,6 @@ def run(config: ResamplingConfig | None = None, out=None, log=print) -> dict:
     result["note"] = "Final objective without − with resampling (paired over seeds, 95% t-interval): " + "; ".join(
         f"{k}: {v['mean']:.4f} [{v['low']:.4f}, {v['high']:.4f}], escaped {results[k]['escaped']}/{len(seeds)}"
         for k, v in paired.items()) + "."
-    if out is not None:
-        result["files"] = write_outputs(out, NAME, result, figure(result))
     return result
 
 
@@ -151,3 +148,7 @@ def figure(r: dict):
     axes[1].set_ylim(-0.05, 1.05)
     fig.tight_layout()
     return fig
+
+
+STUDY = Study(name=NAME, config=ResamplingConfig, compute=compute, figure=figure,
+              summary="Resampling (C9): training started at a spurious partial minimum with a dead neuron, with and without resampling, paired over seeds (studies/resampling.py).")
