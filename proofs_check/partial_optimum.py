@@ -107,14 +107,12 @@ def _margin_lp(R: Region, extra_eq: np.ndarray | None = None, n_extra: int = 0):
 
 
 def interior_point(R: Region):
-    """``(W_E, b_E)`` in Ω_P, off every weak boundary the region lets it leave; None if Ω_P is empty."""
-    if R.impossible:
+    """``(W_E, b_E)`` strictly inside every inequality of Ω_P, re-evaluated with the activation
+    (:meth:`Region.find_point`'s witness); None when no such point exists (ties or boundaries only)."""
+    rz = R.find_point()
+    if not rz.realizable:
         return None
-    x = _margin_lp(R)
-    if x is None:
-        return None
-    W_E, b = R.unpack(x)
-    return W_E.copy(), None if b is None else b.copy()
+    return rz.W_E.copy(), None if rz.b_E is None else rz.b_E.copy()
 
 
 @dataclass(frozen=True)

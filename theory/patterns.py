@@ -7,8 +7,9 @@ on when presented alone (at unit magnitude). Equivalently a boolean ``mask`` wit
 The region ``Ω_P`` is the set of encoders (and biases) producing ``P``. For every family here it is
 cut out by linear inequalities on the pre-activations ``Z = W_p^T W_E^T + 1 b^T``, hence by linear
 inequalities on ``(W_E, b)``: :func:`region` builds them, and :meth:`Region.find_point` decides
-realizability with a linear program (scipy ``linprog``), returning a witness encoder or a
-certificate (the optimal margin of the homogenised system is ``<= 0``).
+realizability with a linear program (scipy ``linprog``) that maximises the margin: a witness encoder
+strictly inside every inequality, re-evaluated with the activation's own ``active()``, or a
+certificate (the optimal margin is ``<= 0``, with its dual multipliers).
 """
 from __future__ import annotations
 
@@ -124,22 +125,42 @@ def pattern_of(instance: Instance, W_E, b_E=None) -> ActivationPattern:
 
 @dataclass(frozen=True)
 class Realizability:
-    """Outcome of :meth:`Region.find_point`."""
+    """Outcome of :meth:`Region.find_point`.
+
+    ``status`` is ``"realizable"`` (a witness at a strictly positive margin from every inequality,
+    re-evaluated with the activation's own ``active()``), ``"unrealizable"`` (the LP's best margin is
+    ``<= 0``, with a Motzkin certificate ``y >= 0``, ``Σ y = 1``, ``Aᵀy = 0``, ``cᵀy <= 0`` on the
+    stacked inequalities ``A v <= c`` that shows no point clears them all with a margin) or
+    ``"undecided"`` (numerical trouble: the LP reports a margin its witness does not reproduce).
+    """
 
     realizable: bool
     margin: float  # optimal margin of the homogenised LP; > 0 iff realizable
     W_E: np.ndarray | None  # a witness encoder when realizable
     b_E: np.ndarray | None
     reason: str
+    status: str = ""
+    certificate: np.ndarray | None = None  # Motzkin multipliers y when unrealizable
+
+    def __post_init__(self):
+        if not self.status:
+            object.__setattr__(self, "status", "realizable" if self.realizable else "unrealizable")
 
     def to_json(self) -> dict:
         return {
             "realizable": self.realizable,
+            "status": self.status,
             "margin": self.margin,
             "reason": self.reason,
             "W_E": None if self.W_E is None else self.W_E.tolist(),
             "b_E": None if self.b_E is None else self.b_E.tolist(),
+            "certificate": None if self.certificate is None else self.certificate.tolist(),
         }
+
+
+# An LP margin this small (rows are O(max |coefficient|), variables in [-1, 1]) is not evidence of a
+# point: realizability needs a margin above it, and the witness must then reproduce the pattern.
+MARGIN_TOL = 1e-9
 
 
 @dataclass(frozen=True, eq=False)
@@ -148,6 +169,8 @@ class Region:
 
     ``vec`` is row-major: entry ``(i, j)`` of ``W_E`` is ``v[i * n_p + j]``; biases follow (only
     when the instance has an encoder bias). An intersection of half-spaces, so always convex.
+    ``inputs`` are the inputs (rows, feature coordinates) whose pattern ``pattern.mask`` is; None
+    means the single features (``X = I``).
     """
 
     instance: Instance
@@ -157,6 +180,7 @@ class Region:
     A_weak: np.ndarray
     c_weak: np.ndarray
     impossible: str | None  # set when the activation cannot produce this mask for any Z
+    inputs: np.ndarray | None = None
 
     @property
     def n_q(self) -> int:
@@ -165,6 +189,10 @@ class Region:
     @property
     def n_vars(self) -> int:
         return self.n_q * self.instance.n_p + (self.n_q if self.instance.encoder_bias else 0)
+
+    @property
+    def X(self) -> np.ndarray:
+        return np.eye(self.instance.n) if self.inputs is None else self.inputs
 
     def pack(self, W_E, b_E=None) -> np.ndarray:
         v = np.asarray(W_E, dtype=float).reshape(-1)
@@ -182,66 +210,107 @@ class Region:
         v = self.pack(W_E, b_E)
         return self.c_strict - self.A_strict @ v, self.c_weak - self.A_weak @ v
 
+    def margin(self, W_E, b_E=None) -> float:
+        """The smallest slack over every inequality (strict and weak); ``inf`` with none."""
+        s, w = self.slack(W_E, b_E)
+        both = np.concatenate([s, w])
+        return float(both.min()) if both.size else float("inf")
+
+    def reproduces(self, W_E, b_E=None) -> bool:
+        """The activation's own ``active()`` on the region's inputs gives exactly the pattern's mask.
+
+        Pre-activations within round-off of 0 are read as 0 first: the only inequalities a region keeps
+        weak are ReLU kinks ``z <= 0``, where σ is 0 on both sides, and a point the LP put on such a face
+        must not be switched on by a rounding error; every other boundary is strict (positive slack)."""
+        Z = pre_activations_on_inputs(self.instance, self.X, W_E, b_E)
+        Z = np.where(np.abs(Z) <= 1e-12 * (1.0 + np.abs(Z).max(initial=0.0)), 0.0, Z)
+        return bool(np.array_equal(self.instance.activation.active(Z), self.pattern.mask))
+
     def contains(self, W_E, b_E=None) -> bool:
+        """In Ω_P: every strict inequality with positive slack, every weak one satisfied, and the
+        activation's own evaluation reproduces the pattern (the inequalities are never the only judge)."""
         if self.impossible:
             return False
         s, w = self.slack(W_E, b_E)
-        return bool(np.all(s > 0) and np.all(w >= -1e-12))
+        return bool(np.all(s > 0) and np.all(w >= -1e-12)) and self.reproduces(W_E, b_E)
 
-    def _max_margin(self, weak_margin: bool) -> tuple[float, np.ndarray | None]:
-        """Maximise the margin ``t`` of the homogenised system (see :meth:`find_point`)."""
+    def is_witness(self, W_E, b_E=None, min_margin: float = 0.0) -> bool:
+        """Strictly inside every inequality (margin > ``min_margin``) and reproducing the pattern:
+        the only points accepted as evidence that the pattern is realizable (no tie, no boundary)."""
+        return (not self.impossible) and self.margin(W_E, b_E) > min_margin and self.reproduces(W_E, b_E)
+
+    def _stacked(self) -> tuple[np.ndarray, np.ndarray]:
+        A = np.vstack([self.A_strict, self.A_weak]).reshape(-1, self.n_vars)
+        return A, np.concatenate([self.c_strict, self.c_weak])
+
+    def _max_margin(self) -> tuple[float, np.ndarray]:
+        """Maximise the common margin ``t`` of the homogenised system (see :meth:`find_point`)."""
         from scipy.optimize import linprog
 
         nv = self.n_vars
-        ms, mw = len(self.c_strict), len(self.c_weak)
+        A, c = self._stacked()
         # variables: x (nv), s, t
-        rows = []
-        if ms:
-            rows.append(np.hstack([self.A_strict, -self.c_strict[:, None], np.ones((ms, 1))]))
-        if mw:
-            rows.append(np.hstack([self.A_weak, -self.c_weak[:, None], np.full((mw, 1), 1.0 if weak_margin else 0.0)]))
+        rows = [np.hstack([A, -c[:, None], np.ones((len(A), 1))])] if len(A) else []
         rows.append(np.hstack([np.zeros((1, nv)), [[-1.0, 1.0]]]))  # t <= s
-        A = np.vstack(rows)
-        c = np.zeros(nv + 2)
-        c[-1] = -1.0  # maximise t
+        A_ub = np.vstack(rows)
+        cost = np.zeros(nv + 2)
+        cost[-1] = -1.0  # maximise t
         bounds = [(-1.0, 1.0)] * nv + [(0.0, 1.0), (None, 1.0)]
-        res = linprog(c, A_ub=A, b_ub=np.zeros(len(A)), bounds=bounds, method="highs")
+        res = linprog(cost, A_ub=A_ub, b_ub=np.zeros(len(A_ub)), bounds=bounds, method="highs")
         if res.status != 0:
             raise RuntimeError(f"linprog failed unexpectedly: {res.message}")
         return float(-res.fun), res.x
 
+    def certificate(self) -> tuple[float, np.ndarray | None]:
+        """Motzkin's alternative for ``A v < c`` (all inequalities strict): ``min cᵀy`` over
+        ``y >= 0, Σ y = 1, Aᵀy = 0``. A minimum ``<= 0`` proves that no ``v`` clears every inequality
+        with a positive margin (it is the LP dual of the max-margin problem ``max t: A v + t <= c``);
+        returns ``(min cᵀy, y)``, or ``(inf, None)`` when that system is infeasible."""
+        from scipy.optimize import linprog
+
+        A, c = self._stacked()
+        if not len(A):
+            return float("inf"), None
+        res = linprog(c, A_eq=np.vstack([A.T, np.ones((1, len(A)))]), b_eq=np.r_[np.zeros(self.n_vars), 1.0],
+                      bounds=[(0, None)] * len(A), method="highs")
+        if res.status != 0:
+            return float("inf"), None
+        return float(res.fun), res.x
+
     def find_point(self) -> Realizability:
-        """Decide whether ``Ω_P`` is non-empty (a linear feasibility problem).
+        """Decide whether Ω_P has a point strictly inside every inequality (a linear program).
 
-        Homogenise ``v = x / s`` with ``s > 0``: ``Ω_P ≠ ∅`` iff the cone
-        ``A_strict x − c_strict s + t <= 0, A_weak x − c_weak s <= 0, t <= s`` has a point with ``t > 0``.
-        The cone is scale-invariant, so maximising ``t`` in the box ``[-1, 1]`` decides it exactly:
-        an optimum ``t* <= 0`` certifies that no encoder realises the pattern.
+        Homogenise ``v = x / s`` with ``s > 0``: such a point exists iff the cone
+        ``A x − c s + t <= 0, t <= s`` (``A v <= c`` all inequalities stacked) has a point with ``t > 0``.
+        The cone is scale-invariant, so maximising ``t`` in the box ``[-1, 1]`` decides it: the witness
+        ``x / s`` is re-evaluated with the activation's ``active()`` and must reproduce the pattern; an
+        optimum ``t* <= 0`` comes with the dual (Motzkin) certificate of :meth:`certificate`.
 
-        The witness is taken strictly inside the weak constraints too whenever ``Ω_P`` has an interior
-        (a witness exactly on ``z <= 0`` can be switched on by rounding); only when it has none (ties
-        forced, e.g. a dead neuron orthogonal to everything) does it sit on a weak boundary.
+        A region whose closure is met only on its boundary (ties forced, e.g. a ReLU unit off on
+        both ``e`` and ``−e``, so ``z = 0`` on both) is not realizable: a boundary point flips with the
+        ``>`` vs ``>=`` convention, so it is never evidence.
         """
         if self.impossible:
             return Realizability(False, -np.inf, None, None, self.impossible)
         nv = self.n_vars
-        # Row scale of the LP is O(max |Z| coefficients); 1e-9 is far below any meaningful margin.
-        t_in, x_in = self._max_margin(weak_margin=True)
-        if t_in > 1e-9:
-            W_E, b_E = self.unpack(x_in[:nv] / x_in[nv])
-            if self.contains(W_E, b_E):
-                return Realizability(True, t_in, W_E.copy(), None if b_E is None else b_E.copy(),
-                                     f"witness encoder strictly inside the region, margin {t_in:.3g}")
-        t, x = self._max_margin(weak_margin=False)
-        if t <= 1e-9:
-            return Realizability(False, t, None, None, f"the LP's best margin is {t:.3g} <= 0: no encoder produces {self.pattern}")
-        W_E, b_E = self.unpack(x[:nv] / x[nv])
-        # On a weak boundary: clear round-off so that z = 0 stays exactly 0 where the LP put it.
-        W_E = np.where(np.abs(W_E) < 1e-12, 0.0, W_E)
-        if not self.contains(W_E, b_E):  # guard against numerical trouble: never return a bad witness
-            return Realizability(False, t, None, None, "LP reported a margin but its witness fails the check (numerically degenerate)")
-        return Realizability(True, t, W_E.copy(), None if b_E is None else b_E.copy(),
-                             f"witness encoder with margin {t:.3g} (the region has no interior: it lies on a weak boundary)")
+        t, x = self._max_margin()
+        if t > MARGIN_TOL:
+            W_E, b_E = self.unpack(x[:nv] / x[nv])
+            if self.is_witness(W_E, b_E):
+                return Realizability(True, t, W_E.copy(), None if b_E is None else b_E.copy(),
+                                     f"witness encoder strictly inside every inequality, margin {t:.3g}, "
+                                     "re-evaluated with the activation")
+            return Realizability(False, t, None, None,
+                                 f"undecided: the LP reports margin {t:.3g} but its witness does not reproduce "
+                                 f"{self.pattern} when evaluated (numerically degenerate)", status="undecided")
+        value, y = self.certificate()
+        if y is None or value > MARGIN_TOL:  # the two LPs disagree: say so rather than pick one
+            return Realizability(False, t, None, None,
+                                 f"undecided: the LP's best margin is {t:.3g} but no dual certificate was found",
+                                 status="undecided")
+        return Realizability(False, t, None, None,
+                             f"the LP's best margin is {t:.3g} <= 0 (certificate: y >= 0, Aᵀy = 0, cᵀy = {value:.3g}): "
+                             f"no encoder produces {self.pattern} off every boundary", certificate=y)
 
 
 def region(instance: Instance, pattern) -> Region:
@@ -285,16 +354,21 @@ def region_on_inputs(instance: Instance, X, mask) -> Region:
         return np.array(rows, dtype=float).reshape(len(rows), nv)
 
     return Region(instance, P, stack(strict_rows), np.array(strict_rhs, dtype=float), stack(weak_rows),
-                  np.array(weak_rhs, dtype=float), impossible)
+                  np.array(weak_rhs, dtype=float), impossible, X)
 
 
-def active_on_inputs(instance: Instance, X, W_E, b_E=None) -> np.ndarray:
-    """``mask[s, i]``: neuron i on for input ``x_s`` (a batch, so BatchTopK competes across the rows)."""
+def pre_activations_on_inputs(instance: Instance, X, W_E, b_E=None) -> np.ndarray:
+    """``Z[s, i] = <w_E^i, W_p x_s> + b_i`` for the rows ``x_s`` of ``X`` (feature coordinates)."""
     X = np.atleast_2d(np.asarray(X, dtype=float))
     Z = X @ (np.asarray(W_E, dtype=float) @ instance.W_p).T
     if b_E is not None:
         Z = Z + np.asarray(b_E, dtype=float)
-    return instance.activation.active(Z)
+    return Z
+
+
+def active_on_inputs(instance: Instance, X, W_E, b_E=None) -> np.ndarray:
+    """``mask[s, i]``: neuron i on for input ``x_s`` (a batch, so BatchTopK competes across the rows)."""
+    return instance.activation.active(pre_activations_on_inputs(instance, X, W_E, b_E))
 
 
 def realize(instance: Instance, pattern) -> Realizability:

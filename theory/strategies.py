@@ -41,11 +41,16 @@ def feature_matrices(draw, n: int, dim: int, geometry=("gaussian", "orthonormal"
     """Unit-norm ``dim × n`` feature matrices.
 
     ``gaussian``: random directions (positive and negative interference); ``orthonormal``: needs
-    ``n <= dim``; ``negative``: a regular simplex-like frame with all inner products ``< 0`` (``n <= dim + 1``).
+    ``n <= dim``; ``negative``: a regular simplex-like frame with all inner products ``< 0`` (``n <= dim + 1``);
+    ``antipodal``: features in ``±`` pairs (``w_p^{2j+1} = −w_p^{2j}``, interference −1), where many
+    patterns are realised only at ties (the hardest case for strict regions, issue 12).
     """
     allowed = [g for g in geometry if not (g == "orthonormal" and n > dim) and not (g == "negative" and n > dim + 1)]
     kind = draw(st.sampled_from(allowed or ["gaussian"]))
     rng = np.random.default_rng(draw(seeds))
+    if kind == "antipodal" and n >= 2:
+        W = normalize_columns(rng.normal(size=(dim, (n + 1) // 2)))
+        return np.stack([W, -W], axis=2).reshape(dim, -1)[:, :n].copy()
     if kind == "orthonormal":
         Q, _ = np.linalg.qr(rng.normal(size=(dim, dim)))
         return Q[:, :n].copy()
@@ -82,6 +87,7 @@ def instances(
     bias: bool | None = None,
     with_distribution: bool = False,
     superposition: bool | None = None,
+    geometry=("gaussian", "orthonormal", "negative"),
 ) -> Instance:
     """Small random instances over the whole hypothesis space THEORY.md section 4 asks for:
     every family, with/without bias, unequal weights, non-orthogonal and negative interference,
@@ -89,7 +95,7 @@ def instances(
     n = draw(st.integers(min_n, max_n))
     sup = draw(st.booleans()) if superposition is None else superposition
     n_p = draw(st.integers(max(1, min(2, n - 1)), max(1, n - 1))) if sup and n > 1 else draw(st.integers(n, max(n, max_dim)))
-    W_p = draw(feature_matrices(n, n_p))
+    W_p = draw(feature_matrices(n, n_p, geometry))
     is_tc = draw(st.booleans()) if transcoder is None else transcoder
     W_r = draw(feature_matrices(n, draw(st.integers(1, max_dim)))) if is_tc else None
     has_bias = draw(st.booleans()) if bias is None else bias

@@ -13,7 +13,9 @@ All families covered by the paper satisfy ``σ(z)_i ∈ {0, z_i}``: an activatio
 - ``per_sample``: False when the units a sample switches on depend on the other samples in the batch.
 
 Ties (two pre-activations equal at the top-k boundary) have measure zero; evaluation breaks them
-by the lower index and regions use non-strict inequalities there.
+by the lower index, and regions exclude them (the top-k competition is a strict inequality), so a
+tie is never a point of a region. Every witness of a region is re-evaluated with ``active()``
+(:meth:`theory.patterns.Region.contains`).
 """
 from __future__ import annotations
 

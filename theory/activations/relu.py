@@ -42,8 +42,11 @@ class JumpReLU(Activation):
         for (row, col), on in np.ndenumerate(mask):
             if on:  # z > θ  <=>  -z < -θ
                 out.append(LinearConstraint((((row, col), -1.0),), -float(self.theta), True))
-            else:  # z <= θ
-                out.append(LinearConstraint((((row, col), 1.0),), float(self.theta), False))
+            else:
+                # z <= θ. With θ > 0 the output jumps from 0 to θ across z = θ, so the boundary belongs to
+                # neither side (a verdict there would flip with > vs >=): strict. At θ = 0 (ReLU) σ is 0
+                # on both sides of z = 0, so that face is kept (KKT points of L̃ may sit on it, C6).
+                out.append(LinearConstraint((((row, col), 1.0),), float(self.theta), self.theta > 0))
         return out
 
     def symbolic(self, z):

@@ -30,14 +30,17 @@ def _check_k(k) -> int:
 def _top_set_constraints(on: list, off: list, relu: bool, full: bool) -> list[LinearConstraint]:
     """Constraints that ``on`` cells are the top cells (and, with ``relu``, positive).
 
-    ``full``: the top set is full (``|on| = k``) so every ``off`` cell is below every ``on`` cell;
-    otherwise (only possible with ``relu``) every ``off`` cell is ``<= 0``.
+    ``full``: the top set is full (``|on| = k``) so every ``off`` cell is strictly below every ``on``
+    cell; otherwise (only possible with ``relu``) every ``off`` cell is ``<= 0``.
+
+    The competition is strict: at a tie ``z_off = z_on`` the evaluation breaks it by index, so a tie
+    is not a point of the region (``W_E = 0`` ties every unit and lies in no TopK region).
     """
     out = []
     if relu:
         out += [LinearConstraint(((c, -1.0),), 0.0, True) for c in on]  # z_on > 0
     if full:
-        out += [LinearConstraint(((j, 1.0), (i, -1.0)), 0.0, False) for i in on for j in off]
+        out += [LinearConstraint(((j, 1.0), (i, -1.0)), 0.0, True) for i in on for j in off]  # z_off < z_on
     else:
         out += [LinearConstraint(((j, 1.0),), 0.0, False) for j in off]
     return out
