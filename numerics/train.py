@@ -20,6 +20,7 @@ import torch
 from numerics.config import TrainConfig
 from numerics.data import BenchData, _mix
 from numerics.device import resolve_device
+from numerics.io import latest_checkpoint
 from numerics.models import SparseCoder, build_model
 from numerics.metrics import unit_columns
 from numerics.models.base import fvu, topk_code, total_variance
@@ -72,7 +73,7 @@ class Trainer:
                     self.model.encoder_directions()[:k] = self.anchor_p
                     self.model.W_dec[:k] = self.anchor_r
         ckdir = Path(cfg.checkpoint_dir) if cfg.checkpoint_dir else None
-        if ckdir and cfg.resume and (ckdir / "state.json").is_file():
+        if ckdir and cfg.resume and latest_checkpoint(ckdir) is not None:
             self._resume(ckdir)
 
     # ------------------------------------------------------------------ loss pieces

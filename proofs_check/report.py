@@ -15,13 +15,11 @@ and the report draws it (matplotlib, Agg backend) as ``figures/<claim>.png``.
 from __future__ import annotations
 
 import json
-import math
-import os
-import tempfile
 import textwrap
 from dataclasses import dataclass
 from pathlib import Path
 
+from numerics.io import dumps, save_figure_atomic, write_text_atomic
 from proofs_check.verdict import Verdict, to_jsonable
 
 # What a reader who has not seen the paper needs before the claims (kept short).
@@ -236,35 +234,17 @@ def draw_figure(spec: dict, path: Path) -> None:
     ax.legend(fontsize=8)
     ax.grid(True, alpha=0.3)
     fig.tight_layout()
-    tmp = path.with_suffix(".tmp.png")
-    # Agg output carries no timestamp, so the same numbers give the same file
-    fig.savefig(tmp, metadata={"Software": None})
-    plt.close(fig)
-    os.replace(tmp, path)
-
-
-def _atomic_write(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write(text)
-    os.replace(tmp, path)
-
-
-def _strict(obj):
-    """Non-finite floats as strings ("inf", "nan"): report.json stays strict JSON for every reader."""
-    if isinstance(obj, float) and not math.isfinite(obj):
-        return str(obj)
-    if isinstance(obj, dict):
-        return {k: _strict(v) for k, v in obj.items()}
-    if isinstance(obj, list):
-        return [_strict(v) for v in obj]
-    return obj
+    try:
+        save_figure_atomic(path, fig)  # Agg output carries no timestamp: same numbers, same file
+    finally:
+        plt.close(fig)
 
 
 def report_json(outcomes: list[ClaimOutcome], *, seed: int, budget: int) -> str:
+    """Strict JSON (numerics.io's one policy: non-finite floats as "nan" / "inf" / "-inf")."""
     payload = {"tool": "sdl-theory verify", "seed": seed, "budget": budget,
                "claims": [o.to_json() for o in outcomes]}
-    return json.dumps(_strict(to_jsonable(payload)), indent=2, allow_nan=False) + "\n"
+    return dumps(payload)
 
 
 def write_report(out_dir, outcomes: list[ClaimOutcome], *, seed: int, budget: int, figures: bool = True) -> dict:
@@ -283,8 +263,8 @@ def write_report(out_dir, outcomes: list[ClaimOutcome], *, seed: int, budget: in
                 except Exception as exc:  # a broken figure must not lose the report
                     drawn.pop(o.claim, None)
                     print(f"warning: figure for {o.claim} not drawn: {exc}")
-    _atomic_write(out / "report.json", report_json(outcomes, seed=seed, budget=budget))
-    _atomic_write(out / "report.md", markdown(outcomes, seed=seed, budget=budget, figures=drawn))
+    write_text_atomic(out / "report.json", report_json(outcomes, seed=seed, budget=budget))
+    write_text_atomic(out / "report.md", markdown(outcomes, seed=seed, budget=budget, figures=drawn))
     return {"json": str(out / "report.json"), "markdown": str(out / "report.md"),
             "figures": [str(out / p) for p in drawn.values()]}
 

@@ -204,31 +204,21 @@ def readme(study, result: dict, previous: str | None = None) -> str:
 
 def write_outputs(out, study, result: dict) -> dict:
     """``OUT/<name>.json``, ``OUT/<name>.png`` and ``OUT/README.md``, each atomically; returns the paths."""
-    import os
-    import tempfile
     from pathlib import Path
 
-    from numerics.io import write_json_atomic, write_text_atomic
+    import matplotlib.pyplot as plt
+
+    from numerics.io import save_figure_atomic, write_json_atomic, write_text_atomic
 
     name = study.name
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
     fig = study.figure(result)
-    write_json_atomic(out / f"{name}.json", result)
-    os.chmod(out / f"{name}.json", 0o644)
-    fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".png", dir=out)
-    os.close(fd)
+    paths = {"json": out / f"{name}.json", "png": out / f"{name}.png", "readme": out / "README.md"}
+    write_json_atomic(paths["json"], result)  # the result first: a failing figure must not lose it
     try:
-        fig.savefig(tmp, dpi=110, bbox_inches="tight")
-        os.chmod(tmp, 0o644)  # mkstemp creates 0600; results are meant to be read by others
-        os.replace(tmp, out / f"{name}.png")
+        save_figure_atomic(paths["png"], fig, dpi=110, bbox_inches="tight")
     finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    import matplotlib.pyplot as plt
-
-    plt.close(fig)
-    path = out / "README.md"
-    write_text_atomic(path, readme(study, result, path.read_text() if path.is_file() else None))
-    os.chmod(path, 0o644)
-    return {"json": str(out / f"{name}.json"), "png": str(out / f"{name}.png"), "readme": str(path)}
+        plt.close(fig)
+    previous = paths["readme"].read_text() if paths["readme"].is_file() else None
+    write_text_atomic(paths["readme"], readme(study, result, previous))
+    return {k: str(v) for k, v in paths.items()}

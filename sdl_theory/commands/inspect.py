@@ -9,7 +9,6 @@ optimum of the pattern (ACS) vs the achieved L̃, and global vs spurious.
 """
 from __future__ import annotations
 
-import json
 import sys
 
 
@@ -48,13 +47,12 @@ def run(args) -> int:
     out["checkpoint"] = str(args.checkpoint)
     out["instance_source"] = how
     out["seed"] = args.seed
-    if args.out:
-        from numerics.io import write_json_atomic
+    from numerics.io import dumps, write_json_atomic
 
+    if args.out:
         write_json_atomic(args.out, out)
     if args.json:
-        json.dump(out, sys.stdout, indent=2)
-        print()
+        sys.stdout.write(dumps(out))
     else:
         print(f"checkpoint: {args.checkpoint}  (instance: {how})")
         print(res.to_text())

@@ -5,7 +5,7 @@ import torch
 
 from numerics.config import DataConfig, TrainConfig
 from numerics.data import make_bench
-from numerics.io import load_tensors
+from numerics.io import latest_checkpoint, load_tensors
 from numerics.train import Trainer, train
 from theory.errors import SDLInputError
 
@@ -39,7 +39,8 @@ def test_resume_from_checkpoint_continues_exactly(data, tmp_path):
     half = Trainer(cfg(arch="batchtopk", resample=True, resample_every=6, max_steps=10,
                        checkpoint_dir=str(ck), checkpoint_every=5), data)
     half.run()
-    opt = load_tensors(ck / "optimizer.safetensors")
+    assert [p.name for p in ck.iterdir()] == ["step-000000010"]  # one complete checkpoint, the newest
+    opt = load_tensors(latest_checkpoint(ck) / "optimizer.safetensors")
     assert any(k.endswith(".exp_avg_sq") for k in opt) and "extra.last_fired" in opt
     # a new trainer with the full budget picks the run up at step 10
     rest = Trainer(cfg(arch="batchtopk", resample=True, resample_every=6, checkpoint_dir=str(ck)), data)
