@@ -62,7 +62,7 @@ def main(argv=None) -> dict:
     t_mm = timeit(lambda: x @ W.T, a.repeats, sync)
 
     def step_fn(arch):
-        cfg = TrainConfig(arch=arch, n_latents=nq, k=a.k, l1_coeff=1e-3)
+        cfg = TrainConfig(arch=arch, n_latents=nq, hyper={"k": a.k, "l1_coeff": 1e-3})
         m = build_model(arch, d, nq, **cfg.model_kwargs()).to(dev)
         opt = torch.optim.Adam(m.parameters(), lr=1e-4)
 
@@ -77,7 +77,7 @@ def main(argv=None) -> dict:
         return step
 
     t_relu = timeit(step_fn("relu"), a.repeats, sync)
-    t_topk = timeit(step_fn("topk"), a.repeats, sync)
+    t_topk = timeit(step_fn("topk_relu"), a.repeats, sync)
     res = {
         "device": str(dev) if dev.type == "cpu" else torch.cuda.get_device_name(dev),
         "machine": platform.processor() or platform.machine(), "threads": torch.get_num_threads(),

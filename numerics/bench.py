@@ -17,43 +17,32 @@ from typing import Callable, Optional
 
 import torch
 
-from numerics.config import BenchConfig, DataConfig, TrainConfig, parse_method
+from numerics.config import PAPER_TABLE1, BenchConfig, DataConfig, TrainConfig, parse_method
 from numerics.io import save_model, write_json_atomic, write_text_atomic
 from theory.errors import SDLInputError
-
-# arXiv 2512.05534, Table 1 (τ = 0.95, p_active = 0.01): (M_GT %, M_IP, +FA M_GT %, +FA M_IP)
-PAPER_TABLE1 = {
-    "relu_sae": (0.00, 0.205, 0.00, 0.246),
-    "jumprelu_sae": (0.00, 0.237, 0.00, 0.333),
-    "topk_sae": (84.90, 0.983, 87.63, 0.986),
-    "batchtopk_sae": (84.80, 0.981, 89.38, 0.988),
-    "matryoshka_sae": (83.70, 0.982, 87.32, 0.985),
-    "transcoder": (23.60, 0.838, 25.05, 0.838),
-    "crosscoder": (56.42, 0.940, 57.71, 0.941),
-}
 
 # Presets: overrides of the DataConfig / TrainConfig / BenchConfig defaults.
 PRESETS: dict[str, dict] = {
     # CI size: a minute on 2 cores for all seven methods with and without anchoring.
     "small": {
         "data": dict(n_features=40, d_in=32, n_samples=8192, interference=0.1, p_active=0.05),
-        "train": dict(n_latents=160, k=4, batch_size=256, epochs=12, lr=3e-3, l1_coeff=0.1, l0_coeff=0.01,
-                      dead_window=20, eval_every=0, eval_samples=1024, k_aux=32),
+        "train": dict(n_latents=160, batch_size=256, epochs=12, lr=3e-3, dead_window=20, eval_every=0,
+                      eval_samples=1024, k_aux=32, hyper=dict(k=4, l1_coeff=0.1, l0_coeff=0.01)),
         "bench": dict(taus=(0.9, 0.95), table_tau=0.9),
     },
     # The paper's sizes (arXiv 2512.05534 §5 / Table 1). GPU-sized: far too slow on a laptop CPU.
     "paper-table1": {
         "data": dict(n_features=1000, d_in=768, n_samples=100_000, interference=0.1, p_active=0.01),
-        "train": dict(n_latents=16000, k=100, batch_size=4096, epochs=20, lr=1e-3, anchor_lambda=0.1,
-                      l1_coeff=0.1, l0_coeff=0.01, eval_samples=4096),
+        "train": dict(n_latents=16000, batch_size=4096, epochs=20, lr=1e-3, anchor_lambda=0.1, eval_samples=4096,
+                      hyper=dict(k=100, l1_coeff=0.1, l0_coeff=0.01)),
         "bench": dict(anchor_frac=0.1, table_tau=0.95),
     },
     # Same ratios as paper-table1 (n/n_p = 1.3, n_q/n = 16, k/n = anchors/n = 0.1, p_active, M, τ)
     # at a quarter of n: what results/table1_scaled/ was made with on a 2-core CPU.
     "table1-scaled": {
         "data": dict(n_features=250, d_in=192, n_samples=100_000, interference=0.1, p_active=0.01),
-        "train": dict(n_latents=4000, k=25, batch_size=1024, epochs=10, lr=1e-3, anchor_lambda=0.1,
-                      l1_coeff=0.1, l0_coeff=0.01, eval_samples=4096, k_aux=256),
+        "train": dict(n_latents=4000, batch_size=1024, epochs=10, lr=1e-3, anchor_lambda=0.1, eval_samples=4096,
+                      k_aux=256, hyper=dict(k=25, l1_coeff=0.1, l0_coeff=0.01)),
         "bench": dict(anchor_frac=0.1, table_tau=0.95),
     },
 }
@@ -65,7 +54,9 @@ def preset_config(name: str, data: dict | None = None, train: dict | None = None
         raise SDLInputError(f"unknown preset {name!r}; choose one of {sorted(PRESETS)}")
     p = PRESETS[name]
     d = DataConfig(**{**p["data"], **(data or {})})
-    t = TrainConfig(**{**p["train"], **(train or {})})
+    train = dict(train or {})
+    hyper = {**p["train"].get("hyper", {}), **train.pop("hyper", {})}
+    t = TrainConfig(**{**p["train"], **train, "hyper": hyper})
     b = {**p.get("bench", {}), **bench}
     return BenchConfig(preset=name, data=d, train=t, **b)
 
@@ -182,7 +173,7 @@ def markdown_table(results: dict) -> str:
         "",
         f"n = {d['n_features']}, n_p = {d['d_in']}, n_q = {t['n_latents']}, samples = {d['n_samples']}, "
         f"M = {d['interference']} (reached {_fmt(results['reached_interference'].get('W_p'))}), "
-        f"p_active = {d['p_active']}, k = {t['k']}, anchors = {round(cfg['anchor_frac'] * d['n_features'])} "
+        f"p_active = {d['p_active']}, k = {t.get('hyper', {}).get('k', t.get('k'))}, anchors = {round(cfg['anchor_frac'] * d['n_features'])} "
         f"(λ = {t['anchor_lambda']}), τ = {tau}, seed = {d['seed']}, wall {results.get('wall_s', 0):.0f}s.",
         "Ours: decoder atoms vs W_r (encoder rows in results.json). Paper: arXiv 2512.05534 Table 1 "
         "(n = 1000, n_p = 768, n_q = 16000, τ = 0.95).",

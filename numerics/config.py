@@ -7,10 +7,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from theory import registry
+from theory.options import option
 from theory.errors import SDLInputError
 from theory.geometry import welch_bound
-
-ARCHS = ("relu", "jumprelu", "topk", "batchtopk", "matryoshka", "gated")
 
 KINDS = ("sae", "transcoder", "crosscoder")
 
@@ -19,22 +19,22 @@ KINDS = ("sae", "transcoder", "crosscoder")
 class DataConfig:
     """Bench instance. Field names are the ``sdl-theory bench`` flags."""
 
-    kind: str = "sae"              # sae | transcoder | crosscoder (which x_r is reconstructed from x_p)
-    n_features: int = 1000         # n
-    d_in: int = 768                # n_p (per source for a crosscoder)
-    d_out: int = 0                 # n_r for a transcoder; 0 = same as d_in
-    n_sources: int = 2             # m, crosscoder only
-    interference: float = 0.1      # target M for every generated feature matrix
-    signed_interference: bool = False  # target max <w_i,w_j> (paper's M) instead of max |<w_i,w_j>|
-    p_active: float = 0.01         # probability that a feature is on (the paper's ambiguous S)
-    c_min: float = 1.0             # active magnitude = c_min + Exp(beta)
-    beta: float = 1.0              # mean of the exponential part
-    n_parents: int = 0             # hierarchy: number of parent features (0 = no hierarchy)
-    n_children: int = 0            # children per parent
-    exclusive_children: bool = False  # at most one child of a parent on at once
-    n_samples: int = 100_000       # size of the (streamed) training set
-    pgd_steps: int = 3000          # max projected-gradient steps per feature matrix
-    seed: int = 0
+    kind: str = option("sae", "sae | transcoder | crosscoder (which x_r is reconstructed from x_p)")
+    n_features: int = option(1000, "n")
+    d_in: int = option(768, "n_p (per source for a crosscoder)")
+    d_out: int = option(0, "n_r for a transcoder; 0 = same as d_in")
+    n_sources: int = option(2, "m, crosscoder only")
+    interference: float = option(0.1, "target M for every generated feature matrix")
+    signed_interference: bool = option(False, "target max <w_i,w_j> (paper's M) instead of max |<w_i,w_j>|")
+    p_active: float = option(0.01, "probability that a feature is on (the paper's ambiguous S)")
+    c_min: float = option(1.0, "active magnitude = c_min + Exp(beta)")
+    beta: float = option(1.0, "mean of the exponential part")
+    n_parents: int = option(0, "hierarchy: number of parent features (0 = no hierarchy)")
+    n_children: int = option(0, "children per parent")
+    exclusive_children: bool = option(False, "at most one child of a parent on at once")
+    n_samples: int = option(100_000, "size of the (streamed) training set")
+    pgd_steps: int = option(3000, "max projected-gradient steps per feature matrix")
+    seed: int = option(0, "seed of the feature matrices and the samples")
 
     def validate(self) -> None:
         if self.kind not in KINDS:
@@ -87,54 +87,50 @@ def check_interference_target(n: int, dim: int, M: float, signed: bool = False) 
 class TrainConfig:
     """One model and how it is trained. Field names are the ``sdl-theory bench`` flags."""
 
-    arch: str = "topk"                 # relu | jumprelu | topk | batchtopk | matryoshka | gated
-    n_latents: int = 16000             # n_q
-    k: int = 0                         # TopK family: active latents per sample (0 = sqrt(n_q))
-    l1_coeff: float = 3e-3             # ReLU / Gated: L1 coefficient (on FVU scale)
-    l0_coeff: float = 3e-3             # JumpReLU: L0 coefficient (on FVU scale)
-    threshold_init: float = 0.1        # JumpReLU: initial θ
-    bandwidth: float = 0.05            # JumpReLU: rectangle-kernel width ε of the straight-through estimator
-    prefixes: tuple = ()               # Matryoshka: nested prefix sizes (empty = n_q/16 … n_q/2)
-    bias: bool = True                  # encoder/decoder biases (the paper's analysis has none)
-    unit_norm_decoder: bool = True     # renormalise atoms after each step, drop the parallel gradient
-    lr: float = 1e-3
-    batch_size: int = 1024
-    epochs: float = 1.0                # passes over data.n_samples
-    max_steps: int = 0                 # 0 = as many as epochs give
-    aux_k: bool = True                 # TopK family: aux-k loss on dead latents (Gao et al. 2024)
-    aux_k_coeff: float = 1 / 32        # α
-    k_aux: int = 256                   # capped at n_latents // 2
-    dead_window: int = 50              # steps without firing after which a latent counts as dead
-    resample: bool = False             # resample dead neurons (Bricken et al. 2023, THEORY.md §8)
-    resample_every: int = 0            # steps between resamplings (0 = a quarter of the run)
-    resample_batch: int = 4096         # inputs scored for resampling
-    anchor_k: int = 0                  # feature anchoring: first k features are anchors (THEORY.md §6)
-    anchor_lambda: float = 0.1         # λ_anchor
-    anchor_init: bool = True           # also start the anchored rows/atoms at the anchors (ours, not the paper's)
-    eval_every: int = 0                # steps between evaluations (0 = 10 per run)
-    eval_samples: int = 4096
-    checkpoint_every: int = 0          # steps between checkpoints into checkpoint_dir (0 = only at end)
-    checkpoint_dir: str = ""           # where checkpoints go ("" = none)
-    resume: bool = True                # continue from checkpoint_dir when it holds a checkpoint
-    device: str = "auto"
-    seed: int = 0
-    quiet: bool = False
+    arch: str = option("topk_relu", "a trainable family of theory.registry (or module:Attr of your own)")
+    n_latents: int = option(16000, "n_q")
+    # the family's hyperparameters by name, e.g. {"k": 4, "l1_coeff": 0.1}; each family takes the fields of its
+    # hyperparameter dataclass (theory.registry.Family.hyperparameters), which are the bench's family flags
+    hyper: dict = field(default_factory=dict, metadata={"flag": False})
+    bias: bool = option(True, "encoder/decoder biases (the paper's analysis has none)")
+    unit_norm_decoder: bool = option(True, "renormalise atoms after each step, drop the parallel gradient")
+    lr: float = option(1e-3, "Adam learning rate")
+    batch_size: int = option(1024, "samples per step")
+    epochs: float = option(1.0, "passes over data.n_samples")
+    max_steps: int = option(0, "0 = as many as epochs give")
+    aux_k: bool = option(True, "TopK family: aux-k loss on dead latents (Gao et al. 2024)")
+    aux_k_coeff: float = option(1 / 32, "α")
+    k_aux: int = option(256, "capped at n_latents // 2")
+    dead_window: int = option(50, "steps without firing after which a latent counts as dead")
+    resample: bool = option(False, "resample dead neurons (Bricken et al. 2023, THEORY.md §8)")
+    resample_every: int = option(0, "steps between resamplings (0 = a quarter of the run)")
+    resample_batch: int = option(4096, "inputs scored for resampling")
+    anchor_k: int = option(0, "feature anchoring: first k features are anchors (THEORY.md §6)")
+    anchor_lambda: float = option(0.1, "λ_anchor")
+    anchor_init: bool = option(True, "also start the anchored rows/atoms at the anchors (ours, not the paper's)")
+    eval_every: int = option(0, "steps between evaluations (0 = 10 per run)")
+    eval_samples: int = option(4096, "samples per evaluation")
+    checkpoint_every: int = option(0, "steps between checkpoints into checkpoint_dir (0 = only at end)")
+    checkpoint_dir: str = option("", "where checkpoints go (\"\" = none)")
+    resume: bool = option(True, "continue from checkpoint_dir when it holds a checkpoint")
+    device: str = option("auto", "auto | cpu | cuda | cuda:N")
+    seed: int = option(0, "seed of the model's initialisation and of resampling")
+    quiet: bool = option(False, "no progress bar")
 
     def validate(self, data=None) -> None:
-        if self.arch not in ARCHS:
-            raise SDLInputError(f"unknown arch {self.arch!r}; choose one of {list(ARCHS)}")
+        family = registry.get(self.arch)
+        if not family.trainable:
+            family.model_class()  # the error listing the trainable families
         for name in ("n_latents", "batch_size"):
             if getattr(self, name) < 1:
                 raise SDLInputError(f"{name} must be a positive integer, got {getattr(self, name)}")
-        if not 0 <= self.k <= self.n_latents:
-            raise SDLInputError(f"k = {self.k} must lie in [0, n_latents = {self.n_latents}] (0 = sqrt(n_latents))")
+        check_hyper(self.hyper)
+        family.hyper(self.hyper, n_latents=self.n_latents)
         if self.lr <= 0 or self.epochs <= 0:
             raise SDLInputError(f"lr and epochs must be positive, got lr={self.lr}, epochs={self.epochs}")
-        for name in ("l1_coeff", "l0_coeff", "anchor_lambda", "aux_k_coeff"):
+        for name in ("anchor_lambda", "aux_k_coeff"):
             if getattr(self, name) < 0:
                 raise SDLInputError(f"{name} must be >= 0, got {getattr(self, name)}")
-        if self.threshold_init <= 0 or self.bandwidth <= 0:
-            raise SDLInputError("JumpReLU threshold_init and bandwidth must be > 0")
         if self.anchor_k < 0:
             raise SDLInputError(f"anchor_k must be >= 0, got {self.anchor_k}")
         if data is not None:
@@ -145,59 +141,73 @@ class TrainConfig:
             raise SDLInputError(f"unknown device {self.device!r}: use 'auto', 'cpu', 'cuda' or 'cuda:N'")
 
     def model_kwargs(self) -> dict:
-        """Constructor arguments of ``arch`` only (so a saved ``cfg.json`` lists what matters)."""
+        """Constructor arguments of ``arch`` only (so a saved ``cfg.json`` lists what matters): the
+        common ones and the fields of the family's hyperparameter dataclass."""
         common = {"bias": self.bias, "unit_norm_decoder": self.unit_norm_decoder, "seed": self.seed}
-        extra = {
-            "relu": {"l1_coeff": self.l1_coeff},
-            "gated": {"l1_coeff": self.l1_coeff},
-            "jumprelu": {"l0_coeff": self.l0_coeff, "threshold_init": self.threshold_init,
-                         "bandwidth": self.bandwidth},
-            "topk": {"k": self.k},
-            "batchtopk": {"k": self.k},
-            "matryoshka": {"k": self.k, "prefixes": list(self.prefixes)},
-        }[self.arch]
-        return {**common, **extra}
+        return {**common, **registry.get(self.arch).hyper_kwargs(self.hyper, n_latents=self.n_latents)}
 
 
+def hyperparameter_fields() -> dict:
+    """Every registered family's hyperparameter fields by name → ``(field, families having it, type)``:
+    the ``sdl-theory bench`` family flags (one flag per name, applied to each family that has it)."""
+    import dataclasses
+    import typing
+
+    out: dict = {}
+    for fam in registry.families(trainable=True):
+        if fam.hyperparameters is None:
+            continue
+        hints = typing.get_type_hints(fam.hyperparameters)
+        for f in dataclasses.fields(fam.hyperparameters):
+            if f.init:
+                out.setdefault(f.name, (f, [], hints.get(f.name)))[1].append(fam.name)
+    return out
 
 
-# name → (kind, arch) of the bench's methods; any "kind:arch" pair is accepted as well
-METHODS = {
-    "relu_sae": ("sae", "relu"),
-    "jumprelu_sae": ("sae", "jumprelu"),
-    "topk_sae": ("sae", "topk"),
-    "batchtopk_sae": ("sae", "batchtopk"),
-    "matryoshka_sae": ("sae", "matryoshka"),
-    "transcoder": ("transcoder", "topk"),
-    "crosscoder": ("crosscoder", "topk"),
-    "gated_sae": ("sae", "gated"),
+def check_hyper(hyper: dict) -> None:
+    """Every name in ``hyper`` must be a hyperparameter of some registered family (typos are refused)."""
+    known = hyperparameter_fields()
+    bad = sorted(set(hyper) - set(known))
+    if bad:
+        raise SDLInputError(f"unknown family hyperparameters {bad}; the registered families take {sorted(known)}")
+
+
+# The paper's Table 1 (arXiv 2512.05534; τ = 0.95, p_active = 0.01): (M_GT %, M_IP, +FA M_GT %, +FA M_IP) per
+# method; the method names are declared by the families (theory.registry.Family.methods).
+PAPER_TABLE1 = {
+    "relu_sae": (0.00, 0.205, 0.00, 0.246),
+    "jumprelu_sae": (0.00, 0.237, 0.00, 0.333),
+    "topk_sae": (84.90, 0.983, 87.63, 0.986),
+    "batchtopk_sae": (84.80, 0.981, 89.38, 0.988),
+    "matryoshka_sae": (83.70, 0.982, 87.32, 0.985),
+    "transcoder": (23.60, 0.838, 25.05, 0.838),
+    "crosscoder": (56.42, 0.940, 57.71, 0.941),
 }
-PAPER_METHODS = tuple(list(METHODS)[:7])
+PAPER_METHODS = tuple(PAPER_TABLE1)
 
 
 def parse_method(name: str) -> tuple[str, str]:
-    """``topk_sae`` → ``("sae", "topk")``; ``transcoder:relu`` → ``("transcoder", "relu")``."""
-    if name in METHODS:
-        return METHODS[name]
-    if ":" in name:
-        kind, arch = name.split(":", 1)
-        if kind in KINDS and arch in ARCHS:
-            return kind, arch
-    raise SDLInputError(f"unknown method {name!r}: use one of {list(METHODS)} or KIND:ARCH with KIND in "
-                        f"{list(KINDS)} and ARCH in {list(ARCHS)}")
+    """A bench method → ``(kind, family)``: ``topk_sae`` → ``("sae", "topk_relu")``, ``transcoder:relu`` →
+    ``("transcoder", "relu")``, ``relu`` → ``("sae", "relu")`` (see :func:`theory.registry.method`)."""
+    try:
+        return registry.method(name, KINDS)
+    except SDLInputError as exc:
+        raise SDLInputError(f"unknown method {name!r}: use one of {list(registry.method_names())}, a trainable family "
+                            f"({', '.join(registry.names(trainable=True))}) or KIND:FAMILY with KIND in {list(KINDS)} "
+                            f"({exc})") from None
 
 
 @dataclass
 class BenchConfig:
     """A bench run: methods × anchoring on one instance. ``data``/``train`` fields are flags too."""
 
-    preset: str = "small"
-    methods: tuple = PAPER_METHODS
-    anchoring: str = "both"            # without | with | both
-    anchor_frac: float = 0.1           # anchors k = anchor_frac · n (paper: 100 of 1000)
-    taus: tuple = (0.9, 0.95)
-    table_tau: float = 0.95            # τ of the markdown table (paper's Table 1: 0.95)
-    out: str = "out/bench"
+    preset: str = option("small", "the preset the other values came from", flag=False)
+    methods: tuple[str, ...] = option(PAPER_METHODS, "methods to train: a family's method name (topk_sae), a trainable family (an SAE of it) or KIND:FAMILY")
+    anchoring: str = option("both", "without | with | both")
+    anchor_frac: float = option(0.1, "anchors k = anchor_frac · n (paper: 100 of 1000)")
+    taus: tuple[float, ...] = option((0.9, 0.95), "cosine thresholds τ of GT recovery")
+    table_tau: float = option(0.95, "τ of the markdown table (paper's Table 1: 0.95)")
+    out: str = option("out/bench", "output directory")
     data: DataConfig = field(default_factory=DataConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
 

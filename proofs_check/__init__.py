@@ -1,56 +1,47 @@
-"""Every claim C1–C9 of THEORY.md as an executable, adversarial check with a verdict.
+"""Every claim of THEORY.md (C1, C2, …) as an executable, adversarial check with a verdict.
 
 >>> from proofs_check import CLAIMS, check
 >>> v = check("C5")            # the claim's own instance / default search
 >>> v.status, v.evidence
 
-One module per claim (``proofs_check/c1_loss_approximation.py`` …), all of the same shape:
+One module per claim (``proofs_check/c1_loss_approximation.py`` …), all of the shape
+:class:`proofs_check.claim.ClaimCheck` describes:
 
 - ``CLAIM``: a :class:`proofs_check.claim.Claim` (id, title, statement, paper reference);
+- ``Options``: the typed keyword options of ``check_instance``;
 - ``hypotheses(instance, **kw) -> list[str]``: the unmet hypotheses (empty when all hold);
 - ``proof_steps() -> list[StepCheck]``: the symbolic check of every algebraic step;
 - ``check_instance(instance, **kw) -> Verdict``: exact / numeric checks on one instance;
 - ``search(budget, seed) -> Verdict``: the adversarial search over the claim's hypothesis space.
+
+A new module ``c<N>_<name>.py`` is claim C<N> (found by its file name); a claim of your own is a
+:class:`proofs_check.claim.SearchClaim` named as ``module:Attr`` (``check("mypkg.claims:MyClaim")``).
 """
 from __future__ import annotations
 
-import importlib
-
+from proofs_check.claim import builtin_claims, claim_ids, get_claim, options, register_claim
 from proofs_check.verdict import STATUSES, CorrectedCondition, StepCheck, Verdict
 from theory.errors import SDLInputError
 
-_MODULES = {
-    "C1": "c1_loss_approximation",
-    "C2": "c2_biconvexity",
-    "C3": "c3_construction",
-    "C4": "c4_zero_loss",
-    "C5": "c5_example",
-    "C6": "c6_spurious_minima",
-    "C7": "c7_absorption",
-    "C8": "c8_dead_neurons",
-    "C9": "c9_resampling",
-}
-CLAIMS: tuple[str, ...] = tuple(_MODULES)
+CLAIMS: tuple[str, ...] = tuple(builtin_claims())
 
 DEFAULT_BUDGET = 40
 DEFAULT_SEED = 0
 
 
 def claim_module(claim_id: str):
-    key = str(claim_id).upper()
-    if key not in _MODULES:
-        raise SDLInputError(f"unknown claim {claim_id!r}; choose one of {', '.join(CLAIMS)}")
-    return importlib.import_module(f"proofs_check.{_MODULES[key]}")
+    """The check of one claim: a built-in claim's module, or a claim of yours (see ``get_claim``)."""
+    return get_claim(claim_id)
 
 
 def check(claim_id: str, instance=None, *, budget: int | None = None, seed: int | None = None, **kwargs) -> Verdict:
-    """Check one claim.
+    """Check one claim (an id such as ``"C6"``, or ``"module:Attr"`` for a claim of yours).
 
     Without an instance: the claim's default adversarial search (``budget`` examples, ``seed``).
-    With an instance: check that instance; extra keyword arguments a claim understands are
-    ``pattern``, ``parents`` (C7), ``W_D``, ``W_E``, ``b_E``, ``p_active`` (C1).
+    With an instance: check that instance; the keyword options are the fields of the claim's
+    ``Options`` (e.g. ``pattern``, ``parents`` (C7), ``W_D``, ``W_E``, ``b_E``, ``p_active`` (C1)).
     """
-    module = claim_module(claim_id)
+    claim = get_claim(claim_id)
     budget = DEFAULT_BUDGET if budget is None else int(budget)
     seed = DEFAULT_SEED if seed is None else int(seed)
     if budget < 1:
@@ -58,8 +49,10 @@ def check(claim_id: str, instance=None, *, budget: int | None = None, seed: int 
     if instance is None:
         if kwargs:
             raise SDLInputError(f"{claim_id}: {sorted(kwargs)} apply to a given instance; pass instance=... too")
-        return module.search(budget=budget, seed=seed)
-    return module.check_instance(instance, seed=seed, budget=budget, **kwargs)
+        return claim.search(budget=budget, seed=seed)
+    given = {k: v for k, v in options(claim, kwargs).items() if k in kwargs}  # unknown options refused here
+    return claim.check_instance(instance, seed=seed, budget=budget, **given)
 
 
-__all__ = ["CLAIMS", "check", "claim_module", "Verdict", "StepCheck", "CorrectedCondition", "STATUSES"]
+__all__ = ["CLAIMS", "check", "claim_module", "claim_ids", "get_claim", "register_claim", "Verdict", "StepCheck",
+           "CorrectedCondition", "STATUSES"]

@@ -30,7 +30,6 @@ from pathlib import Path
 
 import numpy as np
 
-from theory.activations import JumpReLU, ReLU, TopKReLU
 from theory.derivation import least_squares_decoder, stationarity_residual
 from theory.errors import SDLInputError
 from theory.instance import Instance
@@ -307,36 +306,12 @@ def model_point(model) -> ModelPoint:
 
     with torch.no_grad():
         spec = dict(model.spec())
-        name = spec.get("name")
         W_E = model.encoder_directions().detach().double().cpu().numpy()
         W_D = model.W_dec.detach().double().cpu().numpy().T
         b_E = None if model.b_enc is None else model.b_enc.detach().double().cpu().numpy()
         b_D = None if model.b_dec is None else model.b_dec.detach().double().cpu().numpy()
-        unmet = []
-        if name == "relu":
-            act = ReLU()
-        elif name == "jumprelu":
-            theta = model.threshold.detach().double().cpu().numpy()
-            act = JumpReLU(theta=float(np.median(theta)))
-            if np.ptp(theta) > 1e-6 * max(1.0, float(np.abs(theta).max())):
-                unmet.append(f"JumpReLU thresholds differ per neuron (θ in [{theta.min():.3g}, {theta.max():.3g}]); "
-                             f"inspected with one θ = median = {act.theta:.3g}")
-        elif name in ("topk",):
-            act = TopKReLU(k=int(model.k))
-        elif name in ("batchtopk", "matryoshka"):
-            thr = float(model.threshold)
-            if thr >= 0:
-                act = JumpReLU(theta=thr)
-                unmet.append(f"{name}: inspected at inference, as JumpReLU with the learned global threshold {thr:.3g}")
-            else:
-                act = TopKReLU(k=int(model.k))
-                unmet.append(f"{name}: no inference threshold learned yet; inspected as TopK∘ReLU(k={model.k})")
-        elif name == "gated":
-            act = ReLU()
-            unmet.append("gated: the gate decides firing and a separate magnitude path the value, so σ(z)_i ∈ {0, z_i} "
-                         "fails; inspected as a ReLU of the gate path")
-        else:
-            raise SDLInputError(f"cannot inspect a model of architecture {name!r}")
+        act, unmet = model.theory_activation()  # declared by the family's torch model
+        unmet = list(unmet)
         for key in ("l1_coeff", "l0_coeff"):
             if spec.get(key):
                 unmet.append(f"trained with a sparsity penalty ({key} = {spec[key]:g}); L̃ has none, so the point is not "

@@ -22,6 +22,8 @@ C in that range.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import itertools
 import math
 
@@ -38,7 +40,17 @@ from theory.distribution import Constant, FeatureDistribution, Uniform
 from theory.errors import SDLInputError
 from theory.instance import Instance
 from theory.objective import approx_loss, exact_loss, sample_losses
-from theory.strategies import instances, parameters
+from theory.strategies import instances, parameters, searched_families
+
+@dataclass(frozen=True)
+class Options:
+    """The options of ``check_instance`` (``check("C1", instance, **options)``)."""
+
+    W_D: object = None  # the decoder (n_r × n_q); default: the search's own point
+    W_E: object = None  # the encoder (n_q × n_p)
+    b_E: object = None  # the encoder bias
+    p_active: object = None  # activation probability of every feature (builds the distribution)
+
 
 CLAIM = Claim(
     id="C1",
@@ -333,10 +345,12 @@ def _corrected(verified: bool, evidence: str) -> CorrectedCondition:
 
 
 @st.composite
-def _space(draw, families=("relu", "jumprelu", "topk", "topk_relu"), bias=False):
-    """Small instances (n ≤ 3) in the theorem's hypotheses: p ≤ 1/n, bounded magnitudes (constant ≠ 1 or uniform)."""
+def _space(draw, families=None, bias=False):
+    """Small instances (n ≤ 3) in the theorem's hypotheses: p ≤ 1/n, bounded magnitudes (constant ≠ 1 or uniform);
+    ``families`` default: every searched per-sample family."""
+    families = searched_families(per_sample=True) if families is None else families
     inst = draw(instances(min_n=1, max_n=3, max_dim=3, families=families, bias=bias))
-    if "jumprelu" in families:  # half the draws: a threshold that single features of magnitude m ≠ 1 can cross
+    if JumpReLU.name in families:  # half the draws: a threshold that single features of magnitude m ≠ 1 can cross
         inst = inst.replace(activation=draw(st.one_of(st.builds(JumpReLU, theta=st.sampled_from([0.5, 1.0, 0.25])),
                                                       st.just(inst.activation))))
     # p on a log scale up to min(1/n, 1/2) (p = 1 makes M_d = 0·∞): the gaps the proof misses are O(p),
@@ -372,11 +386,12 @@ def search(budget: int = 40, seed: int = 0) -> Verdict:
         r = evaluate(inst, W_D, W_E, b_E, s)
         return {"instance": inst.to_json(), "activation": inst.activation.describe(), **r} if _corrected_fails(r) else None
 
-    everything = ("relu", "jumprelu", "topk", "topk_relu")
+    # the corrected condition's families: positively homogeneous σ (every member of the family)
+    homogeneous_families = searched_families(per_sample=True, homogeneous=True)
     found = find_counterexample(_space(), original, budget=budget, seed=seed)
-    homogeneous = find_counterexample(_space(("relu", "topk", "topk_relu")), original, budget=budget, seed=seed + 1)
-    with_bias = find_counterexample(_space(("relu", "topk", "topk_relu"), bias=True), original, budget=budget, seed=seed + 2)
-    repaired = find_counterexample(_space(everything, bias=None), corrected, budget=budget, seed=seed + 3)
+    homogeneous = find_counterexample(_space(homogeneous_families), original, budget=budget, seed=seed + 1)
+    with_bias = find_counterexample(_space(homogeneous_families, bias=True), original, budget=budget, seed=seed + 2)
+    repaired = find_counterexample(_space(bias=None), corrected, budget=budget, seed=seed + 3)
     numbers = {"search": found.summary(), "homogeneous_no_bias_search": homogeneous.summary(),
                "homogeneous_with_bias_search": with_bias.summary(), "corrected_search": repaired.summary(),
                "bias_counterexample": with_bias.details}

@@ -18,6 +18,8 @@ same formulas; such instances are reported separately as outside the claim's hyp
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import sympy as sp
 from hypothesis import strategies as st
@@ -32,6 +34,16 @@ from theory.instance import Instance
 from theory.objective import approx_loss
 from theory.patterns import as_pattern, pattern_of, region
 from theory.strategies import instances, points_in_region
+
+@dataclass(frozen=True)
+class Options:
+    """The options of ``check_instance`` (``check("C2", instance, **options)``)."""
+
+    W_D: object = None  # the decoder
+    W_E: object = None  # the encoder
+    b_E: object = None  # the encoder bias
+    pattern: object = None  # an activation pattern (its region is checked)
+
 
 CLAIM = Claim(
     id="C2",

@@ -15,6 +15,8 @@ statement with the same search.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import sympy as sp
 from hypothesis import strategies as st
@@ -29,6 +31,13 @@ from theory.geometry import coherence
 from theory.instance import Instance
 from theory.objective import approx_loss, approx_loss_terms
 from theory.strategies import activations, instances, seeds
+
+@dataclass(frozen=True)
+class Options:
+    """The options of ``check_instance`` (``check("C3", instance, **options)``)."""
+
+    n_q: object = None  # the number of neurons (default: n)
+
 
 CLAIM = Claim(
     id="C3",

@@ -21,6 +21,8 @@ and any (non-zero) decoder column (against ``w_r^d``) or encoder row (against ``
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import sympy as sp
 from hypothesis import strategies as st
@@ -29,11 +31,20 @@ from proofs_check.algebra import equality_step
 from proofs_check.claim import Claim
 from proofs_check.search import SKIP, find_counterexample
 from proofs_check.verdict import CorrectedCondition, StepCheck, Verdict
-from theory.activations import BatchTopK, JumpReLU, TopK, TopKReLU
+from theory.activations import BatchTopK, JumpReLU, ReLU, TopK, TopKReLU
 from theory.errors import SDLInputError
 from theory.instance import Instance
 from theory.objective import approx_loss, approx_residuals
 from theory.strategies import activations, feature_matrices, instances, parameters
+
+@dataclass(frozen=True)
+class Options:
+    """The options of ``check_instance`` (``check("C4", instance, **options)``)."""
+
+    W_D: object = None  # the decoder
+    W_E: object = None  # the encoder
+    b_E: object = None  # the encoder bias
+
 
 CLAIM = Claim(
     id="C4",
@@ -298,7 +309,7 @@ def search(budget: int = 40, seed: int = 0) -> Verdict:
     cons = find_counterexample(_space(superposition=False), consequence, budget=budget, seed=seed + 1)
     # The corrected consequence: the same search restricted to σ that keep ≥ 2 units per input.
     keep_two = st.tuples(st.one_of(_orthonormal_instances(), instances(min_n=2, max_n=4, max_dim=5, superposition=False)),
-                         st.one_of(activations(("relu", "jumprelu")), st.builds(TopK, k=st.integers(2, 4)),
+                         st.one_of(activations((ReLU.name, JumpReLU.name)), st.builds(TopK, k=st.integers(2, 4)),
                                    st.builds(BatchTopK, k=st.integers(2, 4)),
                                    st.builds(TopKReLU, k=st.integers(2, 4))))
     fixed = find_counterexample(st.builds(lambda t: (t[0].replace(activation=t[1]), None), keep_two), consequence,

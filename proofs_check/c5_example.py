@@ -16,6 +16,8 @@ point: gradients zero in the interior of its region, and reports L̃.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import sympy as sp
 from hypothesis import strategies as st
@@ -31,6 +33,15 @@ from theory.errors import SDLInputError
 from theory.instance import Instance
 from theory.objective import approx_loss
 from theory.patterns import pattern_of, region
+
+@dataclass(frozen=True)
+class Options:
+    """The options of ``check_instance`` (``check("C5", instance, **options)``)."""
+
+    W_D: object = None  # the decoder (default: the example's)
+    W_E: object = None  # the encoder (default: the example's)
+    b_E: object = None  # the encoder bias
+
 
 CLAIM = Claim(
     id="C5",

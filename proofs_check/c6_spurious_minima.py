@@ -35,6 +35,8 @@ generalised eigenspace per neuron meets Ω_P with ``Σ_i (Σ_{d∈F_i} M_d − �
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import itertools
 from functools import lru_cache
 
@@ -59,6 +61,16 @@ from theory.errors import SDLInputError
 from theory.instance import Instance
 from theory.patterns import ActivationPattern, as_pattern, pattern_of, region
 from theory.strategies import instances, seeds
+
+@dataclass(frozen=True)
+class Options:
+    """The options of ``check_instance`` (``check("C6", instance, **options)``)."""
+
+    pattern: object = None  # the activation pattern (F_1, …, F_{n_q})
+    W_E: object = None  # an encoder in the pattern's region
+    b_E: object = None  # the encoder bias
+    W_D: object = None  # the decoder
+
 
 CLAIM = Claim(
     id="C6",

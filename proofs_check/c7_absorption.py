@@ -27,6 +27,8 @@ A's per-input counts, and every child can be split off. The exact criterion is t
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from functools import lru_cache
 
 import numpy as np
@@ -43,6 +45,15 @@ from theory.activations import JumpReLU, ReLU
 from theory.errors import SDLInputError
 from theory.instance import Instance
 from theory.strategies import activations, feature_matrices
+
+@dataclass(frozen=True)
+class Options:
+    """The options of ``check_instance`` (``check("C7", instance, **options)``)."""
+
+    parents: object = None  # the hierarchy: parent → children
+    W_E: object = None  # the encoder
+    b_E: object = None  # the encoder bias
+
 
 CLAIM = Claim(
     id="C7",

@@ -23,6 +23,8 @@ the support of the data", which the toolkit decides by enumeration.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import itertools
 from functools import lru_cache
 
@@ -40,7 +42,17 @@ from theory.distribution import FeatureDistribution
 from theory.errors import SDLInputError
 from theory.instance import Instance
 from theory.patterns import ActivationPattern, pattern_of, region
-from theory.strategies import instances, seeds
+from theory.activations import ReLU
+from theory.strategies import instances, searched_families, seeds
+
+@dataclass(frozen=True)
+class Options:
+    """The options of ``check_instance`` (``check("C8", instance, **options)``)."""
+
+    W_E: object = None  # the encoder with the dead neuron
+    b_E: object = None  # the encoder bias
+    W_D: object = None  # the decoder
+
 
 CLAIM = Claim(
     id="C8",
@@ -358,9 +370,9 @@ def _space(draw, relu_no_bias: bool = False):
     random distributions (constant / exponential / uniform magnitudes); a random pattern of the live
     neurons plus 1–2 just-dead neurons."""
     if relu_no_bias:
-        inst = draw(instances(min_n=2, max_n=3, max_dim=3, families=("relu",), bias=False, with_distribution=True))
+        inst = draw(instances(min_n=2, max_n=3, max_dim=3, families=(ReLU.name,), bias=False, with_distribution=True))
     else:
-        inst = draw(instances(min_n=2, max_n=3, max_dim=3, families=("relu", "jumprelu", "topk", "topk_relu"),
+        inst = draw(instances(min_n=2, max_n=3, max_dim=3, families=searched_families(per_sample=True),
                               with_distribution=True))
     live = draw(st.integers(1, inst.n))
     labels = draw(st.lists(st.integers(0, live - 1), min_size=inst.n, max_size=inst.n))

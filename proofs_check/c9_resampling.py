@@ -41,12 +41,22 @@ import numpy as np
 from proofs_check.claim import Claim
 from proofs_check.partial_optimum import is_partial_minimum, stationary_partial_minima
 from proofs_check.verdict import CorrectedCondition, StepCheck, Verdict
+from theory import registry
 from theory.activations import ReLU, TopKReLU
 from theory.distribution import FeatureDistribution
 from theory.errors import SDLInputError
 from theory.instance import Instance
 from theory.objective import approx_loss, exact_loss
 from theory.patterns import as_pattern, pattern_of
+
+@dataclass(frozen=True)
+class Options:
+    """The options of ``check_instance`` (``check("C9", instance, **options)``)."""
+
+    pattern: object = None  # the spurious pattern to start from
+    encoder_scale: float = 0.2  # the recipe's encoder scale of a resampled row
+    steps: object = None  # training steps (default: the claim's)
+
 
 CLAIM = Claim(
     id="C9",
@@ -245,7 +255,8 @@ def numerics_trainer_losses(instance: Instance, start: dict, *, resample: bool, 
     from theory.distribution import Constant, ShiftedExponential
 
     act, dist = instance.activation, instance.distribution
-    arch = "relu" if isinstance(act, ReLU) else "topk" if isinstance(act, TopKReLU) else None
+    # the trained σ must be the theory's own (fixed, not learned, thresholds): ReLU and TopK∘ReLU
+    arch = registry.family_of(act).name if isinstance(act, (ReLU, TopKReLU)) else None
     mag = dist.magnitude
     if arch is None or instance.encoder_bias or len(set(np.round(dist.for_n(instance.n), 12))) != 1 \
             or not isinstance(mag, (Constant, ShiftedExponential)):
@@ -275,7 +286,7 @@ def _trainer_runs(instance, start, arch, act, dist, c_min, beta, resample, seeds
         W_p = torch.tensor(instance.W_p, dtype=torch.float32)
         data = BenchData(config=dcfg, W_p=W_p, W_r=W_p if instance.is_sae else torch.tensor(instance.W_r, dtype=torch.float32))
         n_q = start["W_E"].shape[0]
-        tcfg = TrainConfig(arch=arch, n_latents=n_q, k=getattr(act, "k", 0), l1_coeff=0.0, bias=False,
+        tcfg = TrainConfig(arch=arch, n_latents=n_q, hyper={"k": getattr(act, "k", 0), "l1_coeff": 0.0}, bias=False,
                            unit_norm_decoder=False, aux_k=False, lr=cfg.lr, batch_size=cfg.batch_size, max_steps=cfg.steps,
                            resample=resample, resample_every=cfg.window, resample_batch=cfg.resample_batch, quiet=True,
                            device="cpu", seed=int(seed), eval_every=10 * cfg.steps, eval_samples=256)

@@ -71,11 +71,12 @@ class ClaimOutcome:
 
 
 def _first_sentence(text: str, limit: int) -> str:
+    """The first sentence of ``text``, cut at a word boundary to at most ``limit`` characters."""
     text = " ".join(str(text).split())
     cut = text.find(". ")
     if 0 < cut < limit:
         text = text[: cut + 1]
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    return text if len(text) <= limit else textwrap.shorten(text, width=limit, placeholder=" …")
 
 
 def counterexample_summary(ce) -> str:
@@ -118,22 +119,34 @@ def _corrected_text(outcome: ClaimOutcome) -> str:
     return f"{'[verified] ' if cc.verified else '[NOT verified] '}{cc.text}"
 
 
-def table(outcomes: list[ClaimOutcome], seconds: dict | None = None, width: int = 38) -> str:
-    """The console table: claim, verdict, evidence, counterexample, corrected condition (wrapped)."""
+TABLE_LINES = 3  # lines per cell on the console; report.md has the whole text
+
+
+def table(outcomes: list[ClaimOutcome], seconds: dict | None = None, width: int | None = None,
+          columns: int | None = None) -> str:
+    """The console table: claim, verdict, evidence, counterexample, corrected condition, wrapped to fit
+    ``columns`` characters (default: the terminal's width) and cut at word boundaries after
+    :data:`TABLE_LINES` lines per cell. ``width`` fixes the three text columns' width instead."""
+    import shutil
+
     cols = ["claim", "verdict", "evidence", "counterexample", "corrected condition"]
-    widths = [5, 18, width, width, width]
+    fixed = [max(5, *(len(o.claim) for o in outcomes)) if outcomes else 5, 18]
     if seconds:
         cols.append("time")
-        widths.append(7)
+    if width is None:
+        columns = columns or shutil.get_terminal_size((120, 24)).columns
+        used = sum(fixed) + (7 if seconds else 0) + 3 * (len(cols) - 1)
+        width = max(12, (columns - used) // 3)
+    widths = fixed + [width, width, width] + ([7] if seconds else [])
     lines = [" | ".join(c.ljust(w) for c, w in zip(cols, widths)), "-+-".join("-" * w for w in widths)]
     for o in outcomes:
         evidence = o.error if o.verdict is None else o.verdict.evidence
-        cells = [o.claim, o.status, _first_sentence(evidence, 3 * width),
+        cells = [o.claim, o.status, _first_sentence(evidence, TABLE_LINES * width),
                  counterexample_summary(None if o.verdict is None else o.verdict.counterexample),
-                 _first_sentence(_corrected_text(o), 3 * width)]
+                 _first_sentence(_corrected_text(o), TABLE_LINES * width)]
         if seconds:
             cells.append(f"{seconds.get(o.claim, 0.0):.1f}s")
-        wrapped = [textwrap.wrap(c, w) or [""] for c, w in zip(cells, widths)]
+        wrapped = [textwrap.wrap(c, w, max_lines=TABLE_LINES, placeholder=" …") or [""] for c, w in zip(cells, widths)]
         for i in range(max(len(w) for w in wrapped)):
             lines.append(" | ".join((w[i] if i < len(w) else "").ljust(wd) for w, wd in zip(wrapped, widths)))
         lines.append("-+-".join("-" * w for w in widths))
@@ -147,15 +160,18 @@ def _md_escape(text: str) -> str:
     return str(text).replace("|", "\\|").replace("\n", " ")
 
 
-def markdown(outcomes: list[ClaimOutcome], *, seed: int, budget: int, figures: dict[str, str]) -> str:
+def markdown(outcomes: list[ClaimOutcome], *, seed: int, budget: int, figures: dict[str, str], families=()) -> str:
     counts = {}
     for o in outcomes:
         counts[o.status] = counts.get(o.status, 0) + 1
+    only = "".join(f" --activation {f}" for f in families)
     out = [
         "# sdl-theory verify: report",
         "",
-        f"Claims checked: {', '.join(o.claim for o in outcomes)}. Search budget {budget} examples per search, seed {seed} "
-        f"(rerun `sdl-theory verify {' '.join(o.claim for o in outcomes)} --budget {budget} --seed {seed}` to reproduce this file).",
+        f"Claims checked: {', '.join(o.claim for o in outcomes)}. Search budget {budget} examples per search, seed {seed}"
+        + (f", activation families searched: {', '.join(families)} only" if families else "")
+        + f" (rerun `sdl-theory verify {' '.join(o.claim for o in outcomes)}{only} --budget {budget} --seed {seed}` to "
+          "reproduce this file).",
         "",
         "Summary: " + ", ".join(f"{v} {k}" for k, v in sorted(counts.items())) + ".",
         "",
@@ -240,14 +256,16 @@ def draw_figure(spec: dict, path: Path) -> None:
         plt.close(fig)
 
 
-def report_json(outcomes: list[ClaimOutcome], *, seed: int, budget: int) -> str:
+def report_json(outcomes: list[ClaimOutcome], *, seed: int, budget: int, families=()) -> str:
     """Strict JSON (numerics.io's one policy: non-finite floats as "nan" / "inf" / "-inf")."""
     payload = {"tool": "sdl-theory verify", "seed": seed, "budget": budget,
+               **({"activation_families": list(families)} if families else {}),
                "claims": [o.to_json() for o in outcomes]}
     return dumps(payload)
 
 
-def write_report(out_dir, outcomes: list[ClaimOutcome], *, seed: int, budget: int, figures: bool = True) -> dict:
+def write_report(out_dir, outcomes: list[ClaimOutcome], *, seed: int, budget: int, figures: bool = True,
+                 families=()) -> dict:
     """Write ``report.json``, ``report.md`` and ``figures/*.png`` into ``out_dir``; return their paths."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -263,10 +281,10 @@ def write_report(out_dir, outcomes: list[ClaimOutcome], *, seed: int, budget: in
                 except Exception as exc:  # a broken figure must not lose the report
                     drawn.pop(o.claim, None)
                     print(f"warning: figure for {o.claim} not drawn: {exc}")
-    write_text_atomic(out / "report.json", report_json(outcomes, seed=seed, budget=budget))
-    write_text_atomic(out / "report.md", markdown(outcomes, seed=seed, budget=budget, figures=drawn))
+    write_text_atomic(out / "report.json", report_json(outcomes, seed=seed, budget=budget, families=families))
+    write_text_atomic(out / "report.md", markdown(outcomes, seed=seed, budget=budget, figures=drawn, families=families))
     return {"json": str(out / "report.json"), "markdown": str(out / "report.md"),
             "figures": [str(out / p) for p in drawn.values()]}
 
 
-__all__ = ["ClaimOutcome", "table", "markdown", "report_json", "write_report", "counterexample_summary", "draw_figure"]
+__all__ = ["TABLE_LINES", "ClaimOutcome", "table", "markdown", "report_json", "write_report", "counterexample_summary", "draw_figure"]

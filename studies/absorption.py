@@ -152,7 +152,7 @@ def compute(cfg: AbsorptionConfig, log=print) -> dict:
         per_seed = []
         for s in seeds:
             seed_all(s)
-            model = make_model("topk", 1 + K, 1 + K, k=int(k), seed=s)
+            model = make_model("topk_relu", 1 + K, 1 + K, k=int(k), seed=s)
             tl = train(model, sampler, steps=cfg.topk_steps, batch=cfg.batch, lr=cfg.lr, l1=0.0, seed=s)
             m = measure(model, cfg, s)
             m.update(seed=s, final_loss=tl.final_loss)

@@ -84,7 +84,10 @@ def hierarchy_event_sampler(W_p: np.ndarray, parent: int, children: list[int], p
 
 def make_model(arch: str, d_in: int, n_latents: int, d_out: int | None = None, *, bias: bool = False,
                k: int = 0, seed: int = 0):
-    kw = {"k": k} if arch in ("topk", "batchtopk") else {}
+    from theory import registry
+
+    takes_k = "k" in registry.get(arch).hyper_kwargs()  # the TopK families: k active units per sample
+    kw = {"k": k} if takes_k else {}
     return build_model(arch, d_in, n_latents, d_out, bias=bias, unit_norm_decoder=False, seed=seed, **kw)
 
 

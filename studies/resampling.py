@@ -85,8 +85,8 @@ def compute(cfg: ResamplingConfig, log=print) -> dict:
     W_p = np.eye(cfg.n)
     sampler = independent_sampler(W_p, cfg.p_active, cfg.c_min, 0.0, condition_on_event=True)
     seeds = [cfg.seed + s for s in range(cfg.seeds)]
-    arms = [("relu", "none", 0.2), ("relu", "resample", 0.2), ("topk", "none", 0.2)]
-    arms += [("topk", "resample", s) for s in cfg.topk_scales]
+    arms = [("relu", "none", 0.2), ("relu", "resample", 0.2), ("topk_relu", "none", 0.2)]
+    arms += [("topk_relu", "resample", s) for s in cfg.topk_scales]
     results = {}
     for arch, mode, scale in arms:
         key = f"{arch}/{mode}" + (f"@{scale:g}" if mode == "resample" else "")

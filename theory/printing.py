@@ -139,63 +139,20 @@ def _setting(d) -> Section:
 
 
 def _region_family(d) -> Section:
+    from theory.registry import family_of
+
     act, bias = d.activation, d.encoder_bias
     z_t, z_l = _pre_activation(bias)
-    name = act.name
-    notes: list[str] = []
-    if name in ("relu", "jumprelu"):
-        theta = float(getattr(act, "theta", 0.0))
-        th = f"{theta:g}"
-        th_l = r"\theta" if name == "jumprelu" else "0"
-        lines = [
-            Line("neuron i on for feature d", f"{z_t} > {th}", f"{z_l} > {th_l}" + (f" = {th}" if name == "jumprelu" else ""), {"op": ">", "threshold": theta}),
-            Line("neuron i off for feature d", f"{z_t} <= {th}", f"{z_l} \\le {th_l}" + (f" = {th}" if name == "jumprelu" else ""), {"op": "<=", "threshold": theta}),
-        ]
-        if name == "jumprelu" and theta > 0:
-            notes.append(f"JumpReLU(θ={th}) is not positively homogeneous: whether a unit clears θ = {th} depends on the "
-                         "input's magnitude, so L̃ (unit magnitudes) need not approximate L as the activation "
-                         "probability goes to 0 unless magnitudes are 1 (C1's reduction is in doubt here).")
-        elif name == "jumprelu":
-            notes.append("With θ = 0 JumpReLU is ReLU (positively homogeneous).")
-        else:
-            notes.append("ReLU is positively homogeneous: σ(c z) = c σ(z) for c > 0.")
-    elif name in ("topk", "topk_relu"):
-        k = int(act.k)
-        z_t2 = z_t.replace("w_E^i", "w_E^j")
-        z_l2 = z_l.replace("w_E^i", "w_E^j")
-        lines = [Line("neuron i on for feature d (ranking)",
-                      f"{z_t} is among the k = {k} largest of the n_q values {z_t.replace('i', '·')}",
-                      f"{z_l} \\text{{ among the }} k = {k} \\text{{ largest over neurons}}", {"k": k}),
-                 Line("ranking condition, every on unit i and off unit j of feature d", f"{z_t2} <= {z_t}", f"{z_l2} \\le {z_l}")]
-        if name == "topk":
-            notes.append(f"TopK(k={k}) switches on exactly min(k, n_q) units per feature, with no sign condition "
-                         "(negative codes are possible).")
-        else:
-            lines.append(Line("and the on unit is positive", f"{z_t} > 0", f"{z_l} > 0"))
-            lines.append(Line("if fewer than k units are on for feature d: every off unit j", f"{z_t2} <= 0", f"{z_l2} \\le 0"))
-            notes.append(f"TopK∘ReLU(k={k}) keeps the top-k units that are positive: at most k on per feature.")
-        notes.append("TopK is positively homogeneous (scaling a sample keeps its ranking); ties have measure zero "
-                     "and are broken by the lower index (the region uses <= there).")
-    elif name == "batchtopk":
-        k = int(act.k)
-        lines = [
-            Line("batch", "B = the n single-feature inputs w_p^1..w_p^n (the toolkit's convention for L̃)",
-                 r"B = \{w_p^1, \dots, w_p^n\}"),
-            Line("entry (d, i) on", f"{z_t} > 0 and among the k·n = {k}·n largest entries of the whole n × n_q matrix",
-                 f"{z_l} > 0 \\text{{ and among the }} k n \\text{{ largest entries of the batch}}", {"k": k}),
-            Line("batch-wide ranking, every on entry (d, i) and off entry (e, j), across features",
-                 "<w_E^j, w_p^e>" + (" + b_j" if bias else "") + f" <= {z_t}",
-                 r"\langle w_E^j, w_p^e \rangle" + (" + b_j" if bias else "") + f" \\le {z_l}"),
-            Line("if fewer than k·n entries are on: every off entry (e, j)", "<w_E^j, w_p^e>" + (" + b_j" if bias else "") + " <= 0",
-                 r"\langle w_E^j, w_p^e \rangle" + (" + b_j" if bias else "") + r" \le 0"),
-        ]
-        notes.append("BatchTopK has no per-sample σ: which units a feature switches on depends on the other features "
-                     "of the batch, so the region couples features; it is not positively homogeneous.")
-        thr = getattr(act, "threshold", None)
-        notes.append("The exact objective L uses the inference threshold, JumpReLU(θ = threshold)"
-                     + (f" = JumpReLU(θ={thr:g})." if thr is not None else " (none set on this activation)."))
-    else:  # a family added later: state its protocol, do not guess its conditions
+    try:
+        fam = family_of(act)
+    except SDLInputError:  # an activation class nobody registered still derives
+        fam = None
+    if fam is not None and fam.region_text is not None:  # the family's own wording (declared in its file)
+        lines, notes = fam.region_text(act, z_t, z_l, bias)
+        lines, notes = list(lines), list(notes)
+    else:  # a family without one: state its protocol, do not guess its conditions
         lines = [Line("region", f"the linear constraints of {act.describe()}.region_constraints(mask) on Z[d, i] = {z_t}", "")]
+        notes = []
     notes.append("Every condition is linear in (W_E, b): each region Ω_P is an intersection of half-spaces, "
                  "hence convex.")
     return Section("region", f"Region conditions: {act.describe()}", tuple(lines), tuple(notes))

@@ -17,23 +17,33 @@ from __future__ import annotations
 import numpy as np
 from hypothesis import strategies as st
 
-from theory.activations import Activation, BatchTopK, JumpReLU, ReLU, TopK, TopKReLU
+from theory import registry
+from theory.activations import Activation
+from theory.errors import SDLInputError
 from theory.distribution import Constant, FeatureDistribution, ShiftedExponential, Uniform
 from theory.instance import Instance, normalize_columns
 
 seeds = st.integers(min_value=0, max_value=2**31 - 1)
 
 
+def searched_families(**filters) -> tuple[str, ...]:
+    """The families the claims' searches draw by default (``theory.registry.families(searched=True)``,
+    narrowed by ``registry.searching``), with the given properties (e.g. ``per_sample=True``)."""
+    return registry.names(searched=True, **filters)
+
+
 @st.composite
-def activations(draw, families=("relu", "jumprelu", "topk", "topk_relu", "batchtopk"), max_k: int = 3) -> Activation:
-    """One activation of the listed families with a drawn parameter."""
-    name = draw(st.sampled_from(families))
-    if name == "relu":
-        return ReLU()
-    if name == "jumprelu":
-        return JumpReLU(theta=draw(st.sampled_from([0.0, 0.1, 0.25, 0.5, 1.0])))
-    k = draw(st.integers(1, max_k))
-    return {"topk": TopK, "topk_relu": TopKReLU, "batchtopk": BatchTopK}[name](k=k)
+def activations(draw, families=None, max_k: int = 3) -> Activation:
+    """One activation of the listed families (names, ``module:attr`` or :class:`theory.registry.Family`;
+    default: :func:`searched_families`), its parameters drawn by the family's own strategy."""
+    fams = [registry.get(f) for f in (searched_families() if families is None else families)]
+    if not fams:
+        raise SDLInputError("no activation family to draw from: the families searched (verify --activation …) "
+                            "have none with the properties this search needs")
+    # draw the name, not the Family object: hypothesis generates differently for non-literal elements,
+    # and the same names keep every search's examples per seed what they were
+    fam = registry.get(draw(st.sampled_from([f.ref for f in fams])))
+    return fam.draw(draw, max_k)  # drawn in this composite, not a nested strategy: same examples per seed
 
 
 @st.composite
@@ -82,7 +92,7 @@ def instances(
     min_n: int = 2,
     max_n: int = 4,
     max_dim: int = 4,
-    families=("relu", "jumprelu", "topk", "topk_relu", "batchtopk"),
+    families=None,
     transcoder: bool | None = None,
     bias: bool | None = None,
     with_distribution: bool = False,
@@ -90,7 +100,7 @@ def instances(
     geometry=("gaussian", "orthonormal", "negative"),
 ) -> Instance:
     """Small random instances over the whole hypothesis space THEORY.md section 4 asks for:
-    every family, with/without bias, unequal weights, non-orthogonal and negative interference,
+    every searched family (``families``, as in :func:`activations`), with/without bias, unequal weights, non-orthogonal and negative interference,
     ``n > n_p`` (superposition) and transcoders with ``W_r ≠ W_p`` (``None`` = draw either)."""
     n = draw(st.integers(min_n, max_n))
     sup = draw(st.booleans()) if superposition is None else superposition

@@ -102,10 +102,21 @@ class SparseCoder(nn.Module):
 
     # ------------------------------------------------------------------ description / persistence
     def spec(self) -> dict:
-        """Registry name and constructor arguments: enough to rebuild the model (``io.load_model``)."""
-        return {"name": self.name, "d_in": self.d_in, "n_latents": self.n_latents, "d_out": self.d_out,
+        """Family name and constructor arguments: enough to rebuild the model (``io.load_model``)."""
+        return {"name": getattr(self, "family", self.name), "d_in": self.d_in, "n_latents": self.n_latents, "d_out": self.d_out,
                 "bias": self.bias, "unit_norm_decoder": self.unit_norm_decoder, "seed": self.seed,
                 **self.hyper}
+
+    def theory_activation(self) -> tuple[object, list[str]]:
+        """σ as a theory activation for ``inspect``, and what that reading had to assume.
+
+        Default: the family's activation built from the hyperparameters it shares with the model
+        (e.g. ``k``); families whose trained σ differs (per-neuron θ, batch thresholds) override this."""
+        from theory import registry
+
+        family = registry.get(getattr(self, "family", self.name))
+        params = {k: v for k, v in self.hyper.items() if k in family.parameter_names()}
+        return family.make(**params), []
 
     def encoder_directions(self) -> torch.Tensor:
         """Rows ``w_E^i`` that decide firing (``n_q × n_p``); the gate path for Gated models."""

@@ -22,6 +22,16 @@ class BatchTopKCoder(TopKCoder):
         # -1 marks "not estimated yet"; saved with the model so inference after loading matches
         self.register_buffer("threshold", torch.tensor(-1.0))
 
+    def theory_activation(self):
+        from theory.activations import JumpReLU, TopKReLU
+
+        thr = float(self.threshold)
+        if thr >= 0:
+            return JumpReLU(theta=thr), [f"{self.name}: inspected at inference, as JumpReLU with the learned global "
+                                         f"threshold {thr:.3g}"]
+        return TopKReLU(k=int(self.k)), [f"{self.name}: no inference threshold learned yet; inspected as "
+                                         f"TopK∘ReLU(k={self.k})"]
+
     def select(self, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         B, n_q = z.shape
         if self.training or float(self.threshold) < 0:

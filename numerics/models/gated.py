@@ -23,6 +23,12 @@ class GatedCoder(SparseCoder):
         self.r_mag = nn.Parameter(torch.zeros(self.n_latents))
         self.b_mag = nn.Parameter(torch.zeros(self.n_latents)) if self.bias else None
 
+    def theory_activation(self):
+        from theory.activations import ReLU
+
+        return ReLU(), ["gated: the gate decides firing and a separate magnitude path the value, so σ(z)_i ∈ {0, z_i} "
+                        "fails; inspected as a ReLU of the gate path"]
+
     def encode(self, x: torch.Tensor) -> Code:
         pi_gate = self.preacts(x)
         pi_mag = (x @ self.W_enc.T) * self.r_mag.exp()

@@ -60,6 +60,19 @@ class JumpReLUCoder(SparseCoder):
     def threshold(self) -> torch.Tensor:
         return self.log_threshold.exp()
 
+    def theory_activation(self):
+        import numpy as np
+
+        from theory.activations import JumpReLU
+
+        theta = self.threshold.detach().double().cpu().numpy()
+        act = JumpReLU(theta=float(np.median(theta)))
+        notes = []
+        if np.ptp(theta) > 1e-6 * max(1.0, float(np.abs(theta).max())):
+            notes.append(f"JumpReLU thresholds differ per neuron (θ in [{theta.min():.3g}, {theta.max():.3g}]); "
+                         f"inspected with one θ = median = {act.theta:.3g}")
+        return act, notes
+
     def encode(self, x: torch.Tensor) -> Code:
         z = self.preacts(x)
         return Code(pre=z, acts=_JumpReLU.apply(z, self.threshold, self.bandwidth))

@@ -11,7 +11,7 @@ from numerics.models.base import Code, SparseCoder, default_k, topk_code
 
 
 class TopKCoder(SparseCoder):
-    name = "topk"
+    name = "topk_relu"
     sparse_code = True
 
     def __init__(self, *args, k: int = 0, **kw):

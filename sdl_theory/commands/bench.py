@@ -1,82 +1,81 @@
 """``sdl-theory bench``: train SDL models on the Linear Representation Bench and compare with the paper.
 
-Every field of :class:`numerics.config.DataConfig`, :class:`numerics.config.TrainConfig` and
-:class:`numerics.config.BenchConfig` is a flag; ``--preset`` supplies the values of flags not given.
-Only the torch-free ``numerics.config`` is imported to build the parser; torch loads inside ``run``.
+Every field of :class:`numerics.config.BenchConfig`, :class:`numerics.config.DataConfig` and
+:class:`numerics.config.TrainConfig` is a flag (:mod:`sdl_theory.flags`), and so is every field of the
+registered families' hyperparameter dataclasses (``--k``, ``--l1-coeff``, …: each applies to the
+families that have it; ``--hyper NAME=VALUE`` reaches those of your own family). ``--preset``
+supplies the values of flags not given. Only torch-free modules are imported to build the parser.
 """
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
-import re
 import sys
 from pathlib import Path
 
-_SKIP = {"data", "train", "preset", "kind", "arch", "anchor_k", "checkpoint_dir", "resume"}
-_ELEMENT_TYPES = {"methods": str, "taus": float, "prefixes": int}
+# set per run by the bench itself (kind and family from the method, anchors from anchor_frac)
+_SKIP = {"data", "train", "preset", "kind", "arch", "anchor_k", "checkpoint_dir", "resume", "out"}
 
 
-def _field_comments() -> dict[str, str]:
-    """The ``# comment`` after each config field: the help text of its flag."""
-    import numerics.config as cfgmod
-
-    text = Path(cfgmod.__file__).read_text()
-    out = {}
-    for m in re.finditer(r"^\s{4}(\w+): [^=\n]+=[^#\n]*#\s*(.+)$", text, re.M):
-        out.setdefault(m.group(1), m.group(2).strip())
-    return out
+def _hyper_dest(name: str) -> str:
+    return f"hyper.{name}"
 
 
 def register(subparsers) -> None:
-    from numerics.config import BenchConfig, DataConfig, TrainConfig
+    from numerics.bench import PRESETS
+    from numerics.config import BenchConfig, DataConfig, TrainConfig, hyperparameter_fields
+    from sdl_theory.flags import add_field, add_fields
+    from theory.options import default_of
 
     p = subparsers.add_parser(
         "bench", help="train SAEs/transcoders/crosscoders on the Linear Representation Bench",
         description="Train each method (with and without feature anchoring) on one bench instance, "
                     "evaluate GT recovery etc., write results.json + table.md (paper's Table 1 beside ours).",
         argument_default=argparse.SUPPRESS)
-    p.add_argument("--preset", default="small", choices=["small", "table1-scaled", "paper-table1"],
+    p.add_argument("--preset", default="small", choices=sorted(PRESETS),
                    help="base values for every flag not given (default: small, CI size)")
     p.add_argument("--out", help="output directory (default: out/bench-<preset>)")
     p.add_argument("--save-models", action=argparse.BooleanOptionalAction, default=True,
                    help="write each trained model as cfg.json + model.safetensors under OUT/models")
     p.add_argument("--dry-run", action="store_true", default=False,
                    help="print the resolved config and exit without training")
-    comments = _field_comments()
-    seen = set()
+    seen: set = set()
     for group, cls in (("bench", BenchConfig), ("data", DataConfig), ("train", TrainConfig)):
-        g = p.add_argument_group(f"{group} options")
-        for f in dataclasses.fields(cls):
-            if f.name in _SKIP or f.name in seen or f.name == "out":
-                continue
-            seen.add(f.name)
-            flag = "--" + f.name.replace("_", "-")
-            default = f.default if f.default is not dataclasses.MISSING else f.default_factory()
-            help_ = f"{comments.get(f.name, f.name)} [base default: {default}]"
-            if isinstance(default, bool):
-                g.add_argument(flag, dest=f.name, action=argparse.BooleanOptionalAction, help=help_)
-            elif isinstance(default, tuple):
-                g.add_argument(flag, dest=f.name, nargs="*", type=_ELEMENT_TYPES.get(f.name, str), help=help_)
-            else:
-                g.add_argument(flag, dest=f.name, type=type(default), help=help_)
+        add_fields(p.add_argument_group(f"{group} options"), cls, skip=_SKIP, seen=seen)
+    g = p.add_argument_group("family hyperparameters (each applies to the families that have it)")
+    for name, (f, fams, hint) in hyperparameter_fields().items():  # a name two families share is one flag
+        add_field(g, f, hint, default_of(f), _hyper_dest(name), f" ({', '.join(fams)})")
+    g.add_argument("--hyper", dest="hyper_items", action="append", metavar="NAME=VALUE",
+                   help="a hyperparameter of any method's family (e.g. of your own family); repeatable")
     p.set_defaults(func=run)
 
 
 def resolve_config(args):
     """Preset values overridden by the flags given on the command line."""
-    from numerics.bench import preset_config
-    from numerics.config import BenchConfig, DataConfig, TrainConfig
+    import dataclasses
 
-    given = {k: v for k, v in vars(args).items() if k not in ("func", "command", "preset", "save_models", "dry_run")}
-    names = {cls: {f.name for f in dataclasses.fields(cls)} for cls in (DataConfig, TrainConfig, BenchConfig)}
-    data = {k: v for k, v in given.items() if k in names[DataConfig]}
-    train = {k: v for k, v in given.items() if k in names[TrainConfig]}
-    bench = {k: (tuple(v) if isinstance(v, list) else v) for k, v in given.items()
-             if k in names[BenchConfig] and k not in ("data", "train")}
-    if "prefixes" in train:
-        train["prefixes"] = tuple(train["prefixes"])
-    bench.setdefault("out", f"out/bench-{args.preset}")
+    from numerics.bench import preset_config
+    from numerics.config import BenchConfig, DataConfig, TrainConfig, hyperparameter_fields, parse_method
+    from sdl_theory.flags import given, parse_assignments
+    from theory import registry
+
+    data, train, bench = given(args, DataConfig), given(args, TrainConfig), given(args, BenchConfig)
+    ns = vars(args)
+    hyper = {name: ns[_hyper_dest(name)] for name in hyperparameter_fields() if _hyper_dest(name) in ns}
+    hyper = {k: tuple(v) if isinstance(v, list) else v for k, v in hyper.items()}
+    bench = {k: v for k, v in bench.items() if k not in _SKIP}
+    bench.setdefault("out", getattr(args, "out", None) or f"out/bench-{args.preset}")
+    if getattr(args, "hyper_items", None):
+        methods = bench.get("methods") or preset_config(args.preset).methods
+        fields = {}
+        for m in methods:
+            fam = registry.get(parse_method(m)[1])
+            if fam.hyperparameters is not None:
+                for f in dataclasses.fields(fam.hyperparameters):
+                    fields.setdefault(f.name, f.default)
+        hyper.update(parse_assignments(args.hyper_items, fields, flag="--hyper"))
+    if hyper:
+        train["hyper"] = hyper
     cfg = preset_config(args.preset, data=data, train=train, **bench)
     cfg.validate()
     return cfg

@@ -15,8 +15,26 @@ least-squares decoder) and ``"b_E"``.
 """
 from __future__ import annotations
 
-FAMILY_NAMES = ("relu", "jumprelu", "topk", "topk_relu", "batchtopk")
 FORMAT_NAMES = ("text", "latex", "json")
+
+
+def parameter_flags() -> dict:
+    """Every registered family's activation parameters → the families taking it (each is a flag)."""
+    from theory import registry
+
+    out: dict = {}
+    for fam in registry.families():
+        for p in fam.parameter_names():
+            out.setdefault(p, []).append(fam.name)
+    return out
+
+
+def _parameter_types(family) -> dict:
+    import dataclasses
+    import typing
+
+    hints = typing.get_type_hints(family.activation) if dataclasses.is_dataclass(family.activation) else {}
+    return {p: hints.get(p, float) for p in family.parameter_names()}
 
 
 def register(subparsers) -> None:
@@ -25,10 +43,15 @@ def register(subparsers) -> None:
         help="print the derived gradients, stationarity conditions and Hessian blocks of L̃",
         description=__doc__.split("\n\n")[0],
     )
-    p.add_argument("--activation", choices=FAMILY_NAMES, default=None,
-                   help="activation family (default: the instance's, else relu)")
-    p.add_argument("--theta", type=float, default=None, help="JumpReLU threshold θ >= 0")
-    p.add_argument("--k", type=int, default=None, help="k of TopK, TopK∘ReLU, BatchTopK (default 1)")
+    from theory import registry
+
+    p.add_argument("--activation", default=None, metavar="FAMILY",
+                   help=f"activation family: {', '.join(registry.names())}, or your own as module:Attr "
+                        "(default: the instance's, else relu)")
+    for name, fams in parameter_flags().items():
+        p.add_argument(f"--{name}", default=None, metavar="V", help=f"parameter {name} of {', '.join(fams)}")
+    p.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
+                   help="any other parameter of the activation (e.g. of your own family); repeatable")
     p.add_argument("--bias", action="store_true", help="model with an encoder bias b")
     p.add_argument("--pattern", default=None,
                    help='activation pattern: neurons separated by "|", their features by ",", e.g. "0,1|2|" '
@@ -115,18 +138,33 @@ def _load_instance_file(path: str):
 
 
 def _activation(args, inst):
-    from theory.activations import make_activation
+    from theory import registry
     from theory.errors import SDLInputError
 
-    family = args.activation or (inst.activation.name if inst is not None else "relu")
-    if args.theta is not None and family != "jumprelu":
-        raise SDLInputError(f"--theta is JumpReLU's threshold and does not apply to {family}; "
-                            "use --activation jumprelu --theta T")
-    if args.k is not None and family not in ("topk", "topk_relu", "batchtopk"):
-        raise SDLInputError(f"--k applies to topk, topk_relu and batchtopk, not to {family}")
-    if args.activation is None and args.theta is None and args.k is None and inst is not None:
+    family = registry.get(args.activation) if args.activation else (
+        registry.family_of(inst.activation) if inst is not None else registry.get("relu"))
+    given = {name: getattr(args, name) for name in parameter_flags() if getattr(args, name, None) is not None}
+    for item in args.param:
+        name, sep, value = item.partition("=")
+        if not sep or not name:
+            raise SDLInputError(f"--param expects NAME=VALUE, got {item!r}")
+        given[name.strip()] = value.strip()
+    types = _parameter_types(family)
+    for name in given:
+        if name not in types:
+            takes = parameter_flags().get(name)
+            raise SDLInputError(f"--{name} applies to {', '.join(takes)}, not to {family.name}" if takes else
+                                f"--param {name}: {family.name} takes {list(types) or 'no parameters'}")
+    if args.activation is None and not given and inst is not None:
         return inst.activation  # keep the file's activation as it is (e.g. a BatchTopK threshold)
-    return make_activation(family, theta=args.theta, k=args.k)
+    params = {}
+    for name, text in given.items():
+        kind = types[name] if types[name] in (int, float) else float
+        try:
+            params[name] = kind(text)
+        except ValueError:
+            raise SDLInputError(f"--{name} must be a number ({kind.__name__}), got {text!r}") from None
+    return family.make(**params)
 
 
 def run(args) -> int:

@@ -1,6 +1,9 @@
-"""``sdl-theory verify [CLAIM ...] --out DIR --budget N --seed S``: check the paper's claims C1–C9.
+"""``sdl-theory verify [CLAIM ...] --out DIR --budget N --seed S``: check the paper's claims (C1, C2, …).
 
-Runs each claim's check (symbolic steps, exact and numeric checks, adversarial search with
+A CLAIM is an id (``C6``) or a claim of your own named ``module:Attr`` (a
+``proofs_check.claim.SearchClaim``): it gets the same search, shrinking, verdict and report.
+``--activation FAMILY`` (repeatable; a registered family or ``module:Attr``) makes the claims'
+default search spaces draw from those families only. Runs each claim's check (symbolic steps, exact and numeric checks, adversarial search with
 ``--budget`` examples per search from ``--seed``), prints a table and writes ``report.md``,
 ``report.json`` and ``figures/`` into ``--out``. A claim whose module is missing or raises becomes an
 ``error`` row; the others are still reported, and the report is rewritten after every claim so an
@@ -17,11 +20,14 @@ DEFAULT_OUT = "sdl-verify-report"
 def register(subparsers) -> None:
     p = subparsers.add_parser(
         "verify",
-        help="check the paper's claims C1–C9 and write a report",
+        help="check the paper's claims (and your own) and write a report",
         description=__doc__.split("\n\n", 1)[1],
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("claims", nargs="*", metavar="CLAIM", help="claims to check, e.g. C1 C3 (default: all of C1–C9)")
+    p.add_argument("claims", nargs="*", metavar="CLAIM",
+                   help="claims to check, e.g. C1 C3 or mypkg.claims:MyClaim (default: every built-in claim)")
+    p.add_argument("--activation", action="append", default=[], metavar="FAMILY",
+                   help="search only these activation families (repeatable; a registered name or module:Attr)")
     p.add_argument("--out", default=DEFAULT_OUT, metavar="DIR", help=f"report directory (default: ./{DEFAULT_OUT})")
     p.add_argument("--budget", type=int, default=None, metavar="N",
                    help="examples per adversarial search (default: 40, about 30 s for all nine claims)")
@@ -31,16 +37,15 @@ def register(subparsers) -> None:
 
 
 def _claim_ids(requested: list[str]) -> list[str]:
+    """The claims to run, each once: built-in ids normalised (``6`` → ``C6``), ``module:Attr`` kept."""
     from proofs_check import CLAIMS
-    from theory.errors import SDLInputError
+    from proofs_check.claim import get_claim
 
     if not requested:
         return list(CLAIMS)
     ids = []
     for c in requested:
-        key = c.upper() if c.upper().startswith("C") else f"C{c}"
-        if key not in CLAIMS:
-            raise SDLInputError(f"unknown claim {c!r}; choose from {' '.join(CLAIMS)}")
+        key = c if ":" in c else get_claim(c).CLAIM.id  # unknown ones: one clear error before any work
         if key not in ids:
             ids.append(key)
     return ids
@@ -70,9 +75,9 @@ def run_claim(claim_id: str, budget: int, seed: int):
 
     statement = paper_ref = ""
     try:
-        module = claim_module(claim_id)
-        statement, paper_ref = module.CLAIM.statement, module.CLAIM.paper_ref
-        return ClaimOutcome(claim_id, check(claim_id, budget=budget, seed=seed), None, statement, paper_ref)
+        claim = claim_module(claim_id)
+        statement, paper_ref = claim.CLAIM.statement, claim.CLAIM.paper_ref
+        return ClaimOutcome(claim.CLAIM.id, check(claim_id, budget=budget, seed=seed), None, statement, paper_ref)
     except Exception as exc:  # noqa: BLE001 - one broken claim must not lose the others
         frame = traceback.extract_tb(exc.__traceback__)[-1] if exc.__traceback__ else None
         where = f" (at {frame.filename.rsplit('/', 1)[-1]}:{frame.lineno})" if frame else ""
@@ -80,31 +85,41 @@ def run_claim(claim_id: str, budget: int, seed: int):
 
 
 def run(args) -> int:
+    import contextlib
     import time
 
     from proofs_check import DEFAULT_BUDGET, DEFAULT_SEED
     from proofs_check.report import table, write_report
     from theory.errors import SDLInputError
 
+    from theory import registry
+
     ids = _claim_ids(args.claims)
+    searched = [registry.get(a).ref for a in args.activation]  # unknown families: one clear error first
     budget = DEFAULT_BUDGET if args.budget is None else args.budget
     seed = DEFAULT_SEED if args.seed is None else args.seed
     if budget < 1:
         raise SDLInputError(f"--budget must be a positive number of search examples, got {budget}")
     _check_writable(args.out)
     outcomes, seconds = [], {}
+    if searched:
+        print(f"searching the activation families {', '.join(searched)} only", flush=True)
     for cid in ids:
         start = time.perf_counter()
         print(f"checking {cid} ...", flush=True)
-        outcome = run_claim(cid, budget, seed)
+        with registry.searching(searched) if searched else contextlib.nullcontext():
+            outcome = run_claim(cid, budget, seed)
+        cid = outcome.claim
         seconds[cid] = time.perf_counter() - start
         outcomes.append(outcome)
         print(f"  {cid}: {outcome.status} ({seconds[cid]:.1f} s)", flush=True)
         # rewrite after every claim: an interrupted run keeps what it finished (figures at the end)
-        write_report(args.out, outcomes, seed=seed, budget=budget, figures=False)
-    paths = write_report(args.out, outcomes, seed=seed, budget=budget, figures=not args.no_figures)
+        write_report(args.out, outcomes, seed=seed, budget=budget, figures=False, families=searched)
+    paths = write_report(args.out, outcomes, seed=seed, budget=budget, figures=not args.no_figures, families=searched)
     print()
     print(table(outcomes, seconds))
+    print("(cells are cut to fit the terminal; report.md has every verdict's full evidence, counterexample and "
+          "corrected condition)")
     print()
     print(f"report: {paths['markdown']}  data: {paths['json']}" + (f"  figures: {len(paths['figures'])}" if paths["figures"] else ""))
     print(f"total {sum(seconds.values()):.1f} s, budget {budget}, seed {seed}")

@@ -16,7 +16,7 @@ from numerics.models import build_model
 def planted_topk(data, k):
     """A TopK model whose encoder rows are ŵ_p and whose atoms are ŵ_r (the C3 construction)."""
     n = data.n_features
-    m = build_model("topk", data.d_in, n, data.d_out, k=k, bias=False)
+    m = build_model("topk_relu", data.d_in, n, data.d_out, k=k, bias=False)
     with torch.no_grad():
         m.W_enc.copy_((data.W_p / data.W_p.norm(dim=0)).T)
         m.W_dec.copy_(data.W_r.T)

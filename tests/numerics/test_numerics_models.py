@@ -5,13 +5,19 @@ import pytest
 import torch
 
 from numerics.io import load_model, save_model
-from numerics.models import REGISTRY, build_model
+from numerics.models import build_model
 from numerics.models.base import Code
 from numerics.sparse_decode import selected_preacts, sparse_decode
+from theory import registry
 from theory.errors import SDLInputError
 
 
-ARCHS = sorted(REGISTRY)
+ARCHS = registry.names(trainable=True)
+
+
+def k_of(arch, k):
+    """``{"k": k}`` for the families whose hyperparameters have a k (the TopK family)."""
+    return {"k": k} if "k" in registry.get(arch).hyper_kwargs() else {}
 
 
 @pytest.mark.parametrize("arch", ARCHS)
@@ -19,7 +25,7 @@ ARCHS = sorted(REGISTRY)
 @pytest.mark.parametrize("bias", [True, False])
 def test_every_arch_trains_one_step(arch, d_out, bias):
     torch.manual_seed(0)
-    m = build_model(arch, 12, 30, d_out, bias=bias, **({"k": 3} if arch in ("topk", "batchtopk", "matryoshka") else {}))
+    m = build_model(arch, 12, 30, d_out, bias=bias, **k_of(arch, 3))
     x = torch.randn(16, 12).abs()
     y = torch.randn(16, d_out or 12)
     terms, code, y_hat = m.loss(x, y)
@@ -32,10 +38,10 @@ def test_every_arch_trains_one_step(arch, d_out, bias):
 
 
 def test_unknown_arch_and_bad_k_are_input_errors():
-    with pytest.raises(SDLInputError, match="unknown architecture"):
+    with pytest.raises(SDLInputError, match="unknown activation family"):
         build_model("softmax", 4, 8)
     with pytest.raises(SDLInputError, match="k = 9"):
-        build_model("topk", 4, 8, k=9)
+        build_model("topk_relu", 4, 8, k=9)
 
 
 def dense_topk_reference(m, x):
@@ -47,7 +53,7 @@ def dense_topk_reference(m, x):
 
 def test_sparse_topk_matches_dense_forward_and_backward():
     torch.manual_seed(1)
-    m = build_model("topk", 20, 64, k=5)
+    m = build_model("topk_relu", 20, 64, k=5)
     with torch.no_grad():
         m.b_enc.normal_()
         m.b_dec.normal_()
@@ -151,7 +157,7 @@ def test_matryoshka_prefix_losses():
 @pytest.mark.parametrize("arch", ARCHS)
 def test_save_load_roundtrip_is_exact_and_pickle_free(arch, tmp_path):
     torch.manual_seed(6)
-    m = build_model(arch, 9, 20, 5, **({"k": 4} if arch in ("topk", "batchtopk", "matryoshka") else {}))
+    m = build_model(arch, 9, 20, 5, **k_of(arch, 4))
     with torch.no_grad():
         for p in m.parameters():
             p.add_(0.1 * torch.randn_like(p))
@@ -173,7 +179,7 @@ def test_save_load_roundtrip_is_exact_and_pickle_free(arch, tmp_path):
 @pytest.mark.parametrize("arch", ARCHS)
 def test_same_code_runs_on_cuda(arch):
     torch.manual_seed(7)
-    m = build_model(arch, 12, 30, **({"k": 3} if arch in ("topk", "batchtopk", "matryoshka") else {}))
+    m = build_model(arch, 12, 30, **k_of(arch, 3))
     x = torch.randn(16, 12).abs()
     ref = m(x)
     mc = m.to("cuda")

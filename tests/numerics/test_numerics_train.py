@@ -19,7 +19,7 @@ def data():
 
 
 def cfg(**kw):
-    base = dict(arch="topk", n_latents=48, k=3, batch_size=128, epochs=2, lr=3e-3, quiet=True, eval_every=8,
+    base = dict(arch="topk_relu", n_latents=48, hyper={"k": 3}, batch_size=128, epochs=2, lr=3e-3, quiet=True, eval_every=8,
                 eval_samples=512, dead_window=5, k_aux=8)
     return TrainConfig(**{**base, **kw})
 
@@ -51,7 +51,7 @@ def test_resume_from_checkpoint_continues_exactly(data, tmp_path):
 
 
 def test_resampling_revives_dead_neurons_and_resets_adam(data):
-    t = Trainer(cfg(arch="relu", l1_coeff=1e-3, resample=True, resample_every=4, dead_window=4), data)
+    t = Trainer(cfg(arch="relu", hyper={"l1_coeff": 1e-3}, resample=True, resample_every=4, dead_window=4), data)
     with torch.no_grad():
         t.model.b_enc[:10] = -100.0                      # neurons 0..9 can never fire
     for s in range(4):
@@ -110,6 +110,6 @@ def test_bad_train_config_is_refused_before_work(data):
     with pytest.raises(SDLInputError, match="anchor_k"):
         Trainer(cfg(anchor_k=1000), data)
     with pytest.raises(SDLInputError, match="k = 99"):
-        Trainer(cfg(k=99), data)
-    with pytest.raises(SDLInputError, match="unknown arch"):
+        Trainer(cfg(hyper={"k": 99}), data)
+    with pytest.raises(SDLInputError, match="unknown activation family"):
         TrainConfig(arch="softplus").validate()

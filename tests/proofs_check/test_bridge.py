@@ -80,7 +80,7 @@ def test_model_point_reads_bench_models():
     p = model_point(m)
     assert p.W_E.shape == (4, 3) and p.W_D.shape == (3, 4) and p.b_E is not None
     assert any("penalty" in u for u in p.unmet)
-    t = build_model("topk", 3, 4, bias=False, k=2)
+    t = build_model("topk_relu", 3, 4, bias=False, k=2)
     assert model_point(t).activation == TopKReLU(k=2)
     r = inspect_model(t, np.eye(3))
     assert r.sizes == {"n": 3, "n_p": 3, "n_r": 3, "n_q": 4}

@@ -5,7 +5,8 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from theory.activations import (FAMILIES, BatchTopK, JumpReLU, ReLU, TopK, TopKReLU, activation_from_json,
+from theory import registry
+from theory.activations import (BatchTopK, JumpReLU, ReLU, TopK, TopKReLU, activation_from_json,
                                 make_activation, topk_mask)
 from theory.errors import SDLInputError
 from theory.strategies import activations, seeds
@@ -108,4 +109,5 @@ def test_construction_errors_and_json_roundtrip():
     assert make_activation("TopK-ReLU".replace("-", ""), k=2) == TopKReLU(k=2)
     for act in (ReLU(), JumpReLU(theta=0.25), TopK(k=2), TopKReLU(k=3), BatchTopK(k=2, threshold=0.1)):
         assert activation_from_json(act.to_json()) == act
-    assert set(FAMILIES) == {"relu", "jumprelu", "topk", "topk_relu", "batchtopk"}
+    # the claims' default search space: every per-sample and batch family of the paper, once each
+    assert registry.names(searched=True) == ("relu", "jumprelu", "topk", "topk_relu", "batchtopk")

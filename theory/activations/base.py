@@ -80,7 +80,15 @@ class Activation:
         return {}
 
     def to_json(self) -> dict:
-        return {"name": self.name, **self.params()}
+        """``{"name": ..., **params}``; a family outside the package is named ``module:Class`` so that
+        another process can import it (:func:`theory.registry.get`)."""
+        from theory.registry import family_of
+
+        try:
+            name = family_of(self).ref
+        except Exception:  # an activation with no registered family still prints
+            name = self.name
+        return {"name": name, **self.params()}
 
 
 def _as_2d(Z: np.ndarray) -> tuple[np.ndarray, bool]:

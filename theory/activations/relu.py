@@ -9,6 +9,8 @@ import sympy as sp
 
 from theory.activations.base import Activation, LinearConstraint
 from theory.errors import SDLInputError
+from theory.options import option
+from theory.registry import Family, register
 
 
 @dataclass(frozen=True)
@@ -78,3 +80,82 @@ class ReLU(JumpReLU):
 
     def params(self):
         return {}
+
+
+# ------------------------------------------------------------------------------------------------
+# The families: theory activation, printing, search strategy, torch model, training hyperparameters
+# ------------------------------------------------------------------------------------------------
+
+
+def _threshold_region(act, z_text: str, z_latex: str, bias: bool):
+    """derive's region section for ReLU / JumpReLU: one threshold per unit."""
+    from theory.printing import Line
+
+    jump = act.name == "jumprelu"
+    theta = float(getattr(act, "theta", 0.0))
+    th = f"{theta:g}"
+    th_l = r"\theta" if jump else "0"
+    lines = [
+        Line("neuron i on for feature d", f"{z_text} > {th}", f"{z_latex} > {th_l}" + (f" = {th}" if jump else ""),
+             {"op": ">", "threshold": theta}),
+        Line("neuron i off for feature d", f"{z_text} <= {th}", f"{z_latex} \\le {th_l}" + (f" = {th}" if jump else ""),
+             {"op": "<=", "threshold": theta}),
+    ]
+    if jump and theta > 0:
+        notes = [f"JumpReLU(θ={th}) is not positively homogeneous: whether a unit clears θ = {th} depends on the "
+                 "input's magnitude, so L̃ (unit magnitudes) need not approximate L as the activation "
+                 "probability goes to 0 unless magnitudes are 1 (C1's reduction is in doubt here)."]
+    elif jump:
+        notes = ["With θ = 0 JumpReLU is ReLU (positively homogeneous)."]
+    else:
+        notes = ["ReLU is positively homogeneous: σ(c z) = c σ(z) for c > 0."]
+    return lines, notes
+
+
+def _draw_jumprelu(draw, max_k: int):
+    from hypothesis import strategies as st
+
+    return JumpReLU(theta=draw(st.sampled_from([0.0, 0.1, 0.25, 0.5, 1.0])))
+
+
+@dataclass(frozen=True)
+class L1Training:
+    """ReLU / Gated SAE training (Bricken et al. 2023; Rajamanoharan et al. 2024a)."""
+
+    l1_coeff: float = option(3e-3, "ReLU / Gated: L1 coefficient (on the FVU scale)")
+
+    def validate(self, n_latents=None) -> None:
+        if not self.l1_coeff >= 0:
+            raise SDLInputError(f"l1_coeff must be >= 0, got {self.l1_coeff}")
+
+
+@dataclass(frozen=True)
+class JumpReLUTraining:
+    """JumpReLU SAE training (Rajamanoharan et al. 2024b): L0 penalty, straight-through θ."""
+
+    l0_coeff: float = option(3e-3, "JumpReLU: L0 coefficient (on the FVU scale)")
+    threshold_init: float = option(0.1, "JumpReLU: initial θ")
+    bandwidth: float = option(0.05, "JumpReLU: rectangle-kernel width ε of the straight-through estimator")
+
+    def validate(self, n_latents=None) -> None:
+        if not self.l0_coeff >= 0:
+            raise SDLInputError(f"l0_coeff must be >= 0, got {self.l0_coeff}")
+        if not (self.threshold_init > 0 and self.bandwidth > 0):
+            raise SDLInputError(f"JumpReLU threshold_init and bandwidth must be > 0, got {self.threshold_init}, "
+                                f"{self.bandwidth}")
+
+
+RELU = register(Family(
+    "relu", ReLU, "ReLU max(0, z), trained with an L1 penalty", params=(), region_text=_threshold_region,
+    model="numerics.models.relu:ReLUCoder", hyperparameters=L1Training, methods={"relu_sae": "sae"},
+    homogeneous=True))
+JUMPRELU = register(Family(
+    "jumprelu", JumpReLU, "JumpReLU z·H(z − θ), trained with an L0 penalty", draw_activation=_draw_jumprelu,
+    region_text=_threshold_region, model="numerics.models.jumprelu:JumpReLUCoder",
+    hyperparameters=JumpReLUTraining, methods={"jumprelu_sae": "sae"}))
+# Gated SAEs fire by a ReLU gate path; until the theory has a Gated activation, the family's σ is that
+# gate's ReLU (what the bridge inspects), so it is not drawn twice by the searches.
+GATED = register(Family(
+    "gated", ReLU, "Gated SAE: a gate path decides firing, a magnitude path the value", params=(),
+    region_text=_threshold_region, model="numerics.models.gated:GatedCoder", hyperparameters=L1Training,
+    methods={"gated_sae": "sae"}, searched=False))

@@ -19,6 +19,8 @@ import numpy as np
 from theory.activations.base import Activation, LinearConstraint, _as_2d, topk_mask
 from theory.activations.relu import JumpReLU
 from theory.errors import SDLInputError
+from theory.options import option
+from theory.registry import Family, register
 
 
 def _check_k(k) -> int:
@@ -188,3 +190,92 @@ class BatchTopK(Activation):
 
     def params(self):
         return {"k": int(self.k), "threshold": self.threshold}
+
+
+# ------------------------------------------------------------------------------------------------
+# The families: theory activation, printing, search strategy, torch model, training hyperparameters
+# ------------------------------------------------------------------------------------------------
+
+
+def _draw_k(cls):
+    def draw_activation(draw, max_k: int):
+        from hypothesis import strategies as st
+
+        return cls(k=draw(st.integers(1, max_k)))
+
+    return draw_activation
+
+
+def _ranking_region(act, z_text: str, z_latex: str, bias: bool):
+    """derive's region section for TopK and TopK∘ReLU: a per-sample ranking (and a sign for ∘ReLU)."""
+    from theory.printing import Line
+
+    k = int(act.k)
+    z_t2 = z_text.replace("w_E^i", "w_E^j")
+    z_l2 = z_latex.replace("w_E^i", "w_E^j")
+    lines = [Line("neuron i on for feature d (ranking)",
+                  f"{z_text} is among the k = {k} largest of the n_q values {z_text.replace('i', '·')}",
+                  f"{z_latex} \\text{{ among the }} k = {k} \\text{{ largest over neurons}}", {"k": k}),
+             Line("ranking condition, every on unit i and off unit j of feature d", f"{z_t2} <= {z_text}",
+                  f"{z_l2} \\le {z_latex}")]
+    if act.name == "topk":
+        notes = [f"TopK(k={k}) switches on exactly min(k, n_q) units per feature, with no sign condition "
+                 "(negative codes are possible)."]
+    else:
+        lines.append(Line("and the on unit is positive", f"{z_text} > 0", f"{z_latex} > 0"))
+        lines.append(Line("if fewer than k units are on for feature d: every off unit j", f"{z_t2} <= 0", f"{z_l2} \\le 0"))
+        notes = [f"TopK∘ReLU(k={k}) keeps the top-k units that are positive: at most k on per feature."]
+    notes.append("TopK is positively homogeneous (scaling a sample keeps its ranking); ties have measure zero "
+                 "and are broken by the lower index (the region uses <= there).")
+    return lines, notes
+
+
+def _batch_region(act, z_text: str, z_latex: str, bias: bool):
+    """derive's region section for BatchTopK: one ranking over the whole batch of single-feature inputs."""
+    from theory.printing import Line
+
+    k = int(act.k)
+    other_t = "<w_E^j, w_p^e>" + (" + b_j" if bias else "")
+    other_l = r"\langle w_E^j, w_p^e \rangle" + (" + b_j" if bias else "")
+    lines = [
+        Line("batch", "B = the n single-feature inputs w_p^1..w_p^n (the toolkit's convention for L̃)",
+             r"B = \{w_p^1, \dots, w_p^n\}"),
+        Line("entry (d, i) on", f"{z_text} > 0 and among the k·n = {k}·n largest entries of the whole n × n_q matrix",
+             f"{z_latex} > 0 \\text{{ and among the }} k n \\text{{ largest entries of the batch}}", {"k": k}),
+        Line("batch-wide ranking, every on entry (d, i) and off entry (e, j), across features",
+             f"{other_t} <= {z_text}", f"{other_l} \\le {z_latex}"),
+        Line("if fewer than k·n entries are on: every off entry (e, j)", f"{other_t} <= 0", f"{other_l} \\le 0"),
+    ]
+    thr = getattr(act, "threshold", None)
+    notes = ["BatchTopK has no per-sample σ: which units a feature switches on depends on the other features "
+             "of the batch, so the region couples features; it is not positively homogeneous.",
+             "The exact objective L uses the inference threshold, JumpReLU(θ = threshold)"
+             + (f" = JumpReLU(θ={thr:g})." if thr is not None else " (none set on this activation).")]
+    return lines, notes
+
+
+@dataclass(frozen=True)
+class TopKTraining:
+    """TopK-family SAE training (Gao et al. 2024; Bussmann et al. 2024)."""
+
+    k: int = option(0, "TopK family: active latents per sample (0 = sqrt(n_q))")
+
+    def validate(self, n_latents=None) -> None:
+        if isinstance(self.k, bool) or int(self.k) != self.k or self.k < 0 or \
+                (n_latents is not None and self.k > n_latents):
+            raise SDLInputError(f"k = {self.k} must be an integer in [0, n_latents = {n_latents}] (0 = sqrt(n_latents))")
+
+
+TOPK = register(Family(
+    "topk", TopK, "TopK: the k largest pre-activations, any sign (theory only; the trained TopK SAE is topk_relu)",
+    draw_activation=_draw_k(TopK), region_text=_ranking_region, homogeneous=True))
+TOPK_RELU = register(Family(
+    "topk_relu", TopKReLU, "TopK∘ReLU: the k largest pre-activations that are positive (Gao et al. 2024)",
+    draw_activation=_draw_k(TopKReLU), region_text=_ranking_region, model="numerics.models.topk:TopKCoder",
+    hyperparameters=TopKTraining, methods={"topk_sae": "sae", "transcoder": "transcoder", "crosscoder": "crosscoder"},
+    aliases=("topkrelu",), homogeneous=True))
+BATCHTOPK = register(Family(
+    "batchtopk", BatchTopK, "BatchTopK: the k·B largest positive entries of a batch (Bussmann et al. 2024)",
+    params=("k", "threshold"), draw_activation=_draw_k(BatchTopK), region_text=_batch_region,
+    model="numerics.models.batchtopk:BatchTopKCoder", hyperparameters=TopKTraining,
+    methods={"batchtopk_sae": "sae"}, aliases=("batch_topk",)))
