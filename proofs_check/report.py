@@ -136,7 +136,7 @@ def table(outcomes: list[ClaimOutcome], seconds: dict | None = None, width: int 
     if width is None:
         columns = columns or shutil.get_terminal_size((120, 24)).columns
         used = sum(fixed) + (7 if seconds else 0) + 3 * (len(cols) - 1)
-        width = max(12, (columns - used) // 3)
+        width = max(16, (columns - used) // 3)
     widths = fixed + [width, width, width] + ([7] if seconds else [])
     lines = [" | ".join(c.ljust(w) for c, w in zip(cols, widths)), "-+-".join("-" * w for w in widths)]
     for o in outcomes:

@@ -15,9 +15,13 @@ import typing
 from theory.options import default_of, help_of, is_flag
 
 
-def _element_type(hint):
+def _element_type(hint, base):
     args = [a for a in typing.get_args(hint) if a is not Ellipsis]
-    return args[0] if args and args[0] in (int, float, str) else str
+    if args and args[0] in (int, float, str):
+        return args[0]
+    if isinstance(base, tuple) and base and type(base[0]) in (int, float, str):
+        return type(base[0])  # a bare ``tuple`` annotation: the default's elements say
+    return str
 
 
 def _scalar_type(hint, default):
@@ -56,7 +60,7 @@ def add_field(group, f: dataclasses.Field, hint, base, dest: str, note: str = ""
     if hint is bool or isinstance(base, bool):
         group.add_argument(flag, action=argparse.BooleanOptionalAction, **kw)
     elif origin in (tuple, list) or isinstance(base, tuple):
-        group.add_argument(flag, nargs="*", type=_element_type(hint), metavar="V", **kw)
+        group.add_argument(flag, nargs="*", type=_element_type(hint, base), metavar="V", **kw)
     else:
         group.add_argument(flag, type=_scalar_type(hint, base), metavar=f.name.upper(), **kw)
 
@@ -84,7 +88,7 @@ def parse_assignments(items, fields: dict, *, flag: str) -> dict:
         if not sep or not name:
             raise SDLInputError(f"{flag} expects NAME=VALUE, got {item!r}")
         if name not in fields:
-            raise SDLInputError(f"{flag} {name}: no such setting; settings: {', '.join(sorted(fields))}")
+            raise SDLInputError(f"{flag}: no setting {name!r}; settings: {', '.join(sorted(fields))}")
         out[name] = read_value(text.strip(), fields[name], what=f"{flag} {name}")
     return out
 

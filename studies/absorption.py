@@ -24,27 +24,28 @@ import torch
 
 from studies import Study
 from studies.common import code_of, hierarchy_event_sampler, make_model, mean_ci, seed_all, train
+from theory.options import option
 
 NAME = "absorption"
 
 
 @dataclass
 class AbsorptionConfig:
-    lams: tuple = (0.1, 0.3, 0.6, 0.9, 1.2, 1.6, 2.0, 2.5, 3.0)
-    ks: tuple = (1, 2, 3)
-    seeds: int = 3
-    seed: int = 0
-    n_children: int = 2
-    p_alone: float = 0.2
-    c_min: float = 1.0
-    beta: float = 1.0
-    steps: int = 1500
-    topk_steps: int = 3000
-    batch: int = 512
-    lr: float = 1e-2
-    eval_events: int = 4000
-    off_fraction: float = 0.1       # parent latent "off" if a_P < off_fraction · m_P
-    parent_cos: float = 0.3         # a child decoder "has a clear parent component" above this cosine
+    lams: tuple = option((0.1, 0.3, 0.6, 0.9, 1.2, 1.6, 2.0, 2.5, 3.0), "L1 coefficients λ of the ReLU SAEs")
+    ks: tuple = option((1, 2, 3), "k values of the TopK∘ReLU SAEs")
+    seeds: int = option(3, "number of seeds (runs per setting)")
+    seed: int = option(0, "first seed")
+    n_children: int = option(2, "children of the parent feature")
+    p_alone: float = option(0.2, "probability that the parent is on alone")
+    c_min: float = option(1.0, "active magnitude = c_min + Exp(beta)")
+    beta: float = option(1.0, "mean of the exponential part of the magnitude")
+    steps: int = option(1500, "Adam steps per training run")
+    topk_steps: int = option(3000, "Adam steps per TopK run")
+    batch: int = option(512, "samples per step")
+    lr: float = option(1e-2, "Adam learning rate")
+    eval_events: int = option(4000, "events drawn to evaluate each trained model")
+    off_fraction: float = option(0.1, "parent latent \"off\" if a_P < off_fraction · m_P")
+    parent_cos: float = option(0.3, "a child decoder \"has a clear parent component\" above this cosine")
 
     def validate(self):
         from theory.errors import SDLInputError

@@ -20,27 +20,28 @@ import torch
 
 from studies import Study
 from studies.common import independent_sampler, make_model, mean_ci, seed_all, train
+from theory.options import option
 
 NAME = "identifiability"
 
 
 @dataclass
 class IdentifiabilityConfig:
-    n_p: int = 8
-    ratios: tuple = (0.5, 1.0, 1.5, 2.0)        # n / n_p
-    widths: tuple = (1.0, 2.0, 4.0)             # n_q / n
-    l1s: tuple = (0.0, 0.1)
-    seeds: int = 2
-    seed: int = 0
-    p_active: float = 0.05
-    c_min: float = 1.0
-    beta: float = 1.0
-    steps: int = 1500
-    batch: int = 512
-    lr: float = 1e-2
-    tau: float = 0.9
-    zero_loss_fvu: float = 1e-3
-    construction_ns: tuple = (2, 3, 4, 8, 16)
+    n_p: int = option(8, "input dimension n_p")
+    ratios: tuple = option((0.5, 1.0, 1.5, 2.0), "n / n_p")
+    widths: tuple = option((1.0, 2.0, 4.0), "n_q / n")
+    l1s: tuple = option((0.0, 0.1), "L1 coefficients of the trained SAEs")
+    seeds: int = option(2, "number of seeds (runs per setting)")
+    seed: int = option(0, "first seed")
+    p_active: float = option(0.05, "probability that a feature is on")
+    c_min: float = option(1.0, "active magnitude = c_min + Exp(beta)")
+    beta: float = option(1.0, "mean of the exponential part of the magnitude")
+    steps: int = option(1500, "Adam steps per training run")
+    batch: int = option(512, "samples per step")
+    lr: float = option(1e-2, "Adam learning rate")
+    tau: float = option(0.9, "cosine threshold of recovering a feature")
+    zero_loss_fvu: float = option(1e-3, "FVU below which a trained SAE counts as zero-loss")
+    construction_ns: tuple = option((2, 3, 4, 8, 16), "numbers of features n of the zero-loss constructions")
 
     def validate(self):
         from theory.errors import SDLInputError

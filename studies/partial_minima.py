@@ -26,28 +26,29 @@ import torch
 
 from studies import Study
 from studies.common import independent_sampler, make_model, mean_ci, seed_all, set_params, train, wilson
+from theory.options import option
 
 NAME = "partial-minima"
 
 
 @dataclass
 class PartialMinimaConfig:
-    n: int = 3
-    eps: tuple = (0.0, 0.001, 0.01, 0.1, 0.3)
-    seeds: int = 4
-    seed: int = 0
-    gd_steps: int = 3000
-    gd_lr: float = 0.05
-    steps: int = 1500            # Adam on samples
-    batch: int = 512
-    lr: float = 3e-3
-    p_active: float = 0.05
-    c_min: float = 1.0
-    beta: float = 0.0            # constant magnitudes: L̃ and L weigh features alike
-    widths: tuple = (3, 4, 6)
-    random_seeds: int = 8
-    random_lr: float = 1e-2
-    tol: float = 1e-2            # relative, for global / spurious of trained points
+    n: int = option(3, "number of features")
+    eps: tuple = option((0.0, 0.001, 0.01, 0.1, 0.3), "sizes of the perturbation away from the partial minimum")
+    seeds: int = option(4, "number of seeds (runs per setting)")
+    seed: int = option(0, "first seed")
+    gd_steps: int = option(3000, "gradient-descent steps on L̃")
+    gd_lr: float = option(0.05, "gradient-descent step size on L̃")
+    steps: int = option(1500, "Adam on samples")
+    batch: int = option(512, "samples per step")
+    lr: float = option(3e-3, "Adam learning rate")
+    p_active: float = option(0.05, "probability that a feature is on")
+    c_min: float = option(1.0, "active magnitude = c_min + Exp(beta)")
+    beta: float = option(0.0, "constant magnitudes: L̃ and L weigh features alike")
+    widths: tuple = option((3, 4, 6), "numbers of neurons n_q of the random initialisations")
+    random_seeds: int = option(8, "random initialisations per width")
+    random_lr: float = option(1e-2, "Adam learning rate of the random initialisations")
+    tol: float = option(1e-2, "relative, for global / spurious of trained points")
 
     def validate(self):
         from theory.errors import SDLInputError

@@ -22,24 +22,25 @@ import torch
 
 from studies import Study
 from studies.common import independent_sampler, make_model, mean_ci, seed_all, set_params, train
+from theory.options import option
 
 NAME = "resampling"
 
 
 @dataclass
 class ResamplingConfig:
-    n: int = 4
-    seeds: int = 5
-    seed: int = 0
-    eps: float = 0.01
-    steps: int = 1500
-    batch: int = 512
-    lr: float = 3e-3
-    resample_every: int = 300
-    p_active: float = 0.05
-    c_min: float = 1.0
-    topk_scales: tuple = (0.2, 2.0)
-    tau: float = 0.9
+    n: int = option(4, "number of orthonormal features")
+    seeds: int = option(5, "number of seeds (runs per setting)")
+    seed: int = option(0, "first seed")
+    eps: float = option(0.01, "size of the perturbation of the start")
+    steps: int = option(1500, "Adam steps per training run")
+    batch: int = option(512, "samples per step")
+    lr: float = option(3e-3, "Adam learning rate")
+    resample_every: int = option(300, "steps between resamplings")
+    p_active: float = option(0.05, "probability that a feature is on")
+    c_min: float = option(1.0, "active magnitude = c_min + Exp(beta)")
+    topk_scales: tuple = option((0.2, 2.0), "encoder scales of a resampled TopK row (the recipe's 0.2 and larger)")
+    tau: float = option(0.9, "cosine threshold of recovering a feature")
 
     def validate(self):
         from theory.errors import SDLInputError

@@ -19,25 +19,26 @@ import torch
 
 from studies import Study
 from studies.common import independent_sampler, make_model, mean_ci, seed_all, train
+from theory.options import option
 
 NAME = "shrinkage"
 
 
 @dataclass
 class ShrinkageConfig:
-    lams: tuple = (0.0, 0.25, 0.5, 1.0, 1.5, 2.0, 3.0)
-    seeds: int = 3
-    seed: int = 0
-    n: int = 4
-    latents_per_feature: int = 2   # n_q = this × n (spare latents keep every feature covered)
-    p_active: float = 0.02
-    c_min: float = 1.0
-    beta: float = 1.0
-    steps: int = 1500
-    batch: int = 512
-    lr: float = 1e-2
-    eval_events: int = 4000
-    biases: tuple = (0, 1)   # 0 = no encoder bias, 1 = encoder bias
+    lams: tuple = option((0.0, 0.25, 0.5, 1.0, 1.5, 2.0, 3.0), "L1 coefficients λ")
+    seeds: int = option(3, "number of seeds (runs per setting)")
+    seed: int = option(0, "first seed")
+    n: int = option(4, "number of (orthonormal) features")
+    latents_per_feature: int = option(2, "n_q = this × n (spare latents keep every feature covered)")
+    p_active: float = option(0.02, "probability that a feature is on")
+    c_min: float = option(1.0, "active magnitude = c_min + Exp(beta)")
+    beta: float = option(1.0, "mean of the exponential part of the magnitude")
+    steps: int = option(1500, "Adam steps per training run")
+    batch: int = option(512, "samples per step")
+    lr: float = option(1e-2, "Adam learning rate")
+    eval_events: int = option(4000, "events drawn to evaluate each trained model")
+    biases: tuple = option((0, 1), "0 = no encoder bias, 1 = encoder bias")
 
     def validate(self):
         from theory.errors import SDLInputError

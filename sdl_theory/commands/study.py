@@ -14,6 +14,7 @@ notebook can call it; this command only fills the config.
 """
 from __future__ import annotations
 
+import argparse
 import dataclasses
 import sys
 
@@ -23,70 +24,65 @@ from studies import STUDIES, get
 def register(subparsers) -> None:
     p = subparsers.add_parser(
         "study", help="run one of the theory-vs-training studies (writes a PNG and a JSON into --out)",
-        description="Studies of issue 5: absorption, shrinkage, partial-minima, resampling, identifiability.")
+        description="Studies of issue 5: absorption, shrinkage, partial-minima, resampling, identifiability. "
+                    "Every field of the study's config is a flag: sdl-theory study NAME --help lists them.",
+        add_help=False)
     p.add_argument("name", choices=sorted(STUDIES), help="which study")
-    p.add_argument("--out", required=True,
-                   help="output directory (NAME.json, NAME.png and README.md are written there)")
-    p.add_argument("--seed", type=int, default=0, help="first seed (default 0)")
-    p.add_argument("--seeds", type=int, default=None, help="number of seeds (default: the study's)")
-    p.add_argument("--steps", type=int, default=None, help="training steps per run (default: the study's)")
-    p.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
-                   help="override any config field, e.g. --set lams=0.2,1.0,2.0 (repeatable)")
+    p.add_argument("settings", nargs=argparse.REMAINDER, help="--out DIR and the study's own flags (NAME --help)")
     p.set_defaults(func=run)
 
 
-def _parse_value(text: str, current):
-    from theory.errors import SDLInputError
+def study_parser(name: str) -> argparse.ArgumentParser:
+    """``sdl-theory study NAME``'s flags: --out, the common ones, and one per field of the study's config
+    (the same generator as ``bench``: :mod:`sdl_theory.flags`)."""
+    from sdl_theory.flags import add_fields
 
-    try:
-        if isinstance(current, bool):
-            if text.lower() not in ("true", "false", "1", "0"):
-                raise ValueError(text)
-            return text.lower() in ("true", "1")
-        if isinstance(current, tuple):
-            kind = type(current[0]) if current else float
-            return tuple(kind(v) for v in text.split(",") if v != "")
-        return type(current)(text)
-    except ValueError:
-        raise SDLInputError(f"cannot read {text!r} as {type(current).__name__}") from None
+    study = get(name)
+    p = argparse.ArgumentParser(prog=f"sdl-theory study {name}", description=study.summary)
+    p.add_argument("--out", required=True,
+                   help="output directory (NAME.json, NAME.png and README.md are written there)")
+    p.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
+                   help="override a config field as text, e.g. --set lams=0.2,1.0,2.0 (repeatable)")
+    add_fields(p.add_argument_group(f"{name} settings (the fields of {study.config.__name__})"), study.config)
+    return p
 
 
-def make_config(name: str, seed: int = 0, seeds=None, steps=None, overrides=()):
+def make_config(name: str, seed: int = 0, seeds=None, steps=None, overrides=(), given=None):
+    """The study's default config with ``given`` field values (typed) and ``--set`` overrides applied."""
+    from sdl_theory.flags import parse_assignments
     from theory.errors import SDLInputError
 
     study = get(name)
     cls = study.config
     cfg = cls()
-    fields = {f.name for f in dataclasses.fields(cls)}
-    changes = {"seed": seed}
+    names = {f.name for f in dataclasses.fields(cls)}
+    changes = dict(given or {})
+    changes.setdefault("seed", seed)
     if seeds is not None:
         changes["seeds"] = seeds
     if steps is not None:
-        if "steps" not in fields:
+        if "steps" not in names:
             raise SDLInputError(f"study {name} has no 'steps' setting")
         changes["steps"] = steps
-    for item in overrides:
-        if "=" not in item:
-            raise SDLInputError(f"--set expects FIELD=VALUE, got {item!r}")
-        key, value = item.split("=", 1)
-        if key not in fields:
-            raise SDLInputError(f"study {name} has no setting {key!r}; settings: {', '.join(sorted(fields))}")
-        changes[key] = _parse_value(value, getattr(cfg, key))
+    changes.update(parse_assignments(overrides, {k: getattr(cfg, k) for k in names}, flag="--set"))
+    if "seeds" in changes and changes["seeds"] < 1:
+        raise SDLInputError(f"--seeds must be >= 1, got {changes['seeds']}")
     cfg = dataclasses.replace(cfg, **changes)
     cfg.validate()
     return study, cfg
 
 
 def run(args) -> int:
-    from theory.errors import SDLInputError
+    from sdl_theory.flags import given
 
-    if args.seeds is not None and args.seeds < 1:
-        raise SDLInputError(f"--seeds must be >= 1, got {args.seeds}")
-    study, cfg = make_config(args.name, args.seed, args.seeds, args.steps, args.set)
+    study = get(args.name)
+    ns = study_parser(args.name).parse_args(args.settings)
+    values = given(ns, study.config)
+    study, cfg = make_config(args.name, overrides=ns.set, given=values)
     command = "sdl-theory " + " ".join(sys.argv[1:]) if sys.argv and sys.argv[0].endswith("sdl-theory") else None
-    command = command or f"sdl-theory study {args.name} --out {args.out} --seed {args.seed}" + (
-        f" --seeds {args.seeds}" if args.seeds is not None else "")
-    result = study.run(cfg, out=args.out, log=lambda s: print(s, flush=True), command=command)
+    command = command or f"sdl-theory study {args.name} --out {ns.out} --seed {cfg.seed}" + (
+        f" --seeds {values['seeds']}" if "seeds" in values else "")
+    result = study.run(cfg, out=ns.out, log=lambda s: print(s, flush=True), command=command)
     files = result["files"]
     print(result["note"])
     print(f"wrote {files['json']}, {files['png']}, {files['readme']}  ({result['wall_s']:.0f}s)")

@@ -26,10 +26,25 @@ def _outcomes():
 
 
 def test_table_has_every_claim_status_and_error_row():
-    text = table(_outcomes(), {"C3": 1.0, "C5": 0.5, "C9": 0.0})
+    text = table(_outcomes(), {"C3": 1.0, "C5": 0.5, "C9": 0.0}, columns=160)
     for token in ("C3", "fails", "C5", "holds", "C9", "error", "ImportError", "[verified] θ < 1", "jumprelu(theta=1.0)"):
         assert token in text
-    assert max(len(line) for line in text.splitlines()) < 200
+    assert max(len(line) for line in text.splitlines()) <= 160
+
+
+def test_table_fits_the_terminal_and_cuts_at_word_boundaries(monkeypatch):
+    long = Verdict("C4", "t", "fails", "alpha beta gamma " * 40 + "omega.", counterexample={"summary": "x y z " * 30},
+                   corrected_condition=CorrectedCondition("delta epsilon " * 40, None, True, ""))
+    outcomes = [ClaimOutcome("C4", long, None, "", "")]
+    monkeypatch.setenv("COLUMNS", "110")  # what shutil.get_terminal_size reads first
+    text = table(outcomes, {"C4": 1.0})
+    lines = text.splitlines()
+    assert max(len(line) for line in lines) <= 110
+    words = {"alpha", "beta", "gamma", "omega.", "x", "y", "z", "delta", "epsilon", "…", "[verified]"}
+    for line in lines[2:]:
+        for cell in line.split(" | ")[2:5]:
+            assert set(cell.split()) <= words  # every cut is at a word boundary: no piece of a word
+    assert "…" in text  # the rest is in report.md
 
 
 def test_counterexample_summary_prefers_the_claims_own_summary():

@@ -225,8 +225,8 @@ def _ranking_region(act, z_text: str, z_latex: str, bias: bool):
         lines.append(Line("and the on unit is positive", f"{z_text} > 0", f"{z_latex} > 0"))
         lines.append(Line("if fewer than k units are on for feature d: every off unit j", f"{z_t2} <= 0", f"{z_l2} \\le 0"))
         notes = [f"TopK∘ReLU(k={k}) keeps the top-k units that are positive: at most k on per feature."]
-    notes.append("TopK is positively homogeneous (scaling a sample keeps its ranking); ties have measure zero "
-                 "and are broken by the lower index (the region uses <= there).")
+    notes.append("TopK is positively homogeneous (scaling a sample keeps its ranking); ties have measure zero: "
+                 "evaluation breaks them by the lower index, and a tie lies in no region (the competition is strict).")
     return lines, notes
 
 
