@@ -33,8 +33,8 @@ from hypothesis import strategies as st
 
 from proofs_check.algebra import equality_step, inequality_step
 from proofs_check.claim import Claim
-from proofs_check.search import SKIP, find_counterexample
-from proofs_check.verdict import CorrectedCondition, StepCheck, Verdict
+from proofs_check.search import UNDECIDED, find_counterexample, search_condition
+from proofs_check.verdict import MIN_MET, CorrectedCondition, StepCheck, Verdict, merged_counts
 from theory.activations import JumpReLU
 from theory.distribution import Constant, FeatureDistribution, Uniform
 from theory.errors import SDLInputError
@@ -334,14 +334,18 @@ def check_instance(instance: Instance, *, seed: int = 0, budget: int = 40, W_D=N
     return Verdict("C1", CLAIM.title, status, text, ce, cc, (), r, seed, budget)
 
 
-def _corrected(verified: bool, evidence: str) -> CorrectedCondition:
+def _superposed(example) -> bool:
+    return example[0].n > example[0].n_p
+
+
+def _corrected(verified: bool, evidence: str, counts: dict | None = None) -> CorrectedCondition:
     return CorrectedCondition(
         text=("The bound n² C p² holds when σ is positively homogeneous (ReLU, TopK, TopK∘ReLU) and there is no encoder "
               "bias: then L − L̃ = L_{≥2} ∈ [0, C(n,2) p² C]. In general |L − L̃| ≤ Pr(no feature active)·||W_D σ(b)||² + "
               "Σ_d Pr(only d active)·|E_m ℓ_d(m) − E[m²] ℓ_d(1)| + C(n,2) p² C, the middle term being the homogeneity defect "
               "(0 for homogeneous σ) of each single-feature input."),
         sympy="Abs(L - Ltilde) <= P0*Abs(W_D*sigma(b))**2 + Sum(P_d*Abs(E(l_d(m)) - E(m**2)*l_d(1)), (d, 1, n)) + binomial(n, 2)*p**2*C",
-        verified=verified, evidence=evidence)
+        verified=verified, evidence=evidence, kind="sufficient", counts=counts)
 
 
 @st.composite
@@ -377,7 +381,7 @@ def search(budget: int = 40, seed: int = 0) -> Verdict:
         r = evaluate(inst, W_D, W_E, b_E, s)
         st_ = _status(r)
         if st_ == "inconclusive":
-            return SKIP
+            return UNDECIDED
         return {"instance": inst.to_json(), "activation": inst.activation.describe(), "W_D": W_D, "W_E": W_E, "b_E": b_E, **r} \
             if st_ == "fails" else None
 
@@ -389,9 +393,12 @@ def search(budget: int = 40, seed: int = 0) -> Verdict:
     # the corrected condition's families: positively homogeneous σ (every member of the family)
     homogeneous_families = searched_families(per_sample=True, homogeneous=True)
     found = find_counterexample(_space(), original, budget=budget, seed=seed)
-    homogeneous = find_counterexample(_space(homogeneous_families), original, budget=budget, seed=seed + 1)
+    # corrected conditions: at least MIN_MET instances each, superposition (n > n_p) counted
+    homogeneous = search_condition(_space(homogeneous_families), original, seed=seed + 1, min_met=MIN_MET,
+                                   superposed=_superposed, first_budget=max(budget, MIN_MET))
     with_bias = find_counterexample(_space(homogeneous_families, bias=True), original, budget=budget, seed=seed + 2)
-    repaired = find_counterexample(_space(bias=None), corrected, budget=budget, seed=seed + 3)
+    repaired = search_condition(_space(bias=None), corrected, seed=seed + 3, min_met=MIN_MET,
+                                superposed=_superposed, first_budget=max(budget, MIN_MET))
     numbers = {"search": found.summary(), "homogeneous_no_bias_search": homogeneous.summary(),
                "homogeneous_with_bias_search": with_bias.summary(), "corrected_search": repaired.summary(),
                "bias_counterexample": with_bias.details}
@@ -416,7 +423,7 @@ def search(budget: int = 40, seed: int = 0) -> Verdict:
     ok_restricted = not homogeneous.found
     cc = _corrected(ok_restricted and not repaired.found,
                     f"homogeneous σ without bias, original bound: {homogeneous.summary()}; whole space with and without bias, "
-                    f"corrected bound: {repaired.summary()}")
+                    f"corrected bound: {repaired.summary()}", merged_counts(homogeneous, repaired))
     bias_note = (f" Outside the paper's setting, an encoder bias alone breaks the bound (ReLU-type σ): "
                  f"|L − L̃| = {with_bias.details['gap']:.3g} > {with_bias.details['bound_high']:.3g}, the zero-input term being "
                  f"{with_bias.details['zero_input_term']:.3g}." if with_bias.found else

@@ -23,8 +23,8 @@ from hypothesis import strategies as st
 
 from proofs_check.algebra import equality_step, inequality_step
 from proofs_check.claim import Claim
-from proofs_check.search import find_counterexample
-from proofs_check.verdict import CorrectedCondition, StepCheck, Verdict
+from proofs_check.search import find_counterexample, search_condition
+from proofs_check.verdict import MIN_MET, CorrectedCondition, StepCheck, Verdict, merged_counts
 from theory.activations import JumpReLU, TopK
 from theory.errors import SDLInputError
 from theory.geometry import coherence
@@ -259,14 +259,16 @@ def search(budget: int = 40, seed: int = 0) -> Verdict:
 
     # The same hypothesis space searched twice: once for the claim, once for the corrected statement.
     found = find_counterexample(_space(), original, budget=budget, seed=seed)
-    repaired = find_counterexample(_space(), corrected, budget=budget, seed=seed + 1)
+    repaired = search_condition(_space(), corrected, seed=seed + 1, min_met=MIN_MET, first_budget=max(budget, MIN_MET),
+                                superposed=lambda ex: ex[0].n > ex[0].n_p)
     # The two failure modes are separate gaps; show a minimal example of each if the search space has one.
     topk_only = find_counterexample(_space(st.builds(TopK, k=st.integers(2, 4))), original, budget=budget, seed=seed + 2)
     numbers = {"search": found.summary(), "corrected_search": repaired.summary(), "topk_search": topk_only.summary()}
     cc = _corrected_text()
     cc = CorrectedCondition(cc.text, cc.sympy, not repaired.found,
                             f"same search over the whole space, corrected statement: {repaired.summary()}"
-                            + (f"; fails at {repaired.details}" if repaired.found else ""))
+                            + (f"; fails at {repaired.details}" if repaired.found else ""),
+                            kind="sufficient", counts=merged_counts(repaired))
     if not found.found:
         return Verdict("C3", CLAIM.title, "holds",
                        f"construction within the bound on every searched instance: {found.summary()}",

@@ -116,7 +116,7 @@ def _corrected_text(outcome: ClaimOutcome) -> str:
     cc = None if outcome.verdict is None else outcome.verdict.corrected_condition
     if cc is None:
         return "—"
-    return f"{'[verified] ' if cc.verified else '[NOT verified] '}{cc.text}"
+    return f"[{cc.label()}] {cc.text}"
 
 
 TABLE_LINES = 3  # lines per cell on the console; report.md has the whole text
@@ -203,7 +203,7 @@ def markdown(outcomes: list[ClaimOutcome], *, seed: int, budget: int, figures: d
             out += ["**Counterexample.** " + counterexample_summary(v.counterexample) + " (full numbers in report.json)", ""]
         if v.corrected_condition is not None:
             cc = v.corrected_condition
-            out += [f"**Corrected condition** ({'verified by the same search' if cc.verified else 'NOT verified'}). {cc.text}", ""]
+            out += [f"**Corrected condition** ({cc.label()}). {cc.text}", ""]
             if cc.sympy:
                 out += [f"In symbols: `{cc.sympy}`", ""]
             if cc.evidence:
