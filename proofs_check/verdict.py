@@ -132,6 +132,25 @@ def merged_counts(*results) -> dict:
 
 
 @dataclass(frozen=True)
+class Reading:
+    """One reading of a claim whose wording admits several (C8 "GD *can* stay", C9 "moves training out"),
+    with its own verdict; ``scope`` says in words where a failing reading fails (recipe, family, scale)."""
+
+    name: str  # "weak" | "strong"
+    statement: str
+    status: str
+    evidence: str
+    scope: str = ""
+
+    def __post_init__(self):
+        if self.status not in STATUSES:
+            raise ValueError(f"status must be one of {STATUSES}, got {self.status!r}")
+
+    def to_json(self) -> dict:
+        return to_jsonable(self.__dict__)
+
+
+@dataclass(frozen=True)
 class Verdict:
     """The outcome of checking one claim (C1…C9) on one instance or over a search space."""
 
@@ -145,6 +164,7 @@ class Verdict:
     numbers: dict = field(default_factory=dict)
     seed: int | None = None
     budget: int | None = None
+    readings: tuple[Reading, ...] = ()  # weak/strong readings, each with its own verdict
 
     def __post_init__(self):
         if self.status not in STATUSES:
@@ -163,6 +183,7 @@ class Verdict:
                 "numbers": self.numbers,
                 "seed": self.seed,
                 "budget": self.budget,
+                "readings": list(self.readings),
             }
         )
 
