@@ -407,3 +407,16 @@ def active_on_inputs(instance: Instance, X, W_E, b_E=None) -> np.ndarray:
 def realize(instance: Instance, pattern) -> Realizability:
     """Shorthand for ``region(instance, pattern).find_point()``."""
     return region(instance, pattern).find_point()
+
+
+def robust_margin(instance: Instance, W_E, b_E=None, X=None) -> float:
+    """How far a point is from every boundary of its own region on the inputs ``X`` (rows, feature
+    coordinates; default the single features): the smallest slack of the region's inequalities, i.e. the
+    distance of every pre-activation from every threshold and every top-k tie. A counterexample whose
+    margin is 0 sits on a boundary, so its verdict could flip with the ``>`` vs ``>=`` convention."""
+    X = np.eye(instance.n) if X is None else np.atleast_2d(np.asarray(X, dtype=float))
+    mask = active_on_inputs(instance, X, W_E, b_E)
+    R = region_on_inputs(instance, X, mask)
+    if R.impossible:
+        return 0.0
+    return max(0.0, R.margin(W_E, b_E))

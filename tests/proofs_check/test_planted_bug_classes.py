@@ -110,6 +110,9 @@ def test_c1_status_by_hand_and_on_the_minimal_counterexample():
     exact = {"L2_exact": True, "D": 0.125, "P2": 0.0, "bound_per_C": 0.25, "C_low": 0.25, "C_high": 0.25}
     assert _status(exact | {"gap": 0.125}) == "fails"  # 0.125 > 0.0625
     assert _status(exact | {"gap": 0.05}) == "holds"
+    # C only bracketed (continuous magnitudes): between n²p² C_low and n²p² C_high nothing is decided
+    wide = exact | {"C_low": 0.25, "C_high": 1.0}
+    assert _status(wide | {"gap": 0.125}) == "inconclusive" and _status(wide | {"gap": 0.3}) == "fails"
     brk = {"L2_exact": False, "gap": None, "bound_per_C": 0.1, "C_low": 1.0, "C_high": 1.0}
     assert _status(brk | {"D": 0.2, "P2": 0.0}) == "fails"          # D > n²p² C_high
     assert _status(brk | {"D": -0.3, "P2": 0.1}) == "fails"         # −D − P2 C > n²p² C

@@ -4,6 +4,7 @@ re-evaluated with the activation's own ``active()``, and "unrealizable" is check
 The independent judge here is always ``activation.active`` on the pre-activations computed by hand
 (``X W_pᵀ W_Eᵀ + b``), never the region's own inequalities."""
 import numpy as np
+import pytest
 from hypothesis import HealthCheck, assume, event, given, settings
 from hypothesis import strategies as st
 
@@ -122,3 +123,15 @@ def test_batchtopk_competes_across_the_batch():
     assert rz.realizable
     got, _ = _mask_by_hand(inst, rz.W_E, None)
     np.testing.assert_array_equal(got, np.array([[True, False], [True, False]]))
+
+
+def test_robust_margin_by_hand():
+    from theory.patterns import robust_margin
+
+    inst = Instance(W_p=np.eye(1), activation=JumpReLU(theta=1.0))
+    assert robust_margin(inst, np.array([[0.87]])) == pytest.approx(0.13)           # z = 0.87 < θ
+    assert robust_margin(inst, np.array([[0.87]]), X=[[2.0]]) == pytest.approx(0.74)  # z = 1.74 > θ
+    assert robust_margin(inst, np.array([[1.0]])) == 0.0                             # on the threshold
+    topk = Instance(W_p=np.eye(2), activation=TopK(k=1))
+    assert robust_margin(topk, np.zeros((2, 2))) == 0.0                              # every unit tied
+    assert robust_margin(topk, np.array([[1.0, 0.0], [0.0, 0.4]])) == pytest.approx(0.4)
