@@ -33,13 +33,14 @@ from hypothesis import strategies as st
 
 from proofs_check.algebra import equality_step, inequality_step
 from proofs_check.claim import Claim
-from proofs_check.search import SKIP, find_counterexample
-from proofs_check.verdict import CorrectedCondition, StepCheck, Verdict
+from proofs_check.search import SKIP, UNDECIDED, find_counterexample, search_condition
+from proofs_check.verdict import MIN_MET, CorrectedCondition, StepCheck, Verdict, merged_counts
 from theory.activations import JumpReLU
 from theory.distribution import Constant, FeatureDistribution, Uniform
 from theory.errors import SDLInputError
 from theory.instance import Instance
 from theory.objective import approx_loss, exact_loss, sample_losses
+from theory.patterns import robust_margin
 from theory.strategies import instances, parameters, searched_families
 
 @dataclass(frozen=True)
@@ -234,7 +235,10 @@ def _status(r: dict) -> str:
     D, P2, nb, lo, hi = r["D"], r["P2"], r["bound_per_C"], r["C_low"], r["C_high"]
     slack = 1e-9 * max(1.0, abs(D)) + 1e-12
     if r["L2_exact"]:
-        return "fails" if r["gap"] > nb * lo + slack else "holds"
+        # |L − L̃| is exact but C is only bracketed: fails for every admissible C only above n²p² C_high
+        if r["gap"] > nb * hi + slack:
+            return "fails"
+        return "holds" if r["gap"] <= nb * lo + slack else "inconclusive"
     if D > nb * hi + slack or -D - P2 * hi > nb * hi + slack:
         return "fails"
     if (D >= 0 and D <= (nb - P2) * lo + slack) or (D < 0 and -D <= nb * lo + slack):
@@ -334,14 +338,39 @@ def check_instance(instance: Instance, *, seed: int = 0, budget: int = 40, W_D=N
     return Verdict("C1", CLAIM.title, status, text, ce, cc, (), r, seed, budget)
 
 
-def _corrected(verified: bool, evidence: str) -> CorrectedCondition:
+def _superposed(example) -> bool:
+    return example[0].n > example[0].n_p
+
+
+ROBUST_MARGIN = 0.05  # a robust counterexample keeps every pre-activation this far from every threshold and tie
+
+
+def data_margin(instance: Instance, W_E, b_E=None) -> float:
+    """The smallest distance of a pre-activation from a threshold or a tie over the inputs both objectives
+    evaluate: the unit single features (L̃) and, for constant magnitudes, every active set at that magnitude
+    (L; with an encoder bias the zero input too). With continuous magnitudes L is an integral and a tie has
+    measure zero, so only the L̃ inputs count."""
+    import itertools
+
+    X = [np.eye(instance.n)]
+    mag = instance.distribution.magnitude if instance.distribution is not None else None
+    if mag is not None and mag.is_constant:
+        c = float(mag.sample(None, 1)[0])
+        sets = np.array([m for m in itertools.product([0.0, 1.0], repeat=instance.n) if any(m)])
+        X.append(c * sets)
+    if instance.encoder_bias:
+        X.append(np.zeros((1, instance.n)))
+    return min(robust_margin(instance, W_E, b_E, x) for x in X)
+
+
+def _corrected(verified: bool, evidence: str, counts: dict | None = None) -> CorrectedCondition:
     return CorrectedCondition(
         text=("The bound n² C p² holds when σ is positively homogeneous (ReLU, TopK, TopK∘ReLU) and there is no encoder "
               "bias: then L − L̃ = L_{≥2} ∈ [0, C(n,2) p² C]. In general |L − L̃| ≤ Pr(no feature active)·||W_D σ(b)||² + "
               "Σ_d Pr(only d active)·|E_m ℓ_d(m) − E[m²] ℓ_d(1)| + C(n,2) p² C, the middle term being the homogeneity defect "
               "(0 for homogeneous σ) of each single-feature input."),
         sympy="Abs(L - Ltilde) <= P0*Abs(W_D*sigma(b))**2 + Sum(P_d*Abs(E(l_d(m)) - E(m**2)*l_d(1)), (d, 1, n)) + binomial(n, 2)*p**2*C",
-        verified=verified, evidence=evidence)
+        verified=verified, evidence=evidence, kind="sufficient", counts=counts)
 
 
 @st.composite
@@ -377,7 +406,7 @@ def search(budget: int = 40, seed: int = 0) -> Verdict:
         r = evaluate(inst, W_D, W_E, b_E, s)
         st_ = _status(r)
         if st_ == "inconclusive":
-            return SKIP
+            return UNDECIDED
         return {"instance": inst.to_json(), "activation": inst.activation.describe(), "W_D": W_D, "W_E": W_E, "b_E": b_E, **r} \
             if st_ == "fails" else None
 
@@ -389,9 +418,22 @@ def search(budget: int = 40, seed: int = 0) -> Verdict:
     # the corrected condition's families: positively homogeneous σ (every member of the family)
     homogeneous_families = searched_families(per_sample=True, homogeneous=True)
     found = find_counterexample(_space(), original, budget=budget, seed=seed)
-    homogeneous = find_counterexample(_space(homogeneous_families), original, budget=budget, seed=seed + 1)
+
+    def robust(example):  # the same failure with every pre-activation at a margin from thresholds and ties
+        out = original(example)
+        if not isinstance(out, dict):
+            return out
+        inst, (W_D, W_E, b_E), _ = example
+        margin = data_margin(inst, W_E, b_E)
+        return out | {"robust_margin": margin} if margin >= ROBUST_MARGIN else SKIP
+
+    robust_found = find_counterexample(_space(), robust, budget=budget, seed=seed + 5)
+    # corrected conditions: at least MIN_MET instances each, superposition (n > n_p) counted
+    homogeneous = search_condition(_space(homogeneous_families), original, seed=seed + 1, min_met=MIN_MET,
+                                   superposed=_superposed, first_budget=max(budget, MIN_MET))
     with_bias = find_counterexample(_space(homogeneous_families, bias=True), original, budget=budget, seed=seed + 2)
-    repaired = find_counterexample(_space(bias=None), corrected, budget=budget, seed=seed + 3)
+    repaired = search_condition(_space(bias=None), corrected, seed=seed + 3, min_met=MIN_MET,
+                                superposed=_superposed, first_budget=max(budget, MIN_MET))
     numbers = {"search": found.summary(), "homogeneous_no_bias_search": homogeneous.summary(),
                "homogeneous_with_bias_search": with_bias.summary(), "corrected_search": repaired.summary(),
                "bias_counterexample": with_bias.details}
@@ -416,7 +458,7 @@ def search(budget: int = 40, seed: int = 0) -> Verdict:
     ok_restricted = not homogeneous.found
     cc = _corrected(ok_restricted and not repaired.found,
                     f"homogeneous σ without bias, original bound: {homogeneous.summary()}; whole space with and without bias, "
-                    f"corrected bound: {repaired.summary()}")
+                    f"corrected bound: {repaired.summary()}", merged_counts(homogeneous, repaired))
     bias_note = (f" Outside the paper's setting, an encoder bias alone breaks the bound (ReLU-type σ): "
                  f"|L − L̃| = {with_bias.details['gap']:.3g} > {with_bias.details['bound_high']:.3g}, the zero-input term being "
                  f"{with_bias.details['zero_input_term']:.3g}." if with_bias.found else
@@ -424,10 +466,28 @@ def search(budget: int = 40, seed: int = 0) -> Verdict:
     if not found.found:
         return Verdict("C1", CLAIM.title, "holds", f"{found.summary()}." + bias_note, None, cc, steps, numbers, seed, budget)
     ex = found.details
-    evidence = (f"minimal counterexample: {ex['activation']}, n = {len(ex['instance']['weights'])}, p = {ex['p']:.3g}, "
-                f"{describe_magnitude(inst.distribution.magnitude)}: |L − L̃| = {ex['gap']:.4g} > n² C p² = {ex['bound_high']:.4g} "
-                f"(C ≤ {ex['C_high']:.3g}); the single-feature part differs from L̃ by {ex['homogeneity_defect_term']:.3g}. "
-                f"{found.summary()}. Symbolic steps that do not follow: {failed_steps}." + bias_note)
+    ex["margin_from_thresholds"] = data_margin(inst, ex["W_E"], ex["b_E"])
+    minimal = (f"minimal counterexample: {ex['activation']}, n = {len(ex['instance']['weights'])}, p = {ex['p']:.3g}, "
+               f"{describe_magnitude(inst.distribution.magnitude)}: |L − L̃| = {ex['gap']:.4g} > n² C p² = {ex['bound_high']:.4g} "
+               f"(C ≤ {ex['C_high']:.3g}; smallest distance of a pre-activation from a threshold or tie "
+               f"{ex['margin_from_thresholds']:.3g}{', so it flips with the > vs >= convention' if ex['margin_from_thresholds'] < ROBUST_MARGIN else ''})"
+               f"; the single-feature part differs from L̃ by {ex['homogeneity_defect_term']:.3g}. {found.summary()}.")
+    numbers["robust_search"] = robust_found.summary()
+    if robust_found.found:
+        rb = robust_found.details
+        ri = Instance.from_json(rb["instance"])
+        robust_text = (f"Robust counterexample (every pre-activation at least {rb['robust_margin']:.3g} from every threshold "
+                       f"and tie): {rb['activation']}, n = {ri.n}, p = {rb['p']:.3g}, {describe_magnitude(ri.distribution.magnitude)}, "
+                       f"W_E = {np.round(np.asarray(rb['W_E']), 3).tolist()}, W_D = {np.round(np.asarray(rb['W_D']), 3).tolist()}: "
+                       f"|L − L̃| = {rb['gap']:.4g} > n² C p² = {rb['bound_high']:.4g} ({robust_found.summary()}). Beside it, the ")
+        rb["summary"] = (f"robust: {rb['activation']}, n = {ri.n}, p = {rb['p']:.3g}, {describe_magnitude(ri.distribution.magnitude)}, "
+                         f"margin {rb['robust_margin']:.3g} from every threshold: |L − L̃| = {rb['gap']:.4g} > n² C p² = "
+                         f"{rb['bound_high']:.4g}; minimal (on a threshold): {ex.get('summary', '')}")
+        ex = rb | {"minimal": ex}
+    else:
+        robust_text = (f"No counterexample with every pre-activation ≥ {ROBUST_MARGIN} from every threshold and tie was found "
+                       f"({robust_found.summary()}). The ")
+    evidence = robust_text + minimal + f" Symbolic steps that do not follow: {failed_steps}." + bias_note
     return Verdict("C1", CLAIM.title, "fails", evidence, ex, cc, steps, numbers, seed, budget)
 
 

@@ -23,13 +23,14 @@ from hypothesis import strategies as st
 
 from proofs_check.algebra import equality_step, inequality_step
 from proofs_check.claim import Claim
-from proofs_check.search import find_counterexample
-from proofs_check.verdict import CorrectedCondition, StepCheck, Verdict
+from proofs_check.search import SKIP, find_counterexample, search_condition
+from proofs_check.verdict import MIN_MET, CorrectedCondition, StepCheck, Verdict, merged_counts
 from theory.activations import JumpReLU, TopK
 from theory.errors import SDLInputError
 from theory.geometry import coherence
 from theory.instance import Instance
 from theory.objective import approx_loss, approx_loss_terms
+from theory.patterns import robust_margin
 from theory.strategies import activations, instances, seeds
 
 @dataclass(frozen=True)
@@ -64,6 +65,9 @@ def construction(instance: Instance, n_q: int | None = None, scale: float = 1.0)
     W_D = np.zeros((instance.n_r, n_q))
     W_D[:, :n] = instance.W_r / scale
     return W_D, W_E, (np.zeros(n_q) if instance.encoder_bias else None)
+
+
+ROBUST_MARGIN = 0.05  # a robust counterexample keeps every pre-activation this far from every threshold and tie
 
 
 def claimed_bound(instance: Instance) -> float:
@@ -257,25 +261,53 @@ def search(budget: int = 40, seed: int = 0) -> Verdict:
         r = _evaluate(inst, inst.n + extra, corrected_bound, corrected_scale(inst))
         return _record(inst, r) if r["violated"] else None
 
+    def robust(example):  # a failure with every pre-activation at a margin from every threshold and tie
+        out = original(example)
+        if out is None:
+            return None
+        inst, act, extra = example
+        inst = inst.replace(activation=act)
+        W_D, W_E, b_E = construction(inst, inst.n + extra)
+        margin = robust_margin(inst, W_E, b_E)
+        return out | {"robust_margin": margin} if margin >= ROBUST_MARGIN else SKIP
+
     # The same hypothesis space searched twice: once for the claim, once for the corrected statement.
     found = find_counterexample(_space(), original, budget=budget, seed=seed)
-    repaired = find_counterexample(_space(), corrected, budget=budget, seed=seed + 1)
+    robust_found = find_counterexample(_space(), robust, budget=budget, seed=seed + 5)
+    repaired = search_condition(_space(), corrected, seed=seed + 1, min_met=MIN_MET, first_budget=max(budget, MIN_MET),
+                                superposed=lambda ex: ex[0].n > ex[0].n_p)
     # The two failure modes are separate gaps; show a minimal example of each if the search space has one.
     topk_only = find_counterexample(_space(st.builds(TopK, k=st.integers(2, 4))), original, budget=budget, seed=seed + 2)
     numbers = {"search": found.summary(), "corrected_search": repaired.summary(), "topk_search": topk_only.summary()}
     cc = _corrected_text()
     cc = CorrectedCondition(cc.text, cc.sympy, not repaired.found,
                             f"same search over the whole space, corrected statement: {repaired.summary()}"
-                            + (f"; fails at {repaired.details}" if repaired.found else ""))
+                            + (f"; fails at {repaired.details}" if repaired.found else ""),
+                            kind="sufficient", counts=merged_counts(repaired))
     if not found.found:
         return Verdict("C3", CLAIM.title, "holds",
                        f"construction within the bound on every searched instance: {found.summary()}",
                        None, None, steps, numbers, seed, budget)
     ex = found.details
+    m_inst = Instance.from_json(ex["instance"])
+    ex["margin_from_thresholds"] = robust_margin(m_inst, construction(m_inst, ex["n_q"])[1])
     evidence = (f"minimal counterexample: {ex['activation']}, n = {len(ex['gram_W_p'])}, n_q = {ex['n_q']}, "
                 f"M = {ex['interference_M']:.3g}: L̃ = {ex['loss']:.6g} > bound {ex['bound']:.6g} "
-                f"({'diagonal unit switched off' if not ex['diagonal_kept'] else 'negative entries kept'}). "
+                f"({'diagonal unit switched off' if not ex['diagonal_kept'] else 'negative entries kept'}; smallest "
+                f"distance of a pre-activation from a threshold or tie {ex['margin_from_thresholds']:.3g}"
+                f"{', so it flips with the > vs >= convention' if ex['margin_from_thresholds'] < ROBUST_MARGIN else ''}). "
                 f"{found.summary()}.")
+    numbers["robust_search"] = robust_found.summary()
+    if robust_found.found:
+        rb = robust_found.details
+        evidence = (f"Robust counterexample (every pre-activation at least {rb['robust_margin']:.3g} from every threshold and "
+                    f"tie): {rb['activation']}, n = {len(rb['gram_W_p'])}, n_q = {rb['n_q']}, M = {rb['interference_M']:.3g}: "
+                    f"L̃ = {rb['loss']:.6g} > bound {rb['bound']:.6g} "
+                    f"({'diagonal unit switched off' if not rb['diagonal_kept'] else 'negative entries kept'}; "
+                    f"{robust_found.summary()}). Beside it, the " + evidence)
+    else:
+        evidence = (f"No counterexample with every pre-activation ≥ {ROBUST_MARGIN} from every threshold and tie was found "
+                    f"({robust_found.summary()}). The " + evidence)
     if topk_only.found:
         t = topk_only.details
         evidence += (f" TopK without ReLU: {t['activation']}, Gram {np.round(np.asarray(t['gram_W_p']), 3).tolist()}, "
@@ -287,6 +319,12 @@ def search(budget: int = 40, seed: int = 0) -> Verdict:
     numbers["figure"] = _figure()
     ex["summary"] = (f"{ex['activation']}, n = {len(ex['gram_W_p'])}, n_q = {ex['n_q']}, Gram "
                      f"{np.round(np.asarray(ex['gram_W_p']), 3).tolist()}: L̃ = {ex['loss']:.4g} > n² M² Σ M_d = {ex['bound']:.4g}")
+    if robust_found.found:
+        rb = robust_found.details
+        rb["summary"] = (f"robust: {rb['activation']}, n = {len(rb['gram_W_p'])}, n_q = {rb['n_q']}, margin "
+                         f"{rb['robust_margin']:.3g}: L̃ = {rb['loss']:.4g} > n² M² Σ M_d = {rb['bound']:.4g}; minimal (on a "
+                         f"threshold): {ex['summary']}")
+        ex = rb | {"minimal": ex}
     return Verdict("C3", CLAIM.title, "fails", evidence, ex, cc, steps, numbers, seed, budget)
 
 

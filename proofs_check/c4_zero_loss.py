@@ -29,9 +29,9 @@ from hypothesis import strategies as st
 
 from proofs_check.algebra import equality_step
 from proofs_check.claim import Claim
-from proofs_check.search import SKIP, find_counterexample
-from proofs_check.verdict import CorrectedCondition, StepCheck, Verdict
-from theory.activations import BatchTopK, JumpReLU, ReLU, TopK, TopKReLU
+from proofs_check.search import SKIP, UNDECIDED, find_counterexample, search_condition
+from proofs_check.verdict import MIN_MET, CorrectedCondition, StepCheck, Verdict, merged_counts
+from theory.activations import BatchTopK, Gated, JumpReLU, ReLU, TopK, TopKReLU
 from theory.errors import SDLInputError
 from theory.instance import Instance
 from theory.objective import approx_loss, approx_residuals
@@ -156,13 +156,59 @@ def identifiability_numbers(instance: Instance, W_D, W_E, b_E=None) -> dict:
 
 
 def hypotheses(instance: Instance) -> list[str]:
-    """Unmet hypotheses of the *consequence* (the characterisation itself needs none beyond M_d > 0)."""
-    unmet = []
-    if instance.n < 2:
-        unmet.append("n = 1: nothing to mix")
-    elif np.linalg.matrix_rank(instance.W_p) < instance.n:
-        unmet.append("input features are linearly dependent (n > n_p): the toolkit's construction needs rank W_p = n")
-    return unmet
+    """Unmet hypotheses of the *consequence*: none beyond ``n_q > n``, which the check chooses (the
+    characterisation needs none beyond M_d > 0). Linearly dependent features (superposition) are a limit of
+    the mixing construction only, so those instances are decided by :func:`searched_solution` instead."""
+    return []
+
+
+def construction_applies(instance: Instance) -> bool:
+    """The mixing construction needs ``n ≥ 2`` linearly independent input features."""
+    return instance.n >= 2 and np.linalg.matrix_rank(instance.W_p) == instance.n
+
+
+def searched_solution(instance: Instance, seed: int = 0, tries: int = 200):
+    """A zero-loss solution with every direction below τ from every feature, by random search (any geometry,
+    superposition included): random unit encoder rows far from every w_p^d, scaled above a JumpReLU
+    threshold; when the single-feature codes X (n × n_q) have rank n, the zero-loss decoders are
+    ``W_r X^{T+} + Y`` with the rows of ``Y`` in ``null(X)``; a few of them are tried. Every returned
+    solution is re-evaluated (L̃ from theory.objective, |cos| from the matrices). None when none is found."""
+    rng = np.random.default_rng(seed)
+    n, n_p = instance.n, instance.n_p
+    theta = instance.activation.theta if isinstance(instance.activation, JumpReLU) else 0.0
+    b_E = None
+    for _ in range(tries):
+        n_q = int(rng.integers(n + 1, 3 * n + 2))
+        cand = rng.normal(size=(40 * n_q, n_p))
+        cand /= np.linalg.norm(cand, axis=1, keepdims=True)
+        far = cand[np.abs(cand @ instance.W_p).max(axis=1) < RECOVERY_THRESHOLD]  # rows below τ from every feature
+        if len(far) < n_q:
+            continue
+        W = far[:n_q]
+        W_E = (1.0 + 4.0 * theta) * float(rng.uniform(1.0, 4.0)) * W
+        b_E = np.zeros(n_q) if instance.encoder_bias else None
+        X = instance.activation.evaluate(instance.pre_activations(W_E, b_E))
+        if np.linalg.matrix_rank(X, tol=1e-8) < n:
+            continue
+        W_D0 = instance.W_r @ np.linalg.pinv(X.T)
+        _, sv, Vt = np.linalg.svd(X)
+        null = Vt[int((sv > 1e-8 * sv.max()).sum()):].T  # n_q × (n_q − rank)
+        size = 1.0 + float(np.abs(W_D0).max())
+        # target directions far from every w_r^d; pull each decoder column towards one inside the affine set of
+        # zero-loss decoders W_D0 + C Nᵀ (least squares in C: W_D = W_D0 + (s T − W_D0) N Nᵀ)
+        dirs = rng.normal(size=(400, instance.n_r))
+        dirs /= np.linalg.norm(dirs, axis=1, keepdims=True)
+        good = dirs[np.argsort(np.abs(dirs @ instance.W_r).max(axis=1))[:20]]
+        for t in range(40 if null.shape[1] else 1):
+            if t == 0:
+                W_D = W_D0
+            else:
+                T = (good[rng.integers(len(good), size=n_q)] * rng.choice([-1.0, 1.0], size=(n_q, 1))).T
+                W_D = W_D0 + (size * 10.0 ** rng.uniform(0, 2) * T - W_D0) @ null @ null.T
+            nums = identifiability_numbers(instance, W_D, W_E, b_E)
+            if nums["loss"] <= ZERO and not (nums["features_recovered_by_decoder"] or nums["features_recovered_by_encoder"]):
+                return W_D, W_E, b_E, nums
+    return None
 
 
 def proof_steps() -> list[StepCheck]:
@@ -199,13 +245,19 @@ def proof_steps() -> list[StepCheck]:
     return steps
 
 
-def _consequence(instance: Instance) -> dict | str:
-    """The consequence on one instance: dict of numbers, with ``fails`` True when it is false there,
-    or SKIP when the construction does not apply (the toolkit cannot decide)."""
+def _consequence(instance: Instance, seed: int = 0) -> dict | str:
+    """The consequence on one instance: dict of numbers, with ``fails`` True when it is false there
+    (proved: k = 1, or a one-dimensional input or target space), ``holds`` numbers with a re-evaluated
+    witness, or UNDECIDED when neither the construction nor the search settles it."""
     if hypotheses(instance):
         return SKIP
-    W_D, W_E, b_E = non_identifying_solution(instance)
-    nums = identifiability_numbers(instance, W_D, W_E, b_E)
+    if isinstance(instance.activation, Gated):
+        return UNDECIDED  # the constructions here build one encoder row per unit: a limit of the toolkit, not a hypothesis
+    if units_per_input(instance.activation) == 1 and construction_applies(instance):
+        W_D, W_E, b_E = non_identifying_solution(instance)
+        nums = identifiability_numbers(instance, W_D, W_E, b_E)
+    elif units_per_input(instance.activation) == 1:
+        nums = {"loss": float("nan")}
     if units_per_input(instance.activation) == 1:
         # proof step "k = 1 forces alignment": no zero-loss solution avoids the features. Show the
         # mixing attempt's loss and a zero-loss solution, whose decoder columns are the features.
@@ -214,13 +266,22 @@ def _consequence(instance: Instance) -> dict | str:
         return {"mixing_attempt_loss": nums["loss"], "aligned_solution_loss": aligned["loss"],
                 "aligned_solution_decoder_max_abs_cos": aligned["decoder_max_abs_cos"], "fails": True, "reason": "σ keeps one unit per input, so every zero-loss decoder column "
                        "used by feature d is parallel to w_r^d (step 'k = 1 forces alignment')"}
-    if nums["loss"] > ZERO:
-        return SKIP  # e.g. TopK(k=2) with a 3-feature block: this construction needs 3 units, undecided
-    if nums["features_recovered_by_decoder"] + nums["features_recovered_by_encoder"]:
-        # Strongly correlated features: every mix of them stays within τ of one; that this construction
-        # cannot avoid the features does not show that no zero-loss solution can (undecided, not a failure).
-        return SKIP
-    return nums | {"fails": False, "reason": ""}
+    if construction_applies(instance):
+        W_D, W_E, b_E = non_identifying_solution(instance)
+        nums = identifiability_numbers(instance, W_D, W_E, b_E)
+        if nums["loss"] <= ZERO and not (nums["features_recovered_by_decoder"] + nums["features_recovered_by_encoder"]):
+            return nums | {"fails": False, "reason": "", "method": "mixing construction"}
+    if instance.n_p == 1 or instance.n_r == 1:
+        # every non-zero vector of R^1 is ± every feature direction: |cos| = 1, so no direction avoids them
+        return {"fails": True, "n_p": instance.n_p, "n_r": instance.n_r, "aligned_solution_decoder_max_abs_cos": np.ones(instance.n),
+                "reason": f"the {'input' if instance.n_p == 1 else 'target'} space is one-dimensional, so every encoder row "
+                          "or decoder column is parallel to every feature (|cos| = 1)"}
+    found = searched_solution(instance, seed)
+    if found is None:
+        # neither the construction (needs independent features) nor the search found one: not decided
+        return UNDECIDED
+    W_D, W_E, b_E, nums = found
+    return nums | {"fails": False, "reason": "", "method": "random search (witness re-evaluated)"}
 
 
 def check_instance(instance: Instance, *, seed: int = 0, budget: int = 40, W_D=None, W_E=None, b_E=None, **kw) -> Verdict:
@@ -241,10 +302,10 @@ def check_instance(instance: Instance, *, seed: int = 0, budget: int = 40, W_D=N
                     + ("consistent with the characterisation" if ok else "the equivalence is violated"))
         return Verdict("C4", CLAIM.title, status, evidence, None if ok else {"instance": instance.to_json(), **numbers},
                        None, (), numbers, seed, budget)
-    out = _consequence(instance)
-    if out == SKIP:
-        why = hypotheses(instance) or ["the toolkit's mixing construction does not give a zero-loss solution far from "
-                                       f"every feature here ({instance.activation.describe()}, feature coherence "
+    out = _consequence(instance, seed)
+    if isinstance(out, str):
+        why = hypotheses(instance) or ["neither the mixing construction nor the random search gives a zero-loss solution "
+                                       f"far from every feature here ({instance.activation.describe()}, feature coherence "
                                        f"{np.abs(instance.W_p.T @ instance.W_p - np.eye(instance.n)).max():.2f}); "
                                        "whether another one does is not decided"]
         return Verdict("C4", CLAIM.title, "hypotheses_not_met" if hypotheses(instance) else "inconclusive",
@@ -255,20 +316,29 @@ def check_instance(instance: Instance, *, seed: int = 0, budget: int = 40, W_D=N
                        {"instance": instance.to_json(), "activation": instance.activation.describe(), **numbers},
                        _corrected(), (), numbers, seed, budget)
     return Verdict("C4", CLAIM.title, "holds",
-                   f"constructed a zero-loss solution (L̃ = {out['loss']:.2g}, n_q = {out['n_q']} > n = {instance.n}) whose "
+                   f"{out.get('method', 'constructed')}: a zero-loss solution (L̃ = {out['loss']:.2g}, n_q = {out['n_q']} > n = {instance.n}) whose "
                    f"decoder columns reach |cos| ≤ {out['decoder_max_abs_cos'].max():.3f} and encoder rows |cos| ≤ "
                    f"{out['encoder_max_abs_cos'].max():.3f} with any feature (recovery threshold {RECOVERY_THRESHOLD})",
                    None, None, (), numbers, seed, budget)
 
 
-def _corrected(verified: bool = False, evidence: str = "") -> CorrectedCondition:
+def condition_met(instance: Instance) -> bool:
+    """The corrected condition's necessary part: σ keeps ≥ 2 units per input and n_p, n_r ≥ 2."""
+    return units_per_input(instance.activation) != 1 and instance.n_p >= 2 and instance.n_r >= 2
+
+
+def _corrected(verified: bool = False, evidence: str = "", counts: dict | None = None) -> CorrectedCondition:
     return CorrectedCondition(
-        text=("The characterisation holds for every σ. The non-identifiability consequence needs σ to keep at least "
-              "two units per input (ReLU, JumpReLU any θ, TopK / TopK∘ReLU / BatchTopK with k ≥ 2) and linearly "
-              "independent input features; with k = 1 every zero-loss decoder contains every target feature direction "
-              "(only the encoder stays non-identifiable)."),
-        sympy="Implies(Eq(k, 1), Eq(Abs(cos(u_i, w_r^d)), 1))",
-        verified=verified, evidence=evidence)
+        text=("The characterisation holds for every σ. Necessary for the non-identifiability consequence: σ keeps at "
+              "least two units per input (ReLU, JumpReLU any θ, TopK / TopK∘ReLU / BatchTopK with k ≥ 2; with k = 1 "
+              "every zero-loss decoder contains every target feature direction, only the encoder stays "
+              "non-identifiable) and the input and target spaces have dimension ≥ 2 (in R¹ every direction is a "
+              "feature's). Sufficient: that and linearly independent input features (the mixing construction). "
+              "Linearly independent features are NOT necessary: with n > n_p (superposition) zero-loss solutions far "
+              "from every feature exist too (found and re-evaluated by search; instances where none was found are "
+              "undecided)."),
+        sympy="Implies(Eq(k, 1) | Eq(n_p, 1) | Eq(n_r, 1), Not(non_identifiable))",
+        verified=verified, evidence=evidence, kind="necessary", counts=counts)
 
 
 @st.composite
@@ -291,7 +361,7 @@ def search(budget: int = 40, seed: int = 0) -> Verdict:
 
     def characterisation(example):
         inst, (W_D, W_E, b_E) = example
-        for point in ((W_D, W_E, b_E), non_identifying_solution(inst) if not hypotheses(inst) else (W_D, W_E, b_E)):
+        for point in ((W_D, W_E, b_E), non_identifying_solution(inst) if construction_applies(inst) else (W_D, W_E, b_E)):
             loss = approx_loss(inst, *point)
             R = approx_residuals(inst, *point)
             if not characterisation_holds(loss, R):
@@ -300,22 +370,51 @@ def search(budget: int = 40, seed: int = 0) -> Verdict:
 
     def consequence(example):
         out = _consequence(example[0])
-        if out == SKIP:
-            return SKIP
+        if isinstance(out, str):
+            return out  # SKIP or UNDECIDED
         return {"instance": example[0].to_json(), "activation": example[0].activation.describe(), **out} if out["fails"] else None
 
+    def necessity(example):
+        """Where a zero-loss solution far from every feature is *found* (construction or search, for every σ,
+        k = 1 included), the corrected condition must hold: a found one with k = 1 or n_p = 1 or n_r = 1 refutes it."""
+        inst = example[0]
+        if hypotheses(inst):
+            return SKIP
+        found = None
+        if construction_applies(inst):
+            W_D, W_E, b_E = non_identifying_solution(inst)
+            nums = identifiability_numbers(inst, W_D, W_E, b_E)
+            if nums["loss"] <= ZERO and not (nums["features_recovered_by_decoder"] + nums["features_recovered_by_encoder"]):
+                found = nums
+        if found is None:
+            got = searched_solution(inst, seed=7, tries=60)
+            found = None if got is None else got[3]
+        if found is None:
+            return SKIP  # the conclusion was not shown to hold here: outside what necessity speaks about
+        if not condition_met(inst):
+            return {"instance": inst.to_json(), "activation": inst.activation.describe(), **found}
+        return None
+
     char = find_counterexample(_space(), characterisation, budget=budget, seed=seed)
-    # n > n_p is outside the consequence's construction (hypotheses not met): search where it applies
-    cons = find_counterexample(_space(superposition=False), consequence, budget=budget, seed=seed + 1)
-    # The corrected consequence: the same search restricted to σ that keep ≥ 2 units per input.
+    # the consequence over the whole space, superposition included (decided by search where the mixing
+    # construction does not apply; undecided instances are counted, never passed)
+    # (n_p, n_r ≥ 2 here: in R¹ every direction is a feature's, a trivial failure reported apart, below)
+    cons = find_counterexample(_space(), lambda ex: SKIP if min(ex[0].n_p, ex[0].n_r) < 2 else consequence(ex),
+                               budget=budget, seed=seed + 1)
+    # The corrected condition, necessary part: wherever the conclusion is found to hold, σ keeps ≥ 2 units and
+    # n_p, n_r ≥ 2 — searched over every family and geometry, superposition included.
+    nec = search_condition(_space(), necessity, seed=seed + 2, min_met=MIN_MET, first_budget=max(budget, MIN_MET),
+                           superposed=lambda ex: ex[0].n > ex[0].n_p)
+    # Sufficient part: σ keeping ≥ 2 units with independent input features (the mixing construction).
     keep_two = st.tuples(st.one_of(_orthonormal_instances(), instances(min_n=2, max_n=4, max_dim=5, superposition=False)),
                          st.one_of(activations((ReLU.name, JumpReLU.name)), st.builds(TopK, k=st.integers(2, 4)),
                                    st.builds(BatchTopK, k=st.integers(2, 4)),
                                    st.builds(TopKReLU, k=st.integers(2, 4))))
-    fixed = find_counterexample(st.builds(lambda t: (t[0].replace(activation=t[1]), None), keep_two), consequence,
-                                budget=budget, seed=seed + 2)
+    fixed = find_counterexample(st.builds(lambda t: (t[0].replace(activation=t[1]), None), keep_two),
+                                lambda ex: SKIP if not condition_met(ex[0]) else consequence(ex), budget=budget, seed=seed + 3)
     numbers = {"characterisation_search": char.summary(), "consequence_search": cons.summary(),
-               "corrected_search": fixed.summary()}
+               "corrected_necessity_search": nec.summary(), "corrected_necessity_counts": nec.counts(),
+               "corrected_sufficiency_search": fixed.summary(), "corrected_sufficiency_counts": fixed.counts()}
     failed_steps = [s.name for s in steps if not s.holds]
     if char.found or failed_steps:
         return Verdict("C4", CLAIM.title, "fails",
@@ -323,15 +422,21 @@ def search(budget: int = 40, seed: int = 0) -> Verdict:
                        char.details, None, steps, numbers, seed, budget)
     if cons.found:
         ex = cons.details
-        cc = _corrected(not fixed.found, f"same search restricted to σ keeping ≥ 2 units: {fixed.summary()}")
-        ex["summary"] = (f"{ex['activation']} with n = {len(ex['aligned_solution_decoder_max_abs_cos'])} features: "
-                         f"a zero-loss solution exists (L̃ = {ex['aligned_solution_loss']:.2g}) but only one unit is on per input, "
-                         "so its decoder columns are the feature directions (|cos| = 1); the mixing construction reaches only "
-                         f"L̃ = {ex['mixing_attempt_loss']:.3g}")
+        cc = _corrected(not nec.found and not fixed.found,
+                        f"necessary part, whole space (superposition included): {nec.summary()}; sufficient part "
+                        f"(independent features, the mixing construction): {fixed.summary()}", merged_counts(nec))
+        if "aligned_solution_loss" in ex:
+            ex["summary"] = (f"{ex['activation']} with n = {len(ex['aligned_solution_decoder_max_abs_cos'])} features: "
+                             f"a zero-loss solution exists (L̃ = {ex['aligned_solution_loss']:.2g}) but only one unit is on per input, "
+                             "so its decoder columns are the feature directions (|cos| = 1); the mixing construction reaches only "
+                             f"L̃ = {ex['mixing_attempt_loss']:.3g}")
+        else:
+            ex["summary"] = f"{ex['activation']}: {ex['reason']}"
         return Verdict("C4", CLAIM.title, "fails",
                        f"The non-identifiability consequence fails for {ex['activation']}: {ex['reason']} (minimal example "
                        f"n = {len(ex['aligned_solution_decoder_max_abs_cos'])}; {cons.summary()}). The characterisation itself "
-                       f"holds: L̃ = 0 ⇔ every residual is 0, all symbolic steps follow and {char.summary()}. For σ that keep "
+                       f"holds: L̃ = 0 ⇔ every residual is 0, all symbolic steps follow and {char.summary()}. It also fails, "
+                       f"trivially, when n_p = 1 or n_r = 1 (every direction of R¹ is a feature's). For σ that keep "
                        f"two or more units the toolkit constructs zero-loss solutions with every direction below the recovery threshold τ = 0.9 (|cos| ≤ 1/√2 for orthonormal features) "
                        f"from every feature ({fixed.summary()}).",
                        ex, cc, steps, numbers, seed, budget)

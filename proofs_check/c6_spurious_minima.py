@@ -54,8 +54,8 @@ from proofs_check.partial_optimum import (
     is_plain_relu,
     stationary_partial_minima,
 )
-from proofs_check.search import SKIP, find_counterexample
-from proofs_check.verdict import CorrectedCondition, StepCheck, Verdict
+from proofs_check.search import SKIP, UNDECIDED, find_counterexample, search_condition
+from proofs_check.verdict import MIN_MET, CorrectedCondition, StepCheck, Verdict, merged_counts
 from theory.derivation import block_form
 from theory.errors import SDLInputError
 from theory.instance import Instance
@@ -254,7 +254,7 @@ def _canonical_partitions(n: int, n_q: int):
             yield blocks + [set() for _ in range(n_q - len(blocks))]
 
 
-def _corrected_text(verified: bool, evidence: str) -> CorrectedCondition:
+def _corrected_text(verified: bool, evidence: str, counts: dict | None = None) -> CorrectedCondition:
     return CorrectedCondition(
         text=("Within every F_i the feature weights M_d are equal and the target columns w_r^d are orthonormal "
               "(true for an SAE with orthonormal features and equal weights). Then every realizing encoder with its "
@@ -264,7 +264,7 @@ def _corrected_text(verified: bool, evidence: str) -> CorrectedCondition:
               "(W_r M B_S)ᵀ(W_r M B_S) y = λ B_Sᵀ M B_S y (B_S: the activations reachable on that face) meet Ω_P with "
               "non-negative KKT multipliers (one LP), and Σ_i (Σ_{d∈F_i} M_d − λ_i) > 0."),
         sympy="Eq(M_d, M_e) & Eq(w_r_d.dot(w_r_e), KroneckerDelta(d, e)) for d, e in F_i",
-        verified=verified,
+        verified=verified, kind="sufficient", counts=counts,
         evidence=evidence,
     )
 
@@ -313,7 +313,7 @@ def check_instance(instance: Instance, *, seed: int = 0, budget: int = 40, patte
         ok = _corrected_condition_met(instance, P)
         rep = _corrected_search(min(budget, 20), seed)
         cc = _corrected_text(not rep.found, f"this instance {'meets' if ok else 'does not meet'} the corrected condition; "
-                                            f"search restricted to it: {rep.summary()}")
+                                            f"search restricted to it: {rep.summary()}", merged_counts(rep))
         acs = alternating_convex_search(instance, P)
         ce = {"instance": _instance_record(instance), "pattern": f["pattern"], "reason": f["reason"],
               "stationarity": f["stationarity"],
@@ -388,7 +388,7 @@ def _predicate(example):
         return SKIP
     r = decide(inst, firing, acs_starts=1)
     if r["outcome"] == "inconclusive":
-        return SKIP  # undecided examples are counted apart, never as holding
+        return UNDECIDED  # undecided examples are counted apart, never as holding
     if r["outcome"] != "fails":
         return None
     return {"instance": _instance_record(inst), "pattern": r["pattern"], "reason": r["reason"],
@@ -417,7 +417,9 @@ def hand_instances() -> dict[str, tuple[Instance, list]]:
 
 @lru_cache(maxsize=8)
 def _corrected_search(budget: int, seed: int):
-    return find_counterexample(_corrected_space(), _corrected_predicate, budget=budget, seed=seed + 1, shrink_budget=budget)
+    # at least MIN_MET instances meeting the corrected condition, superposition counted
+    return search_condition(_corrected_space(), _corrected_predicate, seed=seed + 1, min_met=MIN_MET,
+                            first_budget=max(budget, MIN_MET), superposed=lambda ex: ex[0].n > ex[0].n_p)
 
 
 @lru_cache(maxsize=8)
@@ -430,7 +432,7 @@ def search(budget: int = 40, seed: int = 0) -> Verdict:
     steps = tuple(proof_steps())
     found, repaired = _search(int(budget), int(seed))
     cc = _corrected_text(not repaired.found, f"same search restricted to the corrected condition: {repaired.summary()}"
-                         + (f"; fails at {repaired.details}" if repaired.found else ""))
+                         + (f"; fails at {repaired.details}" if repaired.found else ""), merged_counts(repaired))
     hand = {name: {k: r[k] for k in ("outcome", "pattern")} | {"reason_or_loss": r.get("reason", r.get("loss"))}
             for name, (inst, pat) in hand_instances().items() for r in [decide(inst, pat)]}
     numbers = {"search": found.summary(), "corrected_search": repaired.summary(), "hand_instances": hand}

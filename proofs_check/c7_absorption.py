@@ -39,8 +39,8 @@ from proofs_check.algebra import equality_step, inequality_step
 from proofs_check.claim import Claim
 from theory.patterns import active_on_inputs, region_on_inputs
 from proofs_check.partial_optimum import interior_point
-from proofs_check.search import SKIP, find_counterexample
-from proofs_check.verdict import CorrectedCondition, StepCheck, Verdict
+from proofs_check.search import SKIP, find_counterexample, search_condition
+from proofs_check.verdict import MIN_MET, CorrectedCondition, StepCheck, Verdict, merged_counts
 from theory.activations import JumpReLU, ReLU
 from theory.errors import SDLInputError
 from theory.instance import Instance
@@ -247,7 +247,7 @@ def corrected_condition_met(instance: Instance, parents) -> bool:
     return independent_inputs(instance, parents) or top1_pointed(instance, parents)
 
 
-def _corrected_text(verified: bool, evidence: str) -> CorrectedCondition:
+def _corrected_text(verified: bool, evidence: str, counts: dict | None = None) -> CorrectedCondition:
     return CorrectedCondition(
         text=("Either (i) the hierarchy's inputs {w_p^c + w_p^parent} ∪ {w_p^f : f outside the hierarchy} (with an encoder "
               "bias: these vectors with a 1 appended) are linearly independent — then every child can be split off, for every "
@@ -258,7 +258,7 @@ def _corrected_text(verified: bool, evidence: str) -> CorrectedCondition:
               "features by a half-space through 0). The published construction needs a threshold θ > 0 (shrinking) and "
               "non-positive interference of the child with its siblings and parent (alignment)."),
         sympy="Eq(Matrix.hstack(*inputs).rank(), len(inputs))",
-        verified=verified,
+        verified=verified, kind="sufficient", counts=counts,
         evidence=evidence,
     )
 
@@ -329,7 +329,7 @@ def check_instance(instance: Instance, *, seed: int = 0, budget: int = 40, paren
                    _record(instance, h, r),
                    _corrected_text(not (rep := _corrected_search(min(budget, 20), seed))[0].found,
                                    f"this instance {'meets' if numbers['corrected_condition_met'] else 'does not meet'} "
-                                   f"the corrected condition; search restricted to it: {rep[1]}"),
+                                   f"the corrected condition; search restricted to it: {rep[1]}", rep[2]),
                    steps, numbers, seed, budget)
 
 
@@ -454,26 +454,29 @@ def family_survey(count: int, seed: int) -> dict:
 @lru_cache(maxsize=8)
 def _corrected_search(budget: int, seed: int):
     """Both branches of the corrected condition, searched over the same space (independent inputs; Top-1)."""
-    a = find_counterexample(_space(independent=True), _corrected_predicate, budget=budget, seed=seed + 1,
-                            shrink_budget=budget)
-    b = find_counterexample(_space(top1=True), _corrected_predicate, budget=budget, seed=seed + 4, shrink_budget=budget)
-    return a if a.found or not b.found else b, f"independent inputs: {a.summary()}; Top-1 families: {b.summary()}"
+    sup = lambda ex: ex[0].n > ex[0].n_p  # noqa: E731
+    a = search_condition(_space(independent=True), _corrected_predicate, seed=seed + 1, min_met=MIN_MET,
+                         first_budget=max(budget, MIN_MET), superposed=sup)
+    b = search_condition(_space(top1=True), _corrected_predicate, seed=seed + 4, min_met=MIN_MET,
+                         first_budget=max(budget, MIN_MET), superposed=sup)
+    return (a if a.found or not b.found else b, f"independent inputs: {a.summary()}; Top-1 families: {b.summary()}",
+            merged_counts(a, b))
 
 
 @lru_cache(maxsize=8)
 def _search(budget: int, seed: int):
     found = find_counterexample(_space(), _predicate, budget=budget, seed=seed, shrink_budget=2 * budget)
-    repaired, repaired_summary = _corrected_search(budget, seed)
+    repaired, repaired_summary, repaired_counts = _corrected_search(budget, seed)
     construction = find_counterexample(_space(), _construction_predicate, budget=max(4, budget // 4), seed=seed + 2,
                                        shrink_budget=budget)
-    return found, (repaired, repaired_summary), construction, family_survey(max(5, budget // 2), seed + 3)
+    return found, (repaired, repaired_summary, repaired_counts), construction, family_survey(max(5, budget // 2), seed + 3)
 
 
 def search(budget: int = 40, seed: int = 0) -> Verdict:
     steps = tuple(proof_steps())
-    found, (repaired, repaired_summary), construction, survey = _search(int(budget), int(seed))
+    found, (repaired, repaired_summary, repaired_counts), construction, survey = _search(int(budget), int(seed))
     cc = _corrected_text(not repaired.found, f"same search restricted to the corrected condition: {repaired_summary}"
-                         + (f"; fails at {repaired.details}" if repaired.found else ""))
+                         + (f"; fails at {repaired.details}" if repaired.found else ""), repaired_counts)
     numbers = {"search": found.summary(), "corrected_search": repaired_summary,
                "construction_search": construction.summary(),
                "construction_counterexample": construction.details, "family_survey": survey}

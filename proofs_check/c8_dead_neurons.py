@@ -35,8 +35,8 @@ from hypothesis import strategies as st
 from proofs_check.algebra import equality_step
 from proofs_check.claim import Claim
 from proofs_check.partial_optimum import interior_point, is_partial_minimum
-from proofs_check.search import SKIP, find_counterexample
-from proofs_check.verdict import CorrectedCondition, StepCheck, Verdict
+from proofs_check.search import SKIP, find_counterexample, search_condition
+from proofs_check.verdict import MIN_MET, CorrectedCondition, Reading, StepCheck, Verdict, merged_counts
 from theory.derivation import gradients, least_squares_decoder
 from theory.distribution import FeatureDistribution
 from theory.errors import SDLInputError
@@ -310,14 +310,14 @@ def _default_point(instance: Instance, seed: int):
     return None
 
 
-def _corrected_text(verified: bool, evidence: str) -> CorrectedCondition:
+def _corrected_text(verified: bool, evidence: str, counts: dict | None = None) -> CorrectedCondition:
     return CorrectedCondition(
         text=("Under the exact loss L a dead neuron stays dead iff it is dead on the support of the data (decided here by "
               "enumeration). Sufficient: ReLU without encoder bias and non-negative features (Σ_d x_d z_d <= 0 when every "
               "z_d <= 0). With a threshold θ > 0, an encoder bias, TopK competition or magnitudes other than 1, 'dead on "
               "single unit-magnitude features' (F_i = ∅) does not imply it, and gradient descent on L revives the neuron."),
         sympy="Implies(And(*[z_d <= 0 for d]), Sum(x_d*z_d, d) <= 0)",
-        verified=verified,
+        verified=verified, kind="sufficient", counts=counts,
         evidence=evidence,
     )
 
@@ -356,7 +356,8 @@ def check_instance(instance: Instance, *, seed: int = 0, budget: int = 40, W_E=N
                    f"{a['gd_on_L']['steps']} steps of gradient descent on L move its row by {a['gd_on_L']['dead_rows_moved_by']:.3g}"
                    f" (revived on single features: {a['gd_on_L']['revived_on_single_features']})",
                    ce, _corrected_text(not (rep := _corrected_search(min(budget, 20), seed)).found,
-                                       f"search restricted to ReLU without bias: {rep.summary()}"), steps, numbers, seed, budget)
+                                       f"search restricted to ReLU without bias: {rep.summary()}", merged_counts(rep)),
+                   steps, numbers, seed, budget)
 
 
 # --------------------------------------------------------------------------------------------
@@ -417,8 +418,9 @@ def hand_instances() -> dict[str, tuple[Instance, np.ndarray, np.ndarray | None]
 
 @lru_cache(maxsize=8)
 def _corrected_search(budget: int, seed: int):
-    return find_counterexample(_space(relu_no_bias=True), _predicate, budget=max(4, budget // 2), seed=seed + 1,
-                               shrink_budget=budget // 2)
+    # at least MIN_MET instances of ReLU without bias (superposition counted)
+    return search_condition(_space(relu_no_bias=True), _predicate, seed=seed + 1, min_met=MIN_MET,
+                            first_budget=MIN_MET, superposed=lambda ex: ex[0].n > ex[0].n_p)
 
 
 @lru_cache(maxsize=8)
@@ -431,16 +433,17 @@ def search(budget: int = 40, seed: int = 0) -> Verdict:
     steps = tuple(proof_steps())
     found, repaired = _search(int(budget), int(seed))
     cc = _corrected_text(not repaired.found, f"same search restricted to ReLU without bias: {repaired.summary()}"
-                         + (f"; fails at {repaired.details}" if repaired.found else ""))
+                         + (f"; fails at {repaired.details}" if repaired.found else ""), merged_counts(repaired))
     hand = {name: {k: a[k] for k in ("outcome", "fires_on_support", "exact_loss_dead_gradient")}
             for name, (inst, W_E, b) in hand_instances().items() for a in [analyse(inst, W_E, b, gd_steps=50)]}
     numbers = {"search": found.summary(), "corrected_search": repaired.summary(), "hand_instances": hand}
     lt = "the L̃ statement holds symbolically (step 'dead neuron gradients vanish')" if steps[0].holds else \
         "the L̃ gradient step does NOT hold symbolically"
+    readings = _readings(found, repaired, hand)
     if not found.found:
         return Verdict("C8", CLAIM.title, "holds",
                        f"{lt}; every searched just-dead neuron is dead on the whole support: {found.summary()}",
-                       None, cc, steps, numbers, seed, budget)
+                       None, cc, steps, numbers, seed, budget, readings)
     d = found.details
     i, f = next(iter(d["fires_on_support"].items()))
     from theory.activations import activation_from_json
@@ -452,7 +455,32 @@ def search(budget: int = 40, seed: int = 0) -> Verdict:
                 f"{d['exact_loss_dead_gradient']:.3g}; gradient descent on L moves its row by {d['gd_on_L']['dead_rows_moved_by']:.3g}. "
                 f"{found.summary()}. Mechanisms: " + "; ".join(f"{k}: {v['outcome']}" for k, v in hand.items())
                 + f". ({lt}: it is L, not L̃, that training follows.)")
-    return Verdict("C8", CLAIM.title, "fails", evidence, d, cc, steps, numbers, seed, budget)
+    return Verdict("C8", CLAIM.title, "fails", evidence, d, cc, steps, numbers, seed, budget, readings)
+
+
+def _readings(found, repaired, hand: dict) -> tuple[Reading, ...]:
+    """C8 says GD "can stay" at a dead neuron: the weak reading (some dead neuron stays dead under gradient
+    descent on L) and the strong one (every neuron dead on the single features stays dead)."""
+    stays = [k for k, v in hand.items() if v["outcome"] == "holds"]
+    revived = [k for k, v in hand.items() if v["outcome"] == "fails"]
+    weak_ok = bool(stays) or repaired.held > 0
+    weak = Reading(
+        "weak", "Gradient descent on the exact loss L can stay at a dead neuron (some instance, some dead neuron).",
+        "holds" if weak_ok else "inconclusive",
+        (f"witnesses: {stays} (dead on every input of the support, enumerated; L-gradient 0) and {repaired.held} searched "
+         "ReLU-without-bias instances" if weak_ok else "no instance with a dead neuron that stays dead was found"))
+    if found.found:
+        strong = Reading(
+            "strong", "Every neuron dead on the single features (F_i = ∅) stays dead under gradient descent on L.", "fails",
+            f"the search's minimal counterexample revives one ({found.summary()}); mechanisms that revive: {revived}",
+            scope=("fails for JumpReLU with θ > 0 (a sum of features crosses θ), TopK∘ReLU (a sum wins the competition), any "
+                   "family with an encoder bias (a sum above −b) and magnitudes other than 1, at every scale searched (n ≤ 3 "
+                   "features, exact enumeration of the data's active sets); holds for ReLU without bias and non-negative "
+                   "magnitudes, where z(x) = Σ_d x_d z_d <= 0"))
+    else:
+        strong = Reading("strong", "Every neuron dead on the single features stays dead under gradient descent on L.",
+                         "holds", f"no revived dead neuron in the search ({found.summary()})")
+    return weak, strong
 
 
 __all__ = ["CLAIM", "hypotheses", "proof_steps", "check_instance", "search", "analyse", "support_inputs",

@@ -51,20 +51,28 @@ from theory.patterns import ActivationPattern, Region, as_pattern, pattern_of, r
 
 
 def encoder_quadratic(inst: Instance, W_D: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
-    """``(H, g, const)`` with ``L̃(v) = vᵀHv − 2gᵀv + const`` inside the region of ``mask`` (features × neurons)."""
+    """``(H, g, const)`` with ``L̃(v) = vᵀHv − 2gᵀv + const`` inside the region of ``mask`` (features × units);
+    ``v`` is the region's variable vector (:class:`theory.patterns.Region`: the free parameters ``u`` of a
+    tied family, ``v = T u``)."""
     W_D = np.asarray(W_D, dtype=float)
+    act = inst.activation
     n_q, n_p = mask.shape[1], inst.n_p
-    nv = n_q * n_p + (n_q if inst.encoder_bias else 0)
+    n_pre = n_q * act.pre_per_unit
+    nv = n_pre * n_p + (n_pre if inst.encoder_bias else 0)
+    C = act.output_matrix(mask)  # σ(z_d) = C_d z_d in the region
     H = np.zeros((nv, nv))
     g = np.zeros(nv)
     for d in range(inst.n):
         A = np.zeros((inst.n_r, nv))
-        for i in np.flatnonzero(mask[d]):
-            A[:, i * n_p:(i + 1) * n_p] = np.outer(W_D[:, i], inst.W_p[:, d])
+        for i, e in zip(*np.nonzero(C[d])):
+            A[:, e * n_p:(e + 1) * n_p] += C[d, i, e] * np.outer(W_D[:, i], inst.W_p[:, d])
             if inst.encoder_bias:
-                A[:, n_q * n_p + i] = W_D[:, i]
+                A[:, n_pre * n_p + e] += C[d, i, e] * W_D[:, i]
         H += inst.weights[d] * A.T @ A
         g += inst.weights[d] * A.T @ inst.W_r[:, d]
+    T = act.tie_basis(n_q, n_p, inst.encoder_bias)
+    if T is not None:
+        H, g = T.T @ H @ T, T.T @ g
     return H, g, float(inst.weights @ np.einsum("rd,rd->d", inst.W_r, inst.W_r))
 
 
@@ -213,21 +221,35 @@ def decoder_for_pattern(inst: Instance, W_E, b_E, mask) -> np.ndarray:
     ``W_D = B G⁺``, ``G = Σ_d M_d s_d s_dᵀ``, ``B = Σ_d M_d w_r^d s_dᵀ`` — the normal equations of
     :func:`theory.derivation.least_squares_decoder`, evaluated on the region's polynomial, which
     matters for points on a weak boundary (a unit at z = θ exactly, a top-k tie)."""
-    X_q = np.where(mask, inst.pre_activations(W_E, b_E), 0.0)
+    X_q = _codes(inst, W_E, b_E, mask)
     G = X_q.T @ (inst.weights[:, None] * X_q)
     B = inst.W_r @ (inst.weights[:, None] * X_q)
     return B @ np.linalg.pinv(G, rcond=1e-12, hermitian=True)
 
 
+def _codes(inst: Instance, W_E, b_E, mask) -> np.ndarray:
+    """``σ(z_d) = C_d z_d`` with the units the region switches on (``mask``), not by rounding."""
+    return np.einsum("dqe,de->dq", inst.activation.output_matrix(mask), inst.pre_activations(W_E, b_E))
+
+
 def _pattern_gradient(inst: Instance, W_D, W_E, b, mask) -> tuple[np.ndarray, np.ndarray, float]:
     """Decoder gradient, encoder gradient on ``v`` and L̃, all on the polynomial of the pattern ``mask``
     (the same formulas as :func:`theory.derivation.gradients`, with the region's units)."""
-    X_q = np.where(mask, inst.pre_activations(W_E, b), 0.0)
+    X_q = _codes(inst, W_E, b, mask)
     R = inst.W_r.T - X_q @ W_D.T
     gD = -2 * (inst.weights[:, None] * R).T @ X_q
     H, g, const = encoder_quadratic(inst, W_D, mask)
-    v = W_E.reshape(-1) if b is None else np.concatenate([W_E.reshape(-1), b])
+    v = region_vector(inst, W_E, b, mask.shape[1])
     return gD, 2 * H @ v - 2 * g, float(v @ H @ v - 2 * g @ v + const)
+
+
+def region_vector(inst: Instance, W_E, b, n_units: int) -> np.ndarray:
+    """``v = (vec W_E, b)``, or the free parameters ``u`` (``v = T u``) of a tied family."""
+    v = np.asarray(W_E, dtype=float).reshape(-1)
+    if b is not None:
+        v = np.concatenate([v, np.asarray(b, dtype=float)])
+    T = inst.activation.tie_basis(n_units, inst.n_p, inst.encoder_bias)
+    return v if T is None else np.linalg.lstsq(T, v, rcond=None)[0]
 
 
 def is_partial_minimum(inst: Instance, W_D, W_E, b_E=None, pattern=None, tol: float = 1e-6) -> PartialMinimumCheck:
@@ -242,7 +264,7 @@ def is_partial_minimum(inst: Instance, W_D, W_E, b_E=None, pattern=None, tol: fl
 
     W_D, W_E, b = inst.check_params(W_D, W_E, b_E)
     bb = b if inst.encoder_bias else None
-    P = pattern_of(inst, W_E, bb) if pattern is None else as_pattern(pattern, inst, W_E.shape[0])
+    P = pattern_of(inst, W_E, bb) if pattern is None else as_pattern(pattern, inst, W_D.shape[1])
     R = region(inst, P)
     scale = 1.0 + float(inst.weights.sum())
     if not R.contains(W_E, bb):
@@ -356,6 +378,12 @@ def _augmented_inputs(inst: Instance) -> np.ndarray:
 def stationary_points_exhaust(inst: Instance) -> bool:
     """True when the columns of ``W̄_p`` are linearly independent: then every partial minimum of a
     partition pattern has zero gradient, so :func:`stationary_partial_minima` finds all of them."""
+    from theory.activations import Gated
+
+    if isinstance(inst.activation, Gated) and not inst.activation.tied:
+        # the region constrains only the gate rows and L̃ depends only on the (free) magnitude rows: the
+        # encoder's minimum over Ω_P is unconstrained in what L̃ sees, so every partial minimum is stationary
+        return True
     Wb = _augmented_inputs(inst)
     return bool(np.linalg.matrix_rank(Wb, tol=1e-9) == inst.n)
 
@@ -434,19 +462,23 @@ class StationarySearch:
 
 def _eigen_lp(inst: Instance, R: Region, neurons, spaces):
     """LP: a point of Ω_P whose active neurons' activations lie in the chosen eigenspaces."""
-    nv, n_p, n_q = R.n_vars, inst.n_p, R.n_q
+    nv, n_p, n_q, n_pre = R.n_vars, inst.n_p, R.n_q, R.n_pre
+    T = R.tie
     sizes = [S.shape[1] for S in spaces]
     nx = nv + sum(sizes)
     eq_rows = []
     off = nv
     for nb, S, k in zip(neurons, spaces, sizes):
         i, F = nb.neuron, list(nb.features)
+        (e,) = inst.activation.output_rows(i, n_q)  # the row unit i outputs (a Gated unit's magnitude row)
         G = nb.basis @ S  # |F| × k: a_F = G η
-        for row_f, d in enumerate(F):  # <w_E^i, w_p^d> + b_i − (G η)_d = 0
-            r = np.zeros(nx)
-            r[i * n_p:(i + 1) * n_p] = inst.W_p[:, d]
+        for row_f, d in enumerate(F):  # <w_E^e, w_p^d> + b_e − (G η)_d = 0
+            full = np.zeros(R.n_full)
+            full[e * n_p:(e + 1) * n_p] = inst.W_p[:, d]
             if inst.encoder_bias:
-                r[n_q * n_p + i] = 1.0
+                full[n_pre * n_p + e] = 1.0
+            r = np.zeros(nx)
+            r[:nv] = full if T is None else full @ T
             r[off:off + k] = -G[row_f]
             eq_rows.append(r)
         off += k

@@ -60,6 +60,13 @@ class ClaimOutcome:
     def status(self) -> str:
         return "error" if self.verdict is None else self.verdict.status
 
+    @property
+    def status_line(self) -> str:
+        """The verdict, or one verdict per reading (``weak holds; strong fails``) when the claim has readings."""
+        if self.verdict is None or not self.verdict.readings:
+            return self.status
+        return "; ".join(f"{r.name} {r.status}" for r in self.verdict.readings)
+
     def to_json(self) -> dict:
         base = {"claim": self.claim, "status": self.status, "statement": self.statement, "paper_ref": self.paper_ref}
         if self.verdict is None:
@@ -116,7 +123,7 @@ def _corrected_text(outcome: ClaimOutcome) -> str:
     cc = None if outcome.verdict is None else outcome.verdict.corrected_condition
     if cc is None:
         return "—"
-    return f"{'[verified] ' if cc.verified else '[NOT verified] '}{cc.text}"
+    return f"[{cc.label()}] {cc.text}"
 
 
 TABLE_LINES = 3  # lines per cell on the console; report.md has the whole text
@@ -141,7 +148,7 @@ def table(outcomes: list[ClaimOutcome], seconds: dict | None = None, width: int 
     lines = [" | ".join(c.ljust(w) for c, w in zip(cols, widths)), "-+-".join("-" * w for w in widths)]
     for o in outcomes:
         evidence = o.error if o.verdict is None else o.verdict.evidence
-        cells = [o.claim, o.status, _first_sentence(evidence, TABLE_LINES * width),
+        cells = [o.claim, o.status_line, _first_sentence(evidence, TABLE_LINES * width),
                  counterexample_summary(None if o.verdict is None else o.verdict.counterexample),
                  _first_sentence(_corrected_text(o), TABLE_LINES * width)]
         if seconds:
@@ -185,7 +192,7 @@ def markdown(outcomes: list[ClaimOutcome], *, seed: int, budget: int, figures: d
     ]
     for o in outcomes:
         line = o.error if o.verdict is None else o.verdict.evidence
-        out.append(f"| {o.claim} | {o.paper_ref} | **{o.status}** | {_md_escape(_first_sentence(line, 160))} |")
+        out.append(f"| {o.claim} | {o.paper_ref} | **{o.status_line}** | {_md_escape(_first_sentence(line, 160))} |")
     out.append("")
     for o in outcomes:
         title = o.verdict.title if o.verdict is not None else "(could not run)"
@@ -198,12 +205,15 @@ def markdown(outcomes: list[ClaimOutcome], *, seed: int, budget: int, figures: d
                     "```", str(o.error), "```", ""]
             continue
         v = o.verdict
+        for r in v.readings:
+            out += [f"**{r.name.capitalize()} reading: {r.status}.** {r.statement} — {r.evidence}"
+                    + (f" Scope of the failure: {r.scope}" if r.scope else ""), ""]
         out += ["**Evidence.** " + v.evidence, ""]
         if v.counterexample:
             out += ["**Counterexample.** " + counterexample_summary(v.counterexample) + " (full numbers in report.json)", ""]
         if v.corrected_condition is not None:
             cc = v.corrected_condition
-            out += [f"**Corrected condition** ({'verified by the same search' if cc.verified else 'NOT verified'}). {cc.text}", ""]
+            out += [f"**Corrected condition** ({cc.label()}). {cc.text}", ""]
             if cc.sympy:
                 out += [f"In symbols: `{cc.sympy}`", ""]
             if cc.evidence:

@@ -62,14 +62,89 @@ class StepCheck:
         return to_jsonable(self.__dict__)
 
 
+KINDS = ("sufficient", "necessary", "exact")
+MIN_MET = 100  # a corrected condition is "verified" only after this many instances met it without a failure
+
+
 @dataclass(frozen=True)
 class CorrectedCondition:
-    """A repaired hypothesis: text, an optional sympy form, and how it was itself checked."""
+    """A repaired hypothesis: text, an optional sympy form, and how it was itself checked.
+
+    ``kind``: whether the condition is claimed ``sufficient`` (it implies the conclusion), ``necessary``
+    (the conclusion implies it) or ``exact`` (both). ``counts``: the search that checked it over the
+    claim's whole space — ``met`` (instances meeting the condition; for a necessary one, instances
+    where the conclusion holds), ``held``, ``skipped`` (outside it), ``undecided``, ``failed`` and
+    ``superposition_met`` (met with n > n_p). ``verified`` is granted only when no instance failed,
+    none was undecided-as-pass, at least :data:`MIN_MET` met it and superposition was among them;
+    otherwise it is downgraded here, with the reason appended to the evidence.
+    """
 
     text: str
     sympy: str | None = None
     verified: bool = False
     evidence: str = ""
+    kind: str = "sufficient"
+    counts: dict | None = None
+
+    def __post_init__(self):
+        if self.kind not in KINDS:
+            raise ValueError(f"kind must be one of {KINDS}, got {self.kind!r}")
+        if self.verified:
+            why = verification_gap(self.counts)
+            if why:
+                object.__setattr__(self, "verified", False)
+                object.__setattr__(self, "evidence", f"{self.evidence} [not verified: {why}]".strip())
+
+    def label(self) -> str:
+        c = self.counts or {}
+        tally = (f"met {c.get('met', 0)} (n > n_p: {c.get('superposition_met', 0)}), held {c.get('held', 0)}, "
+                 f"skipped {c.get('skipped', 0)}, undecided {c.get('undecided', 0)}") if c else "no search counts"
+        return f"{'verified' if self.verified else 'NOT verified'}, {self.kind}; {tally}"
+
+    def to_json(self) -> dict:
+        return to_jsonable(self.__dict__)
+
+
+def verification_gap(counts: dict | None) -> str | None:
+    """Why a search with these counts does not verify a corrected condition (None when it does)."""
+    if not counts:
+        return "no search counts"
+    if counts.get("failed", 0):
+        return "the search found a failure"
+    met = min(counts.get("met", 0), counts.get("least_met_per_part", counts.get("met", 0)))
+    if met < MIN_MET:
+        return f"only {met} instances met it{' (in its weakest part)' if 'least_met_per_part' in counts else ''} (need {MIN_MET})"
+    if not counts.get("superposition_met", 0):
+        return "no instance with n > n_p (superposition) met it"
+    return None
+
+
+def merged_counts(*results) -> dict:
+    """Sum the counts of several searches of one corrected condition."""
+    out: dict = {}
+    for r in results:
+        for k, v in r.counts().items():
+            out[k] = out.get(k, 0) + v
+    out.setdefault("superposition_met", 0)
+    if len(results) > 1:  # every part must meet the bar on its own
+        out["least_met_per_part"] = min(r.met for r in results)
+    return out
+
+
+@dataclass(frozen=True)
+class Reading:
+    """One reading of a claim whose wording admits several (C8 "GD *can* stay", C9 "moves training out"),
+    with its own verdict; ``scope`` says in words where a failing reading fails (recipe, family, scale)."""
+
+    name: str  # "weak" | "strong"
+    statement: str
+    status: str
+    evidence: str
+    scope: str = ""
+
+    def __post_init__(self):
+        if self.status not in STATUSES:
+            raise ValueError(f"status must be one of {STATUSES}, got {self.status!r}")
 
     def to_json(self) -> dict:
         return to_jsonable(self.__dict__)
@@ -89,6 +164,7 @@ class Verdict:
     numbers: dict = field(default_factory=dict)
     seed: int | None = None
     budget: int | None = None
+    readings: tuple[Reading, ...] = ()  # weak/strong readings, each with its own verdict
 
     def __post_init__(self):
         if self.status not in STATUSES:
@@ -107,6 +183,7 @@ class Verdict:
                 "numbers": self.numbers,
                 "seed": self.seed,
                 "budget": self.budget,
+                "readings": list(self.readings),
             }
         )
 

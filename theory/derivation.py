@@ -55,13 +55,17 @@ class MatrixForm:
     decoder_gradient_identity: sp.MatrixExpr  # grad_D − 2 (W_D G_d − B_d): simplifies to 0
 
 
-@lru_cache(maxsize=1)
-def matrix_form() -> MatrixForm:
+@lru_cache(maxsize=2)
+def matrix_form(general: bool = False) -> MatrixForm:
+    """The matrix form with ``S_d`` the diagonal selection (one pre-activation per unit), or with
+    ``general=True`` a units × pre-activations output matrix ``C_d`` (``σ(z_d) = C_d z_d`` in the region,
+    ``n_e`` encoder rows: e.g. ``C_d = [0 | diag(gate open)]`` for a Gated unit)."""
     n_p, n_r, n_q = sp.symbols("n_p n_r n_q", integer=True, positive=True)
-    W_E = sp.MatrixSymbol("W_E", n_q, n_p)
+    n_e = sp.Symbol("n_e", integer=True, positive=True) if general else n_q
+    W_E = sp.MatrixSymbol("W_E", n_e, n_p)
     W_D = sp.MatrixSymbol("W_D", n_r, n_q)
-    b = sp.MatrixSymbol("b", n_q, 1)
-    S = sp.MatrixSymbol("S_d", n_q, n_q)
+    b = sp.MatrixSymbol("b", n_e, 1)
+    S = sp.MatrixSymbol("C_d" if general else "S_d", n_q, n_e)
     # feature d's columns; plain identifiers so that lambdify can name its arguments
     w_p = sp.MatrixSymbol("w_p", n_p, 1)
     w_r = sp.MatrixSymbol("w_r", n_r, 1)
@@ -82,16 +86,20 @@ def matrix_form() -> MatrixForm:
     G = M * s * s.T
     B = M * w_r * s.T
     identity = (grad_D - 2 * (W_D * G - B)).expand().doit()
-    syms = dict(n_p=n_p, n_r=n_r, n_q=n_q, W_E=W_E, W_D=W_D, b=b, S=S, w_p=w_p, w_r=w_r, M=M)
+    syms = dict(n_p=n_p, n_r=n_r, n_q=n_q, n_e=n_e, W_E=W_E, W_D=W_D, b=b, S=S, w_p=w_p, w_r=w_r, M=M)
     return MatrixForm(syms, loss, r, grad_D, grad_E, grad_b, hess, G, B, identity)
 
 
 @lru_cache(maxsize=16)
-def _matrix_functions(n_p: int, n_r: int, n_q: int):
-    """Lambdify the matrix form at concrete sizes (numpy cannot print ``Identity(n)`` of symbolic ``n``)."""
-    mf = matrix_form()
+def _matrix_functions(n_p: int, n_r: int, n_q: int, n_e: int | None = None):
+    """Lambdify the matrix form at concrete sizes (numpy cannot print ``Identity(n)`` of symbolic ``n``);
+    ``n_e`` encoder rows when units read more than one pre-activation (the general form)."""
+    general = n_e is not None and n_e != n_q
+    mf = matrix_form(general)
     s = mf.symbols
     sizes = {s["n_p"]: n_p, s["n_r"]: n_r, s["n_q"]: n_q}
+    if general:
+        sizes[s["n_e"]] = n_e
     args = [s[k].subs(sizes) for k in ("W_D", "W_E", "b", "S", "w_p", "w_r")] + [s["M"]]
     exprs = {"grad_D": mf.grad_D, "grad_E": mf.grad_E, "grad_b": mf.grad_b}
     exprs.update({f"H_{k}": v for k, v in mf.hessian.items()})
@@ -199,6 +207,10 @@ def _point(instance: Instance, W_D, W_E, b_E):
     return W_D, W_E, b, mask
 
 
+def _functions(instance: Instance, W_D, W_E):
+    return _matrix_functions(instance.n_p, instance.n_r, W_D.shape[1], W_E.shape[0])
+
+
 def _choose(method: str, instance: Instance, n_q: int) -> str:
     if method == "auto":
         return "symbolic" if instance.n * n_q * n_q <= 200_000 else "vectorized"
@@ -208,8 +220,9 @@ def _choose(method: str, instance: Instance, n_q: int) -> str:
 
 
 def _per_feature_args(instance: Instance, W_D, W_E, b, mask):
+    C = instance.activation.output_matrix(mask)  # S_d = diag(mask_d), or C_d for multi-pre-activation units
     for d in range(instance.n):
-        yield (W_D, W_E, b[:, None], np.diag(mask[d].astype(float)), instance.W_p[:, d:d + 1],
+        yield (W_D, W_E, b[:, None], C[d], instance.W_p[:, d:d + 1],
                instance.W_r[:, d:d + 1], float(instance.weights[d]))
 
 
@@ -217,7 +230,7 @@ def gradients(instance: Instance, W_D, W_E, b_E=None, *, method: str = "auto") -
     """Gradients of L̃ at ``(W_D, W_E, b_E)`` inside its activation region (C2, C5, C6)."""
     W_D, W_E, b, mask = _point(instance, W_D, W_E, b_E)
     if _choose(method, instance, W_E.shape[0]) == "symbolic":
-        fn = _matrix_functions(instance.n_p, instance.n_r, W_E.shape[0])
+        fn = _functions(instance, W_D, W_E)
         gD, gE, gb = np.zeros_like(W_D), np.zeros_like(W_E), np.zeros((W_E.shape[0], 1))
         for args in _per_feature_args(instance, W_D, W_E, b, mask):
             gD += fn["grad_D"](*args)
@@ -225,12 +238,13 @@ def gradients(instance: Instance, W_D, W_E, b_E=None, *, method: str = "auto") -
             gb += fn["grad_b"](*args)
         gb = gb[:, 0]
     else:
-        # Σ_d −2 M_d r_d s_dᵀ, Σ_d −2 M_d (S_d W_Dᵀ r_d) w_p^dᵀ, Σ_d −2 M_d S_d W_Dᵀ r_d
-        X_q = np.where(mask, instance.pre_activations(W_E, b), 0.0)
+        # Σ_d −2 M_d r_d s_dᵀ, Σ_d −2 M_d (S_dᵀ W_Dᵀ r_d) w_p^dᵀ, Σ_d −2 M_d S_dᵀ W_Dᵀ r_d
+        C = instance.activation.output_matrix(mask)
+        X_q = np.einsum("dqe,de->dq", C, instance.pre_activations(W_E, b))
         R = instance.W_r.T - X_q @ W_D.T
         MR = instance.weights[:, None] * R
         gD = -2 * MR.T @ X_q
-        back = mask * (MR @ W_D)  # row d: S_d W_Dᵀ M_d r_d
+        back = np.einsum("dqe,dq->de", C, MR @ W_D)  # row d: S_dᵀ W_Dᵀ M_d r_d
         gE = -2 * back.T @ instance.W_p.T
         gb = -2 * back.sum(axis=0)
     return Gradients(gD, gE, gb if instance.encoder_bias else None)
@@ -245,7 +259,7 @@ def _to_matrix(arr: np.ndarray, rows: tuple[int, int], cols: tuple[int, int]) ->
 def hessian(instance: Instance, W_D, W_E, b_E=None) -> HessianBlocks:
     """Hessian blocks of L̃ at a point inside its region, from the lambdified symbolic forms (C2)."""
     W_D, W_E, b, mask = _point(instance, W_D, W_E, b_E)
-    fn = _matrix_functions(instance.n_p, instance.n_r, W_E.shape[0])
+    fn = _functions(instance, W_D, W_E)
     shp = {"D": W_D.shape, "E": W_E.shape, "b": (W_E.shape[0], 1)}
     acc = {k: np.zeros((shp[k[0]][0] * shp[k[0]][1], shp[k[1]][0] * shp[k[1]][1])) for k in ("DD", "EE", "bb", "DE", "Db", "Eb")}
     for args in _per_feature_args(instance, W_D, W_E, b, mask):
@@ -339,7 +353,8 @@ class HessianActions:
         s = self.symbols
         e = self.compact[X].xreplace({s["deltar"]: self.variations["r"]}).xreplace({s["deltaz"]: self.variations["z"]})
         zero = {s[f"Delta_{Z}"]: sp.ZeroMatrix(*s[f"Delta_{Z}"].shape) for Z in "DEb" if Z != Y}
-        return e.xreplace(zero).doit().xreplace({s["S"].T: s["S"]})
+        e = e.xreplace(zero).doit()
+        return e if s["n_e"] != s["n_q"] else e.xreplace({s["S"].T: s["S"]})  # S_d diagonal; C_d is not
 
 
 def _linear_part(expr: sp.MatrixExpr, t: sp.Symbol) -> sp.MatrixExpr:
@@ -356,20 +371,20 @@ def _linear_part(expr: sp.MatrixExpr, t: sp.Symbol) -> sp.MatrixExpr:
     return sp.MatAdd(*keep).doit() if keep else sp.ZeroMatrix(*shape)
 
 
-@lru_cache(maxsize=1)
-def hessian_actions() -> HessianActions:
-    mf = matrix_form()
+@lru_cache(maxsize=2)
+def hessian_actions(general: bool = False) -> HessianActions:
+    mf = matrix_form(general)
     s = mf.symbols
-    n_p, n_r, n_q = s["n_p"], s["n_r"], s["n_q"]
+    n_p, n_r, n_q, n_e = s["n_p"], s["n_r"], s["n_q"], s["n_e"]
     t = sp.Symbol("t")
-    dirs = {"D": sp.MatrixSymbol("Delta_D", n_r, n_q), "E": sp.MatrixSymbol("Delta_E", n_q, n_p),
-            "b": sp.MatrixSymbol("Delta_b", n_q, 1)}
+    dirs = {"D": sp.MatrixSymbol("Delta_D", n_r, n_q), "E": sp.MatrixSymbol("Delta_E", n_e, n_p),
+            "b": sp.MatrixSymbol("Delta_b", n_e, 1)}
     var = {"D": s["W_D"], "E": s["W_E"], "b": s["b"]}
     grads = {"D": mf.grad_D, "E": mf.grad_E, "b": mf.grad_b}
     blocks = {X + Y: _linear_part(g.xreplace({var[Y]: var[Y] + t * dirs[Y]}), t)
               for X, g in grads.items() for Y in "DEb"}
-    z, r = sp.MatrixSymbol("z_d", n_q, 1), sp.MatrixSymbol("r_d", n_r, 1)
-    dz, dr = sp.MatrixSymbol("deltaz_d", n_q, 1), sp.MatrixSymbol("deltar_d", n_r, 1)
+    z, r = sp.MatrixSymbol("z_d", n_e, 1), sp.MatrixSymbol("r_d", n_r, 1)
+    dz, dr = sp.MatrixSymbol("deltaz_d", n_e, 1), sp.MatrixSymbol("deltar_d", n_r, 1)
     compact = {}
     for X, g in grads.items():
         g = _in_z_r(g, s, z, r)
@@ -387,13 +402,15 @@ def _in_z_r(expr, s: dict, z: sp.MatrixSymbol, r: sp.MatrixSymbol):
     return expr.xreplace({r_expr: r, r_expr.T.doit(): r.T})
 
 
-def in_residual_form(expr):
+def in_residual_form(expr, general: bool = False):
     """A matrix-form expression rewritten with the pre-activations ``z_d`` and residual ``r_d``
-    (symbols ``z_d``, ``r_d``; ``S_dᵀ = S_d`` since ``S_d`` is diagonal), for reading and printing."""
-    mf = matrix_form()
+    (symbols ``z_d``, ``r_d``; ``S_dᵀ = S_d`` since ``S_d`` is diagonal — not for the general ``C_d``),
+    for reading and printing."""
+    mf = matrix_form(general)
     s = mf.symbols
-    z, r = sp.MatrixSymbol("z_d", s["n_q"], 1), sp.MatrixSymbol("r_d", s["n_r"], 1)
-    return _in_z_r(expr, s, z, r).xreplace({s["S"].T: s["S"]})
+    z, r = sp.MatrixSymbol("z_d", s["n_e"], 1), sp.MatrixSymbol("r_d", s["n_r"], 1)
+    out = _in_z_r(expr, s, z, r)
+    return out if general else out.xreplace({s["S"].T: s["S"]})
 
 
 @lru_cache(maxsize=1)
@@ -507,7 +524,9 @@ def neuron_blocks(instance: Instance, W_D, W_E, b_E=None) -> tuple[NeuronBlock, 
         idx = list(feats)
         u = W_D[:, i].copy()
         Wp, Wr = instance.W_p[:, idx], instance.W_r[:, idx]
-        arr = {"M": instance.weights[idx], "a": Z[idx, i], "c": Wr.T @ u, "g": np.sum(Wr**2, axis=0), "q": float(u @ u)}
+        # a_d: the pre-activation unit i outputs (its own; a Gated unit's magnitude row), the block's encoder row
+        (row,) = instance.activation.output_rows(i, W_D.shape[1])
+        arr = {"M": instance.weights[idx], "a": Z[idx, row], "c": Wr.T @ u, "g": np.sum(Wr**2, axis=0), "q": float(u @ u)}
         if not feats:
             zero_e = np.zeros(instance.n_p)
             out.append(NeuronBlock(i, feats, arr["a"], arr["M"], u, arr["c"], arr["q"], np.zeros_like(u), zero_e, 0.0,
@@ -529,3 +548,27 @@ def neuron_blocks(instance: Instance, W_D, W_E, b_E=None) -> tuple[NeuronBlock, 
             grad_encoder_at_ls=Wp @ enc_ls,
         ))
     return tuple(out)
+
+
+def tied_gated_gradients(instance: Instance, W_D, W_gate, r, b_gate=None, b_mag=None) -> dict:
+    """Gradients of L̃ in the paper's tied Gated parameters (``W_mag = exp(r) ⊙ W_gate``), by the chain rule
+    from the stacked encoder's gradient ``(G_gate, G_mag)``: ``∇_{W_gate} = G_gate + diag(e^r) G_mag``,
+    ``∂/∂r_i = e^{r_i} <G_mag^i, w_gate^i>``, ``∇_{b_gate} = g_gate``, ``∇_{b_mag} = g_mag``, ``∇_{W_D}`` as is.
+    Inside a region ``G_gate = 0`` and ``g_gate = 0`` (the gate only selects the pattern)."""
+    from theory.activations.gated import Gated, tied_encoder
+
+    if not (isinstance(instance.activation, Gated) and instance.activation.tied):
+        raise SDLInputError(f"tied_gated_gradients needs a Gated(tied=True) instance, got {instance.activation.describe()}")
+    W_gate = np.asarray(W_gate, dtype=float)
+    r = np.asarray(r, dtype=float)
+    W_E, b = tied_encoder(W_gate, r, b_gate, b_mag)
+    if instance.encoder_bias and b is None:
+        b = np.zeros(W_E.shape[0])
+    g = gradients(instance, W_D, W_E, b if instance.encoder_bias else None)
+    q = W_gate.shape[0]
+    c = np.exp(r)
+    out = {"W_D": g.W_D, "W_gate": g.W_E[:q] + c[:, None] * g.W_E[q:],
+           "r": c * np.einsum("ij,ij->i", g.W_E[q:], W_gate)}
+    if g.b_E is not None:
+        out["b_gate"], out["b_mag"] = g.b_E[:q], g.b_E[q:]
+    return out

@@ -132,21 +132,25 @@ class Instance:
         """Validate and return ``(W_D, W_E, b_E)`` as float arrays (``b_E`` zeros without a bias)."""
         W_E = _matrix("W_E", W_E, "encoder, n_q × n_p")
         W_D = _matrix("W_D", W_D, "decoder, n_r × n_q")
-        n_q = W_E.shape[0]
         if W_E.shape[1] != self.n_p:
             raise SDLInputError(f"W_E must be n_q × n_p = ? × {self.n_p} to read inputs of dimension n_p; got {W_E.shape}")
+        problem = self.activation.encoder_problem(W_E)
+        if problem:
+            raise SDLInputError(f"W_E: {problem}")
+        n_pre = W_E.shape[0]
+        n_q = self.activation.n_units(n_pre)  # units (a Gated unit has a gate row and a magnitude row)
         if W_D.shape != (self.n_r, n_q):
             raise SDLInputError(
-                f"W_D must be n_r × n_q = {self.n_r} × {n_q} (n_q from W_E's rows); got {W_D.shape}"
+                f"W_D must be n_r × n_q = {self.n_r} × {n_q} (n_q units from W_E's {n_pre} rows); got {W_D.shape}"
             )
         if b_E is None:
-            b = np.zeros(n_q)
+            b = np.zeros(n_pre)
         else:
             if not self.encoder_bias:
                 raise SDLInputError("b_E given but the instance has encoder_bias=False; use instance.replace(encoder_bias=True)")
             b = np.atleast_1d(np.array(b_E, dtype=float))
-            if b.shape != (n_q,):
-                raise SDLInputError(f"b_E must have one entry per neuron: shape ({n_q},), got {b.shape}")
+            if b.shape != (n_pre,):
+                raise SDLInputError(f"b_E must have one entry per encoder row: shape ({n_pre},), got {b.shape}")
             if not np.all(np.isfinite(b)):
                 raise SDLInputError("b_E contains NaN or infinite entries")
         return W_D, W_E, b

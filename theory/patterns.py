@@ -119,6 +119,9 @@ def pattern_of(instance: Instance, W_E, b_E=None) -> ActivationPattern:
     W_E = np.asarray(W_E, dtype=float)
     if W_E.ndim != 2 or W_E.shape[1] != instance.n_p:
         raise SDLInputError(f"W_E must be n_q × n_p = ? × {instance.n_p}, got shape {W_E.shape}")
+    problem = instance.activation.encoder_problem(W_E)
+    if problem:
+        raise SDLInputError(f"W_E: {problem}")
     Z = instance.pre_activations(W_E, b_E)
     return ActivationPattern.from_mask(instance.activation.active(Z))
 
@@ -187,8 +190,24 @@ class Region:
         return self.pattern.n_neurons
 
     @property
+    def n_pre(self) -> int:
+        """Encoder rows: ``pre_per_unit`` per unit (a Gated unit has a gate and a magnitude row)."""
+        return self.n_q * self.instance.activation.pre_per_unit
+
+    @property
+    def tie(self) -> np.ndarray | None:
+        """``T`` with ``(vec W_E, b) = T u`` when the family ties encoder rows (tied Gated); the region's
+        variables are then ``u`` (its inequalities are ``A T u < c``)."""
+        return self.instance.activation.tie_basis(self.n_q, self.instance.n_p, self.instance.encoder_bias)
+
+    @property
+    def n_full(self) -> int:
+        return self.n_pre * self.instance.n_p + (self.n_pre if self.instance.encoder_bias else 0)
+
+    @property
     def n_vars(self) -> int:
-        return self.n_q * self.instance.n_p + (self.n_q if self.instance.encoder_bias else 0)
+        T = self.tie
+        return self.n_full if T is None else T.shape[1]
 
     @property
     def X(self) -> np.ndarray:
@@ -197,12 +216,22 @@ class Region:
     def pack(self, W_E, b_E=None) -> np.ndarray:
         v = np.asarray(W_E, dtype=float).reshape(-1)
         if self.instance.encoder_bias:
-            v = np.concatenate([v, np.zeros(self.n_q) if b_E is None else np.asarray(b_E, dtype=float)])
-        return v
+            v = np.concatenate([v, np.zeros(self.n_pre) if b_E is None else np.asarray(b_E, dtype=float)])
+        T = self.tie
+        if T is None:
+            return v
+        u = np.linalg.lstsq(T, v, rcond=None)[0]
+        if not np.allclose(T @ u, v, rtol=1e-9, atol=1e-12):
+            raise SDLInputError(
+                f"{self.instance.activation.describe()}: this encoder is not of the tied form the region uses "
+                "(W_mag = W_gate, the scale exp(r) folded into the decoder: theory.activations.gated.absorb_scale)")
+        return u
 
     def unpack(self, v: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
-        k = self.n_q * self.instance.n_p
-        W_E = v[:k].reshape(self.n_q, self.instance.n_p)
+        T = self.tie
+        v = np.asarray(v, dtype=float) if T is None else T @ np.asarray(v, dtype=float)
+        k = self.n_pre * self.instance.n_p
+        W_E = v[:k].reshape(self.n_pre, self.instance.n_p)
         return W_E, (v[k:] if self.instance.encoder_bias else None)
 
     def slack(self, W_E, b_E=None) -> tuple[np.ndarray, np.ndarray]:
@@ -336,7 +365,8 @@ def region_on_inputs(instance: Instance, X, mask) -> Region:
     P = ActivationPattern.from_mask(mask)
     act = instance.activation
     n_q, n_p = mask.shape[1], instance.n_p
-    nv = n_q * n_p + (n_q if instance.encoder_bias else 0)
+    n_pre = n_q * act.pre_per_unit  # constraint terms name pre-activation columns (gate rows for Gated)
+    nv = n_pre * n_p + (n_pre if instance.encoder_bias else 0)
     inputs = instance.W_p @ X.T  # n_p × inputs
     impossible = act.mask_is_possible(mask)
     strict_rows, strict_rhs, weak_rows, weak_rhs = [], [], [], []
@@ -346,12 +376,15 @@ def region_on_inputs(instance: Instance, X, mask) -> Region:
             for (s, i), coeff in con.terms:
                 row[i * n_p:(i + 1) * n_p] += coeff * inputs[:, s]
                 if instance.encoder_bias:
-                    row[n_q * n_p + i] += coeff
+                    row[n_pre * n_p + i] += coeff
             (strict_rows if con.strict else weak_rows).append(row)
             (strict_rhs if con.strict else weak_rhs).append(con.rhs)
 
+    T = act.tie_basis(n_q, n_p, instance.encoder_bias)
+
     def stack(rows):
-        return np.array(rows, dtype=float).reshape(len(rows), nv)
+        A = np.array(rows, dtype=float).reshape(len(rows), nv)
+        return A if T is None else A @ T  # inequalities on the free parameters of a tied family
 
     return Region(instance, P, stack(strict_rows), np.array(strict_rhs, dtype=float), stack(weak_rows),
                   np.array(weak_rhs, dtype=float), impossible, X)
@@ -374,3 +407,16 @@ def active_on_inputs(instance: Instance, X, W_E, b_E=None) -> np.ndarray:
 def realize(instance: Instance, pattern) -> Realizability:
     """Shorthand for ``region(instance, pattern).find_point()``."""
     return region(instance, pattern).find_point()
+
+
+def robust_margin(instance: Instance, W_E, b_E=None, X=None) -> float:
+    """How far a point is from every boundary of its own region on the inputs ``X`` (rows, feature
+    coordinates; default the single features): the smallest slack of the region's inequalities, i.e. the
+    distance of every pre-activation from every threshold and every top-k tie. A counterexample whose
+    margin is 0 sits on a boundary, so its verdict could flip with the ``>`` vs ``>=`` convention."""
+    X = np.eye(instance.n) if X is None else np.atleast_2d(np.asarray(X, dtype=float))
+    mask = active_on_inputs(instance, X, W_E, b_E)
+    R = region_on_inputs(instance, X, mask)
+    if R.impossible:
+        return 0.0
+    return max(0.0, R.margin(W_E, b_E))

@@ -133,8 +133,13 @@ def _setting(d) -> Section:
         Line("positively homogeneous", "yes" if act.positively_homogeneous else "no", "", bool(act.positively_homogeneous)),
         Line("per-sample σ", "yes" if act.per_sample else "no (batch-dependent)", "", bool(act.per_sample)),
     )
-    notes = ("Inside an activation region Ω_P every unit is on (σ(z)_i = z_i) or off (σ(z)_i = 0) for each "
-             "single-feature input, so L̃ is a polynomial there; everything below holds inside one region.",)
+    if act.pre_per_unit == 1:
+        notes = ("Inside an activation region Ω_P every unit is on (σ(z)_i = z_i) or off (σ(z)_i = 0) for each "
+                 "single-feature input, so L̃ is a polynomial there; everything below holds inside one region.",)
+    else:
+        notes = (f"Each unit reads {act.pre_per_unit} pre-activations (W_E stacks {act.pre_per_unit} rows per unit); inside "
+                 "an activation region Ω_P each unit's output is a fixed linear function of them, σ(z_d) = C_d z_d, "
+                 "so L̃ is a polynomial there; everything below holds inside one region.",)
     return Section("setting", "Setting", lines, notes)
 
 
@@ -159,19 +164,30 @@ def _region_family(d) -> Section:
 
 
 def _matrix_section(d) -> Section:
-    from theory.derivation import hessian_actions, in_residual_form, matrix_form
+    from theory.derivation import hessian_actions, matrix_form
 
-    mf = matrix_form()
-    ha = hessian_actions()
+    general = d.activation.pre_per_unit > 1  # C_d (units × pre-activations) instead of the diagonal S_d
+    mf = matrix_form(general)
+    ha = hessian_actions(general)
     s = ha.symbols
     bias = d.encoder_bias
+
+    def in_residual_form(expr):
+        from theory.derivation import in_residual_form as irf
+
+        return irf(expr, general)
+
+    def diag(expr):
+        return expr if general else expr.xreplace({s["S"].T: s["S"]})
     half = -sp.Rational(1, 2)
     sd_t, sd_l = "Σ_d ", r"\sum_{d=1}^{n} "
     z_def = s["W_E"] * s["w_p"] + (s["b"] if bias else sp.ZeroMatrix(*s["b"].shape))
     lines = [
         _eq("pre-activations of feature d", "z_d", "z_d", z_def.doit()),
-        Line("selection matrix", "S_d = diag(1{unit i on for feature d}) (fixed inside the region)",
-             r"S_d = \operatorname{diag}\left(\mathbb{1}\{\text{unit } i \text{ on for feature } d\}\right)"),
+        (Line("output matrix", "C_d: σ(z_d) = C_d z_d, n_q × n_e (fixed inside the region; see the region conditions)",
+              r"\sigma(z_d) = C_d z_d") if general else
+         Line("selection matrix", "S_d = diag(1{unit i on for feature d}) (fixed inside the region)",
+              r"S_d = \operatorname{diag}\left(\mathbb{1}\{\text{unit } i \text{ on for feature } d\}\right)")),
         _eq("residual of feature d", "r_d", "r_d", s["w_r"] - s["W_D"] * s["S"] * s["z"]),
         _eq("feature term", "ℓ_d", r"\ell_d", in_residual_form(mf.loss_term), value=None),
         Line("objective", "L̃ = Σ_d ℓ_d", r"\tilde L = \sum_{d=1}^{n} \ell_d"),
@@ -201,11 +217,11 @@ def _matrix_section(d) -> Section:
     dz = ha.variations["z"].xreplace(zero_b).doit()
     lines += [
         _eq("first variation of z_d", "δz_d", r"\delta z_d", dz),
-        _eq("first variation of r_d", "δr_d", r"\delta r_d", ha.variations["r"].xreplace({s["S"].T: s["S"]})),
+        _eq("first variation of r_d", "δr_d", r"\delta r_d", diag(ha.variations["r"])),
     ]
     names = "DE" + ("b" if bias else "")
     for X in names:
-        e = ha.compact[X].xreplace({s["S"].T: s["S"]})
+        e = diag(ha.compact[X])
         lines.append(_summed(_eq(f"Hessian applied to Δ, {X} block row",
                                  f"H[Δ]_{X}", f"H[\\Delta]_{{{X}}}", e)))
     for X, Y in [("D", "D"), ("D", "E"), ("E", "E")] + ([("D", "b"), ("E", "b"), ("b", "b")] if bias else []):
@@ -248,6 +264,8 @@ def _block_section(d) -> Section:
     j, m, w_r, w_p, u = _block_vectors(bf)
     bias = d.encoder_bias
     z_t, z_l = _pre_activation(bias)
+    if d.activation.pre_per_unit > 1:  # a Gated unit outputs its magnitude: w_E^i is its magnitude row
+        z_t, z_l = z_t.replace("w_E^i", "w_mag^i").replace("b_i", "b_mag,i"), z_l.replace("w_E^i", r"w_{mag}^i")
     lines = [
         Line("neuron i alone on its features F_i = {1, …, m}", f"a_d = {z_t},  u = W_D[:, i],  c_d = <u, w_r^d>,  q = ||u||²,  g_d = ||w_r^d||²",
              f"a_d = {z_l},\\; u = W_D^{{(i)}},\\; c_d = \\langle u, w_r^d \\rangle,\\; q = \\|u\\|^2,\\; g_d = \\|w_r^d\\|^2"),
@@ -380,6 +398,8 @@ def _pattern_section(d, P) -> Section:
             cons = d.instance.activation.region_constraints(P.mask)
             shown = cons[:MAX_CONSTRAINTS]
             z_t, z_l = _pre_activation(d.instance.encoder_bias)
+            if d.instance.activation.pre_per_unit > 1:  # the constraints name the gate rows (the first block)
+                z_t, z_l = z_t + " (row i of W_E: unit i's gate)", z_l
             lines.append(Line("region Ω_P, in the pre-activations of neuron i on feature d", f"z[d,i] = {z_t}", f"z_{{d,i}} = {z_l}"))
             for c in shown:
                 t, lt = _format_constraint(c)

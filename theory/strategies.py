@@ -18,7 +18,7 @@ import numpy as np
 from hypothesis import strategies as st
 
 from theory import registry
-from theory.activations import Activation
+from theory.activations import Activation, Gated, tied_encoder
 from theory.errors import SDLInputError
 from theory.distribution import Constant, FeatureDistribution, ShiftedExponential, Uniform
 from theory.instance import Instance, normalize_columns
@@ -119,12 +119,19 @@ def instances(
 
 @st.composite
 def parameters(draw, instance: Instance, min_q: int = 1, max_q: int = 5, scale: float = 1.0):
-    """``(W_D, W_E, b_E)`` for an instance (``b_E`` None without a bias), Gaussian entries."""
+    """``(W_D, W_E, b_E)`` for an instance (``b_E`` None without a bias), Gaussian entries.
+
+    ``n_q`` units: a family with several pre-activations per unit (Gated) gets that many encoder rows
+    per unit; a tied Gated encoder is ``[W_gate; exp(r) ⊙ W_gate]``."""
     n_q = draw(st.integers(min_q, max_q))
     rng = np.random.default_rng(draw(seeds))
-    W_E = scale * rng.normal(size=(n_q, instance.n_p))
+    act = instance.activation
+    n_pre = n_q * act.pre_per_unit
+    W_E = scale * rng.normal(size=(n_pre, instance.n_p))
+    if isinstance(act, Gated) and act.tied:
+        W_E, _ = tied_encoder(W_E[:n_q], 0.5 * rng.normal(size=n_q))
     W_D = scale * rng.normal(size=(instance.n_r, n_q))
-    b_E = 0.3 * scale * rng.normal(size=n_q) if instance.encoder_bias else None
+    b_E = 0.3 * scale * rng.normal(size=n_pre) if instance.encoder_bias else None
     return W_D, W_E, b_E
 
 

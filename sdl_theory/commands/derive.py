@@ -5,6 +5,7 @@ Examples::
     sdl-theory derive --activation relu
     sdl-theory derive --activation jumprelu --theta 0.5 --format latex
     sdl-theory derive --activation topk_relu --k 1 --pattern "0,1|2|"
+    sdl-theory derive --activation gated --tied true --bias --pattern "0,1|2"
     sdl-theory derive --instance inst.json --format json
 
 Without ``--instance`` a small embedded instance is used to specialise a ``--pattern`` (n = 3 unit
@@ -159,6 +160,11 @@ def _activation(args, inst):
         return inst.activation  # keep the file's activation as it is (e.g. a BatchTopK threshold)
     params = {}
     for name, text in given.items():
+        if types[name] is bool:  # e.g. Gated's --tied true
+            if str(text).lower() not in ("true", "false", "1", "0", "yes", "no"):
+                raise SDLInputError(f"--{name} must be true or false, got {text!r}")
+            params[name] = str(text).lower() in ("true", "1", "yes")
+            continue
         kind = types[name] if types[name] in (int, float) else float
         try:
             params[name] = kind(text)

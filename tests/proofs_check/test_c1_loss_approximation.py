@@ -34,7 +34,9 @@ def test_jumprelu_magnitude_below_threshold_breaks_the_bound():
     assert v.status == "fails"
     assert np.isclose(v.numbers["L"], 0.025) and v.numbers["L_tilde"] == 0
     assert np.isclose(v.numbers["bound_high"], 0.0025)
-    assert v.corrected_condition.verified and np.isclose(v.numbers["homogeneity_defect_term"], 0.025)
+    # one instance never verifies a corrected condition (issue 12): it holds here, and says why it is not "verified"
+    assert not v.corrected_condition.verified and "no search counts" in v.corrected_condition.evidence
+    assert v.numbers["gap"] <= v.numbers["corrected_bound"] and np.isclose(v.numbers["homogeneity_defect_term"], 0.025)
 
 
 def test_planted_tighter_bound_fails_on_a_relu_instance(monkeypatch):

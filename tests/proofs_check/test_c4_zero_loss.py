@@ -46,9 +46,10 @@ def test_top1_makes_the_decoder_identifiable():
     assert np.allclose(v.counterexample["aligned_solution_decoder_max_abs_cos"], 1.0)
 
 
-def test_superposition_is_outside_the_construction():
+def test_superposition_is_decided_not_declared_outside_the_hypotheses():
+    # was "hypotheses_not_met": superposition is a limit of the mixing construction, not of the claim
     W = np.array([[1.0, 0.0, np.sqrt(0.5)], [0.0, 1.0, np.sqrt(0.5)]])
-    assert check("C4", Instance(W_p=W, activation=ReLU())).status == "hypotheses_not_met"
+    assert check("C4", Instance(W_p=W, activation=ReLU())).status in ("holds", "inconclusive")
 
 
 def test_search_reports_the_k1_exception_and_verifies_the_correction():
@@ -56,3 +57,27 @@ def test_search_reports_the_k1_exception_and_verifies_the_correction():
     assert all(s.holds for s in v.steps)
     assert v.status == "fails" and "k=1" in v.counterexample["activation"]
     assert v.corrected_condition.verified
+
+
+def test_superposition_is_not_an_unmet_hypothesis_and_has_non_identifying_solutions():
+    """Issue 12 part 3: 'linearly independent features' was a [verified] necessary condition, tested only
+    where the mixing construction applies. Three features at 120° in R² (n > n_p), ReLU: a zero-loss
+    solution with every direction below τ = 0.9 exists; the witness is re-checked here by hand."""
+    import numpy as np
+
+    from proofs_check.c4_zero_loss import check_instance, hypotheses, searched_solution
+    from theory.instance import Instance
+
+    ang = np.deg2rad([90.0, 210.0, 330.0])
+    inst = Instance(W_p=np.vstack([np.cos(ang), np.sin(ang)]))
+    assert hypotheses(inst) == []
+    W_D, W_E, b_E, _ = searched_solution(inst)
+    codes = np.maximum(inst.W_p.T @ W_E.T, 0.0)  # ReLU by hand, one row per feature
+    assert np.abs(codes @ W_D.T - inst.W_p.T).max() < 1e-9
+    unit = lambda V: V / np.linalg.norm(V, axis=0)  # noqa: E731
+    used = np.linalg.norm(W_D, axis=0) > 1e-12
+    assert np.abs(inst.W_p.T @ unit(W_D[:, used])).max() < 0.9 and np.abs(inst.W_p.T @ unit(W_E.T)).max() < 0.9
+    assert check_instance(inst).status == "holds"
+    # in R¹ every direction is a feature's: the consequence fails there (proved, not a construction limit)
+    one = Instance(W_p=np.array([[1.0, -1.0]]))
+    assert check_instance(one).status == "fails"

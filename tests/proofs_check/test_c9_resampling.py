@@ -24,7 +24,8 @@ def test_top1_resampling_at_0_2_scale_never_fires_and_fails():
     assert v.status == "fails"
     assert all(n >= 1 for n in v.numbers["neurons_resampled"])  # it resampled, but the row lost the top-1 contest
     assert v.numbers["final_pattern_with"] == [[0, 1], [2], []]
-    assert v.corrected_condition is not None and v.corrected_condition.verified
+    cc = v.corrected_condition  # one training comparison: it holds, but that is far below the bar for "verified"
+    assert cc is not None and not cc.verified and cc.counts["met"] == 1 and cc.counts["held"] == 1
 
 
 def test_hypotheses_need_a_dead_neuron_and_polysemantic_start():

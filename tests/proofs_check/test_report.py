@@ -13,7 +13,9 @@ def _outcomes():
         "C3", "Construction", "fails", "L̃ = 2 > bound 1.",
         counterexample={"instance": {"W_p": [[1.0, 0.0], [0.0, 1.0]], "activation": {"name": "jumprelu", "theta": 1.0},
                                      "encoder_bias": False, "W_r": None}, "loss": 2.0, "bound": np.float64(1.0)},
-        corrected_condition=CorrectedCondition("θ < 1", "theta < 1", True, "searched 40"),
+        corrected_condition=CorrectedCondition("θ < 1", "theta < 1", True, "searched 120",
+                                               counts={"met": 120, "held": 120, "skipped": 3, "undecided": 0,
+                                                       "failed": 0, "superposition_met": 30}),
         steps=(StepCheck("unit kept", "σ keeps 1", False, "r_01", {"r_01": "2"}, "fails for θ ≥ 1"),),
         numbers={"figure": {"title": "t", "xlabel": "x", "ylabel": "y", "x": [1, 2, 3],
                             "series": {"a": [1, 2, 3], "b": np.array([3.0, 2.0, 1.0])}, "caption": "see a and b"}},
@@ -27,20 +29,20 @@ def _outcomes():
 
 def test_table_has_every_claim_status_and_error_row():
     text = table(_outcomes(), {"C3": 1.0, "C5": 0.5, "C9": 0.0}, columns=160)
-    for token in ("C3", "fails", "C5", "holds", "C9", "error", "ImportError", "[verified] θ < 1", "jumprelu(theta=1.0)"):
+    for token in ("C3", "fails", "C5", "holds", "C9", "error", "ImportError", "[verified, sufficient;", "jumprelu(theta=1.0)"):
         assert token in text
     assert max(len(line) for line in text.splitlines()) <= 160
 
 
 def test_table_fits_the_terminal_and_cuts_at_word_boundaries(monkeypatch):
     long = Verdict("C4", "t", "fails", "alpha beta gamma " * 40 + "omega.", counterexample={"summary": "x y z " * 30},
-                   corrected_condition=CorrectedCondition("delta epsilon " * 40, None, True, ""))
+                   corrected_condition=CorrectedCondition("delta epsilon " * 40, None, False, ""))
     outcomes = [ClaimOutcome("C4", long, None, "", "")]
     monkeypatch.setenv("COLUMNS", "110")  # what shutil.get_terminal_size reads first
     text = table(outcomes, {"C4": 1.0})
     lines = text.splitlines()
     assert max(len(line) for line in lines) <= 110
-    words = {"alpha", "beta", "gamma", "omega.", "x", "y", "z", "delta", "epsilon", "…", "[verified]"}
+    words = {"alpha", "beta", "gamma", "omega.", "x", "y", "z", "delta", "epsilon", "…", "[NOT", "verified,", "sufficient;", "no", "search", "counts]"}
     for line in lines[2:]:
         for cell in line.split(" | ")[2:5]:
             assert set(cell.split()) <= words  # every cut is at a word boundary: no piece of a word
@@ -58,7 +60,7 @@ def test_markdown_is_readable_without_the_paper():
     assert "How to read this report" in md and "activation pattern" in md
     assert "**The claim, in plain words.** The construction has small loss." in md
     assert "**Verdict: fails.**" in md and "**Verdict: error.**" in md
-    assert "verified by the same search" in md and "`theta < 1`" in md
+    assert "(verified, sufficient; met 120" in md and "`theta < 1`" in md
     assert "| unit kept: σ keeps 1 | **no** |" in md and "figures/C3.png" in md and "see a and b" in md
 
 

@@ -6,7 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from theory import registry
-from theory.activations import (BatchTopK, JumpReLU, ReLU, TopK, TopKReLU, activation_from_json,
+from theory.activations import (BatchTopK, Gated, JumpReLU, ReLU, TopK, TopKReLU, activation_from_json,
                                 make_activation, topk_mask)
 from theory.errors import SDLInputError
 from theory.strategies import activations, seeds
@@ -107,7 +107,9 @@ def test_construction_errors_and_json_roundtrip():
     with pytest.raises(SDLInputError, match="not \\['theta'\\]"):
         make_activation("relu", theta=0.5)
     assert make_activation("TopK-ReLU".replace("-", ""), k=2) == TopKReLU(k=2)
-    for act in (ReLU(), JumpReLU(theta=0.25), TopK(k=2), TopKReLU(k=3), BatchTopK(k=2, threshold=0.1)):
+    for act in (ReLU(), JumpReLU(theta=0.25), TopK(k=2), TopKReLU(k=3), BatchTopK(k=2, threshold=0.1),
+                Gated(), Gated(tied=True)):
         assert activation_from_json(act.to_json()) == act
     # the claims' default search space: every per-sample and batch family of the paper, once each
     assert registry.names(searched=True) == ("relu", "jumprelu", "topk", "topk_relu", "batchtopk")
+    assert registry.get("gated").activation is Gated  # the Gated unit itself, drawn where a claim takes it

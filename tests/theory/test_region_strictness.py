@@ -4,6 +4,7 @@ re-evaluated with the activation's own ``active()``, and "unrealizable" is check
 The independent judge here is always ``activation.active`` on the pre-activations computed by hand
 (``X W_pᵀ W_Eᵀ + b``), never the region's own inequalities."""
 import numpy as np
+import pytest
 from hypothesis import HealthCheck, assume, event, given, settings
 from hypothesis import strategies as st
 
@@ -13,7 +14,7 @@ from theory.patterns import ActivationPattern, realize, region
 from theory.strategies import instances, seeds
 
 SETTINGS = dict(deadline=None, suppress_health_check=[HealthCheck.filter_too_much, HealthCheck.too_slow])
-ALL_FAMILIES = ("relu", "jumprelu", "topk", "topk_relu", "batchtopk")
+ALL_FAMILIES = ("relu", "jumprelu", "topk", "topk_relu", "batchtopk", "gated")
 
 
 def _mask_by_hand(inst, W_E, b_E):
@@ -25,12 +26,12 @@ def _mask_by_hand(inst, W_E, b_E):
 
 def _random_search(inst, mask, rng, tries=3000):
     """Random encoders (several scales, with a bias when the instance has one): any with this mask?"""
-    n_q = mask.shape[1]
+    n_pre = mask.shape[1] * inst.activation.pre_per_unit  # a Gated unit: gate and magnitude rows
     for scale in (0.3, 1.0, 3.0):
-        W = scale * rng.normal(size=(tries, n_q, inst.n_p))
+        W = scale * rng.normal(size=(tries, n_pre, inst.n_p))
         Z = np.einsum("dp,sqp->sdq", inst.W_p.T, W)
         if inst.encoder_bias:
-            Z = Z + scale * rng.normal(size=(tries, 1, n_q))
+            Z = Z + scale * rng.normal(size=(tries, 1, n_pre))
         for s in range(tries):
             if np.array_equal(inst.activation.active(Z[s]), mask):
                 return W[s]
@@ -45,8 +46,9 @@ def test_witnesses_reproduce_the_pattern_and_unrealizable_means_unfindable(data)
     n_q = data.draw(st.integers(1, 3))
     rng = np.random.default_rng(data.draw(seeds))
     if data.draw(st.booleans()):  # a pattern some random encoder produces, so often realizable
-        W = rng.normal(size=(n_q, inst.n_p))
-        b = rng.normal(size=n_q) if inst.encoder_bias else None
+        n_pre = n_q * inst.activation.pre_per_unit
+        W = rng.normal(size=(n_pre, inst.n_p))
+        b = rng.normal(size=n_pre) if inst.encoder_bias else None
         mask, _ = _mask_by_hand(inst, W, b)
     else:  # a random mask of the right shape for the family (TopK: exactly k on per feature), often tie-only
         mask = rng.random((inst.n, n_q)) < 0.5
@@ -121,3 +123,15 @@ def test_batchtopk_competes_across_the_batch():
     assert rz.realizable
     got, _ = _mask_by_hand(inst, rz.W_E, None)
     np.testing.assert_array_equal(got, np.array([[True, False], [True, False]]))
+
+
+def test_robust_margin_by_hand():
+    from theory.patterns import robust_margin
+
+    inst = Instance(W_p=np.eye(1), activation=JumpReLU(theta=1.0))
+    assert robust_margin(inst, np.array([[0.87]])) == pytest.approx(0.13)           # z = 0.87 < θ
+    assert robust_margin(inst, np.array([[0.87]]), X=[[2.0]]) == pytest.approx(0.74)  # z = 1.74 > θ
+    assert robust_margin(inst, np.array([[1.0]])) == 0.0                             # on the threshold
+    topk = Instance(W_p=np.eye(2), activation=TopK(k=1))
+    assert robust_margin(topk, np.zeros((2, 2))) == 0.0                              # every unit tied
+    assert robust_margin(topk, np.array([[1.0, 0.0], [0.0, 0.4]])) == pytest.approx(0.4)

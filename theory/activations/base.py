@@ -1,10 +1,17 @@
 """The protocol every activation family implements (THEORY.md section 2).
 
-All families covered by the paper satisfy ``σ(z)_i ∈ {0, z_i}``: an activation is fully described by
-*which* units are on. So a family provides
+Inside an activation region each unit's output is a fixed linear function of the pre-activations:
+``σ(z_s) = C_s z_s`` with ``C_s`` (units × pre-activations) constant on the region. A unit may read
+one pre-activation (ReLU, JumpReLU, the TopK family: ``σ(z)_i ∈ {0, z_i}``, ``C_s = diag(mask_s)``)
+or several (the Gated unit: a gate decides, a magnitude is output). With ``pre_per_unit = m`` the
+encoder has ``m`` rows per unit, stacked in blocks (rows ``j·n_q … (j+1)·n_q − 1`` are every unit's
+``j``-th pre-activation); the decoder has one column per unit. A family provides
 
 - ``active(Z)``: a boolean mask of the units that are on, for a batch of pre-activations ``Z``
-  (rows are samples); ``evaluate(Z) = Z * active(Z)``;
+  (rows are samples; units as columns); ``evaluate(Z) = C(active(Z)) Z`` row by row;
+- ``output_matrix(mask)``: the matrices ``C_s`` of the region (samples × units × pre-activations);
+- ``output_rows(i, n_q)``: the encoder rows whose pre-activations unit ``i`` outputs;
+- ``tie_basis(n_q, n_p, bias)``: ``T`` when the family ties encoder rows (``v = T u``), else None;
 - ``evaluate_torch(z)``: the same on a torch tensor, using tensor methods only (this module never
   imports torch);
 - ``region_constraints(mask)``: the linear inequalities on the pre-activations ``Z`` that hold
@@ -43,6 +50,7 @@ class Activation:
 
     name: ClassVar[str] = "activation"
     per_sample: ClassVar[bool] = True
+    pre_per_unit: ClassVar[int] = 1
 
     # --- evaluation -------------------------------------------------------------------------
     def active(self, Z: np.ndarray) -> np.ndarray:  # pragma: no cover - abstract
@@ -55,6 +63,34 @@ class Activation:
 
     def evaluate_torch(self, z):  # pragma: no cover - abstract
         raise NotImplementedError
+
+    # --- the unit outputs as linear maps (constant inside a region) ----------------------------
+    def n_units(self, n_pre: int) -> int:
+        """Units of an encoder with ``n_pre`` rows."""
+        return n_pre // self.pre_per_unit
+
+    def output_matrix(self, mask) -> np.ndarray:
+        """``C[s]`` (units × pre-activations) with ``σ(z_s) = C[s] z_s`` inside the region of ``mask``."""
+        mask, _ = _as_2d(np.asarray(mask, dtype=bool))
+        C = np.zeros(mask.shape + (mask.shape[1],))
+        idx = np.arange(mask.shape[1])
+        C[:, idx, idx] = mask
+        return C
+
+    def output_rows(self, unit: int, n_units: int) -> tuple[int, ...]:
+        """Encoder rows whose pre-activations unit ``unit`` outputs (when on)."""
+        return (unit,)
+
+    def tie_basis(self, n_units: int, n_p: int, bias: bool) -> np.ndarray | None:
+        """``T`` with ``(vec W_E, b) = T u`` for the family's free parameters ``u``; None: no tying."""
+        return None
+
+    def encoder_problem(self, W_E) -> str | None:
+        """Why ``W_E`` is not an encoder of this family (None when it is)."""
+        W_E = np.asarray(W_E)
+        if W_E.shape[0] % self.pre_per_unit:
+            return f"{self.describe()} needs {self.pre_per_unit} encoder rows per unit, got {W_E.shape[0]} rows"
+        return None
 
     # --- geometry ---------------------------------------------------------------------------
     @property

@@ -98,8 +98,10 @@ def _threshold_region(act, z_text: str, z_latex: str, bias: bool):
     lines = [
         Line("neuron i on for feature d", f"{z_text} > {th}", f"{z_latex} > {th_l}" + (f" = {th}" if jump else ""),
              {"op": ">", "threshold": theta}),
-        Line("neuron i off for feature d", f"{z_text} <= {th}", f"{z_latex} \\le {th_l}" + (f" = {th}" if jump else ""),
-             {"op": "<=", "threshold": theta}),
+        # θ > 0: the output jumps across z = θ, so z = θ is in neither region (strict); ReLU keeps its kink z <= 0
+        Line("neuron i off for feature d", f"{z_text} {'<' if theta > 0 else '<='} {th}",
+             f"{z_latex} {'<' if theta > 0 else chr(92) + 'le'} {th_l}" + (f" = {th}" if jump else ""),
+             {"op": "<" if theta > 0 else "<=", "threshold": theta}),
     ]
     if jump and theta > 0:
         notes = [f"JumpReLU(θ={th}) is not positively homogeneous: whether a unit clears θ = {th} depends on the "
@@ -153,9 +155,4 @@ JUMPRELU = register(Family(
     "jumprelu", JumpReLU, "JumpReLU z·H(z − θ), trained with an L0 penalty", draw_activation=_draw_jumprelu,
     region_text=_threshold_region, model="numerics.models.jumprelu:JumpReLUCoder",
     hyperparameters=JumpReLUTraining, methods={"jumprelu_sae": "sae"}))
-# Gated SAEs fire by a ReLU gate path; until the theory has a Gated activation, the family's σ is that
-# gate's ReLU (what the bridge inspects), so it is not drawn twice by the searches.
-GATED = register(Family(
-    "gated", ReLU, "Gated SAE: a gate path decides firing, a magnitude path the value", params=(),
-    region_text=_threshold_region, model="numerics.models.gated:GatedCoder", hyperparameters=L1Training,
-    methods={"gated_sae": "sae"}, searched=False))
+# the Gated family (its own two-pre-activation unit) is declared in theory/activations/gated.py

@@ -216,8 +216,8 @@ def _ranking_region(act, z_text: str, z_latex: str, bias: bool):
     lines = [Line("neuron i on for feature d (ranking)",
                   f"{z_text} is among the k = {k} largest of the n_q values {z_text.replace('i', '·')}",
                   f"{z_latex} \\text{{ among the }} k = {k} \\text{{ largest over neurons}}", {"k": k}),
-             Line("ranking condition, every on unit i and off unit j of feature d", f"{z_t2} <= {z_text}",
-                  f"{z_l2} \\le {z_latex}")]
+             Line("ranking condition, every on unit i and off unit j of feature d", f"{z_t2} < {z_text}",
+                  f"{z_l2} < {z_latex}")]
     if act.name == "topk":
         notes = [f"TopK(k={k}) switches on exactly min(k, n_q) units per feature, with no sign condition "
                  "(negative codes are possible)."]
@@ -243,7 +243,7 @@ def _batch_region(act, z_text: str, z_latex: str, bias: bool):
         Line("entry (d, i) on", f"{z_text} > 0 and among the k·n = {k}·n largest entries of the whole n × n_q matrix",
              f"{z_latex} > 0 \\text{{ and among the }} k n \\text{{ largest entries of the batch}}", {"k": k}),
         Line("batch-wide ranking, every on entry (d, i) and off entry (e, j), across features",
-             f"{other_t} <= {z_text}", f"{other_l} \\le {z_latex}"),
+             f"{other_t} < {z_text}", f"{other_l} < {z_latex}"),
         Line("if fewer than k·n entries are on: every off entry (e, j)", f"{other_t} <= 0", f"{other_l} \\le 0"),
     ]
     thr = getattr(act, "threshold", None)
