@@ -49,7 +49,12 @@ def register(subparsers) -> None:
                    help=f"activation family: {', '.join(registry.names())}, or your own as module:Attr "
                         "(default: the instance's, else relu)")
     for name, fams in parameter_flags().items():
-        p.add_argument(f"--{name}", default=None, metavar="V", help=f"parameter {name} of {', '.join(fams)}")
+        kinds = {_parameter_types(registry.get(f)).get(name) for f in fams}
+        if kinds == {bool}:  # a switch, e.g. Gated's --tied
+            p.add_argument(f"--{name}", action="store_const", const="true", default=None,
+                           help=f"parameter {name} of {', '.join(fams)}")
+        else:
+            p.add_argument(f"--{name}", default=None, metavar="V", help=f"parameter {name} of {', '.join(fams)}")
     p.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
                    help="any other parameter of the activation (e.g. of your own family); repeatable")
     p.add_argument("--bias", action="store_true", help="model with an encoder bias b")
@@ -159,6 +164,11 @@ def _activation(args, inst):
         return inst.activation  # keep the file's activation as it is (e.g. a BatchTopK threshold)
     params = {}
     for name, text in given.items():
+        if types[name] is bool:
+            if text.lower() not in ("true", "false", "1", "0"):
+                raise SDLInputError(f"--{name} is true or false, got {text!r}")
+            params[name] = text.lower() in ("true", "1")
+            continue
         kind = types[name] if types[name] in (int, float) else float
         try:
             params[name] = kind(text)
