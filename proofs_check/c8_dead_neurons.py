@@ -34,13 +34,13 @@ from hypothesis import strategies as st
 
 from proofs_check.algebra import equality_step
 from proofs_check.claim import Claim
-from proofs_check.partial_optimum import interior_point, is_partial_minimum
 from proofs_check.search import SKIP, find_counterexample
 from proofs_check.verdict import CorrectedCondition, StepCheck, Verdict
 from theory.derivation import gradients, least_squares_decoder
 from theory.distribution import FeatureDistribution
 from theory.errors import SDLInputError
 from theory.instance import Instance
+from theory.partial_optimum import interior_point, is_partial_minimum
 from theory.patterns import ActivationPattern, pattern_of, region
 from theory.activations import ReLU
 from theory.strategies import instances, searched_families, seeds
