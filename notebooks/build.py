@@ -598,7 +598,7 @@ NB03 = [
     infimum over the open region is not attained, so no partial minimum with this pattern exists.
     '''),
     code(r'''
-    from proofs_check.partial_optimum import alternating_convex_search
+    from theory.partial_optimum import alternating_convex_search
     from theory import Instance, approx_loss, pattern_of
     from theory.derivation import least_squares_decoder, stationarity_residual
 

@@ -8,7 +8,7 @@ loads — :func:`inspect_point` computes, on the single-feature inputs of the ap
 - the least-squares decoder ``W_D* = argmin L̃(·, W_E)`` against the learned ``W_D`` (relative error,
   cosine per live column) and the loss it reaches;
 - the partial optimum of ``P`` reached by alternating convex search from the current point inside
-  ``Ω_P`` (:func:`proofs_check.partial_optimum.alternating_convex_search`) against the achieved L̃, and
+  ``Ω_P`` (:func:`theory.partial_optimum.alternating_convex_search`) against the achieved L̃, and
   whether the point itself passes the KKT partial-minimum certificate;
 - global or spurious: against the exact global minimum when it is known (C3's construction reaches
   ``L̃ = 0`` when ``n_q >= n`` and the features are orthonormal) or else against the best of several ACS
@@ -143,7 +143,7 @@ def c3_construction(inst: Instance, n_q: int) -> tuple[np.ndarray, np.ndarray, n
 
 
 def _acs(inst, pattern, W_E, b, iters):
-    from proofs_check.partial_optimum import alternating_convex_search
+    from theory.partial_optimum import alternating_convex_search
 
     return alternating_convex_search(inst, pattern, W_E, b, iters=iters)
 
@@ -240,7 +240,7 @@ def inspect_point(inst: Instance, W_D, W_E, b_E=None, *, b_D=None, acs: bool = T
     else:
         res = _acs(inst, P, W_E, bb, acs_iters)
         same = pattern_of(inst, res.W_E, res.b_E).firing == P.firing
-        from proofs_check.partial_optimum import is_partial_minimum
+        from theory.partial_optimum import is_partial_minimum
 
         chk = is_partial_minimum(inst, W_D, W_E, bb, P, tol=1e-6)
         po = {"loss": res.loss, "iterations": res.iterations, "converged": res.converged, "on_boundary": res.on_boundary,

@@ -24,7 +24,6 @@ from hypothesis import strategies as st
 
 from proofs_check.algebra import equality_step, exact, region_polynomial
 from proofs_check.claim import Claim
-from proofs_check.partial_optimum import is_partial_minimum
 from proofs_check.search import find_counterexample
 from proofs_check.verdict import StepCheck, Verdict
 from theory.activations import TopKReLU
@@ -32,6 +31,7 @@ from theory.derivation import gradients
 from theory.errors import SDLInputError
 from theory.instance import Instance
 from theory.objective import approx_loss
+from theory.partial_optimum import is_partial_minimum
 from theory.patterns import pattern_of, region
 
 @dataclass(frozen=True)
@@ -166,7 +166,7 @@ def check_instance(instance: Instance, *, seed: int = 0, budget: int = 40, W_D=N
         evidence = (f"both gradients vanish exactly (max |∂L̃/∂W_D| = {gD:g}, max |∂L̃/∂W_E| = {gE:g}) at {where}; "
                     f"L̃ = {a['loss']}; Hessian blocks PSD (min eigenvalues {a['min_eig_DD']:.3g}, {a['min_eig_EE']:.3g}), "
                     "so with the convex region this is a partial minimum"
-                    + (" (confirmed by the KKT certificate of proofs_check.partial_optimum)" if certificate.is_partial_minimum
+                    + (" (confirmed by the KKT certificate of theory.partial_optimum)" if certificate.is_partial_minimum
                        else f" — but the KKT certificate disagrees: {certificate.reason}"))
         counterexample = None
     else:

@@ -18,13 +18,13 @@ The published argument, per neuron i (``a_d = <w_E^i, w_p^d> + b_i``, ``u = W_D^
    (a transcoder with ``w_r^d = w_r^e`` reconstructs both at zero loss).
 
 The claim itself (not only the proof) is decided per instance and pattern by
-:func:`proofs_check.partial_optimum.stationary_partial_minima`: the stationary points are the
+:func:`theory.partial_optimum.stationary_partial_minima`: the stationary points are the
 generalised eigenvectors of ``(W_r M B)ᵀ(W_r M B) y = λ Bᵀ M B y`` per neuron, and whether one lies in
 Ω_P is an LP. For ReLU every face of the weak inequalities is enumerated too (KKT multipliers in the
 same LP), so the answer is exact in every geometry, superposition included; for the other families
 the zero-gradient points are all partial minima when the columns of ``W_p`` (``[W_p; 1ᵀ]`` with a
 bias) are independent. Exact and "none in Ω_P" is a proof that the claim fails; otherwise ACS
-(:func:`proofs_check.partial_optimum.alternating_convex_search`) looks for one on a weak face, and
+(:func:`theory.partial_optimum.alternating_convex_search`) looks for one on a weak face, and
 the answer is "inconclusive" when neither finds one.
 
 Corrected condition (what the proof really uses): within each ``F_i`` the weights ``M_d`` are equal
@@ -46,7 +46,12 @@ from hypothesis import strategies as st
 
 from proofs_check.algebra import equality_step
 from proofs_check.claim import Claim
-from proofs_check.partial_optimum import (
+from proofs_check.search import SKIP, find_counterexample, UNDECIDED, search_condition
+from proofs_check.verdict import CorrectedCondition, StepCheck, Verdict, MIN_MET, merged_counts
+from theory.derivation import block_form
+from theory.errors import SDLInputError
+from theory.instance import Instance
+from theory.partial_optimum import (
     alternating_convex_search,
     decoder_for_pattern,
     interior_point,
@@ -54,13 +59,9 @@ from proofs_check.partial_optimum import (
     is_plain_relu,
     stationary_partial_minima,
 )
-from proofs_check.search import SKIP, UNDECIDED, find_counterexample, search_condition
-from proofs_check.verdict import MIN_MET, CorrectedCondition, StepCheck, Verdict, merged_counts
-from theory.derivation import block_form
-from theory.errors import SDLInputError
-from theory.instance import Instance
 from theory.patterns import ActivationPattern, as_pattern, pattern_of, region
 from theory.strategies import instances, seeds
+
 
 @dataclass(frozen=True)
 class Options:

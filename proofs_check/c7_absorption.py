@@ -37,8 +37,8 @@ from hypothesis import strategies as st
 
 from proofs_check.algebra import equality_step, inequality_step
 from proofs_check.claim import Claim
+from theory.partial_optimum import interior_point
 from theory.patterns import active_on_inputs, region_on_inputs
-from proofs_check.partial_optimum import interior_point
 from proofs_check.search import SKIP, find_counterexample, search_condition
 from proofs_check.verdict import MIN_MET, CorrectedCondition, StepCheck, Verdict, merged_counts
 from theory.activations import JumpReLU, ReLU

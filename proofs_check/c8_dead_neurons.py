@@ -34,7 +34,7 @@ from hypothesis import strategies as st
 
 from proofs_check.algebra import equality_step
 from proofs_check.claim import Claim
-from proofs_check.partial_optimum import interior_point, is_partial_minimum
+from theory.partial_optimum import interior_point, is_partial_minimum
 from proofs_check.search import SKIP, find_counterexample, search_condition
 from proofs_check.verdict import MIN_MET, CorrectedCondition, Reading, StepCheck, Verdict, merged_counts
 from theory.derivation import gradients, least_squares_decoder

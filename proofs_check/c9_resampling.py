@@ -4,8 +4,8 @@ and lowers the final loss.
 A controlled experiment, decided by the numbers:
 
 - start at a *spurious partial minimum with a dead neuron*: a polysemantic partition pattern
-  (default ``({0,1}, {2}, …, ∅)``) realised by :func:`proofs_check.partial_optimum.stationary_partial_minima`
-  and certified by :func:`proofs_check.partial_optimum.is_partial_minimum` (L̃ > 0);
+  (default ``({0,1}, {2}, …, ∅)``) realised by :func:`theory.partial_optimum.stationary_partial_minima`
+  and certified by :func:`theory.partial_optimum.is_partial_minimum` (L̃ > 0);
 - train on the exact objective L (mini-batches from the instance's feature distribution, Adam) twice
   from that start with the same seed — without and with resampling;
 - resampling as commonly implemented: every ``window`` steps, a neuron that did not fire in the window
@@ -39,7 +39,7 @@ from functools import lru_cache
 import numpy as np
 
 from proofs_check.claim import Claim
-from proofs_check.partial_optimum import is_partial_minimum, stationary_partial_minima
+from theory.partial_optimum import is_partial_minimum, stationary_partial_minima
 from theory import registry
 from proofs_check.verdict import CorrectedCondition, Reading, StepCheck, Verdict
 from theory.activations import ReLU, TopKReLU

@@ -63,7 +63,8 @@ def options(check: ClaimCheck, values: dict) -> dict:
     """``values`` checked against the claim's ``Options`` dataclass: unknown names refused, defaults filled."""
     from theory.options import build
 
-    return dataclasses.asdict(build(check.Options, dict(values), what=check.CLAIM.id))
+    # a module without Options yet takes none (tests/proofs_check/test_claim_contract.py flags it)
+    return dataclasses.asdict(build(getattr(check, "Options", NoOptions), dict(values), what=check.CLAIM.id))
 
 
 class SearchClaim:

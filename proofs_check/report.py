@@ -55,6 +55,7 @@ class ClaimOutcome:
     error: str | None = None
     statement: str = ""
     paper_ref: str = ""
+    ref: str = ""  # ``module:Attr`` of a claim of yours (how verify names it), "" for a built-in claim
 
     @property
     def status(self) -> str:
@@ -68,7 +69,8 @@ class ClaimOutcome:
         return "; ".join(f"{r.name} {r.status}" for r in self.verdict.readings)
 
     def to_json(self) -> dict:
-        base = {"claim": self.claim, "status": self.status, "statement": self.statement, "paper_ref": self.paper_ref}
+        base = {"claim": self.claim, "status": self.status, "statement": self.statement, "paper_ref": self.paper_ref,
+                **({"ref": self.ref} if self.ref else {})}
         if self.verdict is None:
             return base | {"error": self.error}
         return base | self.verdict.to_json() | {"status": self.status}
@@ -177,7 +179,7 @@ def markdown(outcomes: list[ClaimOutcome], *, seed: int, budget: int, figures: d
         "",
         f"Claims checked: {', '.join(o.claim for o in outcomes)}. Search budget {budget} examples per search, seed {seed}"
         + (f", activation families searched: {', '.join(families)} only" if families else "")
-        + f" (rerun `sdl-theory verify {' '.join(o.claim for o in outcomes)}{only} --budget {budget} --seed {seed}` to "
+        + f" (rerun `sdl-theory verify {' '.join(o.ref or o.claim for o in outcomes)}{only} --budget {budget} --seed {seed}` to "
           "reproduce this file).",
         "",
         "Summary: " + ", ".join(f"{v} {k}" for k, v in sorted(counts.items())) + ".",

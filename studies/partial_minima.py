@@ -3,7 +3,7 @@
 Instance: ``n`` orthonormal features in ``R^n``, ReLU without bias, equal feature weights (the
 setting where C6's construction is exact). Pattern ``P = ({0,1}, {2}, …, ∅)``: one polysemantic
 neuron, one dead neuron. Its partial minima are solved exactly
-(:func:`proofs_check.partial_optimum.stationary_partial_minima`), loss ``L̃* > 0`` while the global
+(:func:`theory.partial_optimum.stationary_partial_minima`), loss ``L̃* > 0`` while the global
 minimum is 0 (C3's construction).
 
 1. **Start at / near the predicted partial minimum** (perturbation ``ε·N(0, 1)`` on every weight) and run
@@ -100,7 +100,7 @@ def gd_on_approx(inst, W_D, W_E, steps: int, lr: float):
 
 def compute(cfg: PartialMinimaConfig, log=print) -> dict:
     from proofs_check.bridge import inspect_point
-    from proofs_check.partial_optimum import stationary_partial_minima
+    from theory.partial_optimum import stationary_partial_minima
     from theory.objective import approx_loss
     from theory.patterns import pattern_of
 

@@ -3,7 +3,7 @@
 Controlled setting: ``n`` orthonormal features, constant magnitudes, ``n_q = n`` neurons, training
 started (with a small seeded perturbation ``ε``) at the exactly solved spurious partial minimum with
 pattern ``({0,1}, {2}, …, {n−1}, ∅)`` — one polysemantic neuron, one dead neuron, ``L̃* > 0`` while the
-global minimum is 0 (:func:`proofs_check.partial_optimum.stationary_partial_minima`).
+global minimum is 0 (:func:`theory.partial_optimum.stationary_partial_minima`).
 
 Arms, each over the same seeds (paired): ReLU without / with resampling (Bricken et al. 2023 as in
 THEORY.md §8: scale 0.2 × the mean live encoder norm), and TopK∘ReLU (k = 1) without / with resampling
@@ -73,7 +73,7 @@ def _evaluate(model, inst, W_p, sampler, seed, tau):
 
 
 def compute(cfg: ResamplingConfig, log=print) -> dict:
-    from proofs_check.partial_optimum import stationary_partial_minima
+    from theory.partial_optimum import stationary_partial_minima
     from studies.partial_minima import study_instance, study_pattern
     from theory.activations import TopKReLU
 

@@ -50,7 +50,12 @@ def register(subparsers) -> None:
                    help=f"activation family: {', '.join(registry.names())}, or your own as module:Attr "
                         "(default: the instance's, else relu)")
     for name, fams in parameter_flags().items():
-        p.add_argument(f"--{name}", default=None, metavar="V", help=f"parameter {name} of {', '.join(fams)}")
+        kinds = {_parameter_types(registry.get(f)).get(name) for f in fams}
+        if kinds == {bool}:  # a switch, e.g. Gated's --tied
+            p.add_argument(f"--{name}", action="store_const", const="true", default=None,
+                           help=f"parameter {name} of {', '.join(fams)}")
+        else:
+            p.add_argument(f"--{name}", default=None, metavar="V", help=f"parameter {name} of {', '.join(fams)}")
     p.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
                    help="any other parameter of the activation (e.g. of your own family); repeatable")
     p.add_argument("--bias", action="store_true", help="model with an encoder bias b")

@@ -77,11 +77,13 @@ def run_claim(claim_id: str, budget: int, seed: int):
     try:
         claim = claim_module(claim_id)
         statement, paper_ref = claim.CLAIM.statement, claim.CLAIM.paper_ref
-        return ClaimOutcome(claim.CLAIM.id, check(claim_id, budget=budget, seed=seed), None, statement, paper_ref)
+        ref = claim_id if ":" in claim_id else ""  # a claim of yours: how to name it again to rerun it
+        return ClaimOutcome(claim.CLAIM.id, check(claim_id, budget=budget, seed=seed), None, statement, paper_ref, ref)
     except Exception as exc:  # noqa: BLE001 - one broken claim must not lose the others
         frame = traceback.extract_tb(exc.__traceback__)[-1] if exc.__traceback__ else None
         where = f" (at {frame.filename.rsplit('/', 1)[-1]}:{frame.lineno})" if frame else ""
-        return ClaimOutcome(claim_id, None, f"{type(exc).__name__}: {exc}{where}", statement, paper_ref)
+        return ClaimOutcome(claim_id, None, f"{type(exc).__name__}: {exc}{where}", statement, paper_ref,
+                            claim_id if ":" in claim_id else "")
 
 
 def run(args) -> int:

@@ -7,10 +7,10 @@ import torch
 
 from proofs_check.bridge import (global_reference, inspect_model, inspect_point, load_checkpoint_instance, model_point,
                                  save_instance)
-from proofs_check.partial_optimum import stationary_partial_minima
 from theory.activations import TopKReLU
 from theory.errors import SDLInputError
 from theory.instance import Instance
+from theory.partial_optimum import stationary_partial_minima
 
 
 def _inst(n=3, **kw):

@@ -7,9 +7,9 @@ from hypothesis import HealthCheck, assume, event, given, settings
 from hypothesis import strategies as st
 from scipy.optimize import minimize, minimize_scalar
 
-from proofs_check.partial_optimum import alternating_convex_search, stationary_partial_minima
 from theory.derivation import gradients, stationarity_residual
 from theory.objective import approx_loss
+from theory.partial_optimum import alternating_convex_search, stationary_partial_minima
 from theory.patterns import pattern_of, region
 from theory.strategies import instances, points_in_region
 
@@ -138,7 +138,7 @@ def test_acs_from_partition_patterns_lands_on_a_predicted_partial_minimum(data):
     multiplier), at a loss the exact per-face solver predicts for some choice of face per neuron."""
     import itertools
 
-    from proofs_check.partial_optimum import interior_point, relu_face_options
+    from theory.partial_optimum import interior_point, relu_face_options
 
     inst = data.draw(instances(min_n=2, max_n=3, max_dim=3, families=("relu",), transcoder=False))
     owner = data.draw(st.lists(st.integers(0, inst.n - 1), min_size=inst.n, max_size=inst.n))

@@ -71,7 +71,7 @@ def test_default_search_finds_failure_and_verifies_correction():
 def test_superposed_relu_is_decided_exactly_and_agrees_with_acs():
     # 2-d, three features: w0 = e_x, w1 = e_y, w2 ∝ (1, −0.2); M = (1, 2, 1) has no partial minimum with
     # ({0,1}, {2}, ∅) (the face e_y >= 5 e_x does not stop the encoder), M = (2, 1, 1) has one on that face.
-    from proofs_check.partial_optimum import alternating_convex_search
+    from theory.partial_optimum import alternating_convex_search
     from theory import normalize_columns
 
     W = normalize_columns(np.array([[1.0, 0.0, 1.0], [0.0, 1.0, -0.2]]))

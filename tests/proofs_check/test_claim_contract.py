@@ -66,7 +66,9 @@ def test_a_user_claim_runs_through_verify_and_its_report(user_claims, tmp_path, 
                  "--no-figures"]) == 0
     rows = {c["claim"]: c for c in json.loads((tmp_path / "report.json").read_text())["claims"]}
     assert rows["R1"]["status"] == "holds" and rows["C5"]["status"] == "holds"
-    assert "## R1: Rescaling a neuron leaves L̃ unchanged" in (tmp_path / "report.md").read_text()
+    md = (tmp_path / "report.md").read_text()
+    assert "## R1: Rescaling a neuron leaves L̃ unchanged" in md
+    assert "rerun `sdl-theory verify rescaling_claim:RescalingInvariance C5" in md and rows["R1"]["ref"] == "rescaling_claim:RescalingInvariance"
     register_claim(user_claims.RescalingInvariance)  # registered, it is found by its id too
     assert get_claim("R1").CLAIM.title == user_claims.RescalingInvariance.CLAIM.title
     with pytest.raises(SDLInputError, match="built-in"):

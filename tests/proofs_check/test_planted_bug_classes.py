@@ -149,7 +149,7 @@ def test_shrinkage_switches_the_latent_off_by_hand():
 
 def test_an_undecided_c6_instance_is_reported_inconclusive():
     from proofs_check import check
-    from proofs_check.partial_optimum import stationary_points_exhaust
+    from theory.partial_optimum import stationary_points_exhaust
 
     # 3 features in R², JumpReLU(θ = 0.25): dependent columns (rank 2 < 3), so the stationary solver is not
     # exact, and ACS finds no partial minimum: undecided, never "holds" or "fails"

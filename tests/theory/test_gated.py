@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from proofs_check.partial_optimum import stationary_partial_minima, stationary_points_exhaust
+from theory.partial_optimum import stationary_partial_minima, stationary_points_exhaust
 from theory.activations import Gated, make_activation, tied_encoder
 from theory.activations.gated import absorb_scale
 from theory.derivation import gradients, tied_gated_gradients

@@ -1,18 +1,18 @@
 import numpy as np
 import pytest
 
-from proofs_check.partial_optimum import (
+from theory import Instance, pattern_of
+from theory.activations import JumpReLU, ReLU, TopKReLU
+from theory.derivation import gradients, least_squares_decoder
+from theory.errors import SDLInputError
+from theory.objective import approx_loss
+from theory.partial_optimum import (
     alternating_convex_search,
     encoder_quadratic,
     is_partial_minimum,
     stationary_partial_minima,
     stationary_points_exhaust,
 )
-from theory import Instance, pattern_of
-from theory.activations import JumpReLU, ReLU, TopKReLU
-from theory.derivation import gradients, least_squares_decoder
-from theory.errors import SDLInputError
-from theory.objective import approx_loss
 
 
 def test_example_3_5_point_is_a_partial_minimum():
@@ -115,7 +115,7 @@ def test_pattern_gradient_matches_the_derivation_layer():
 
 
 def test_decoder_for_pattern_is_the_least_squares_decoder_inside_the_region():
-    from proofs_check.partial_optimum import decoder_for_pattern
+    from theory.partial_optimum import decoder_for_pattern
 
     rng = np.random.default_rng(2)
     W_p = rng.normal(size=(3, 4))
