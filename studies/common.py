@@ -170,6 +170,20 @@ def wilson(k: int, n: int, z: float = 1.96) -> dict:
     return {"rate": p, "low": max(0.0, c - h), "high": min(1.0, c + h), "n": n}
 
 
+def md_table(header: list[str], rows: list[list]) -> str:
+    """A markdown table (the README's "Result" section)."""
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(str(c) for c in r) + " |" for r in rows]
+    return "\n".join(lines)
+
+
+def fmt_ci(d: dict, spec: str = ".4f", key: str = "mean") -> str:
+    """``mean [low, high]`` of a :func:`mean_ci` / :func:`wilson` dict."""
+    if d.get(key) is None:
+        return "–"
+    return f"{d[key]:{spec}} [{d['low']:{spec}}, {d['high']:{spec}}]"
+
+
 HAND_WRITTEN = "<!-- written by hand below this line; kept when the study is re-run -->"
 
 
