@@ -28,26 +28,18 @@
 #   lowers the final loss.
 
 # %%
-import os
+from sdl_theory.notebook import setup
+
+setup()  # first: one thread, Agg backend, numpy print options
 import textwrap
-import warnings
 
-# tiny models: one thread is fastest on a shared CPU (set before numpy/torch are imported)
-os.environ.setdefault("OMP_NUM_THREADS", "1")
-
-import matplotlib
-
-matplotlib.use("Agg")  # non-interactive: figures are shown as PNG by show_figure
 import matplotlib.pyplot as plt
 import numpy as np
 from IPython.display import Markdown, Math, display
 
 from sdl_theory.notebook import say, show_figure, show_lines, show_steps, show_verdict
 
-SEED = 0     # every random choice in this notebook takes this seed
-BUDGET = 40  # examples per adversarial search (the default of `sdl-theory verify`)
-np.set_printoptions(precision=4, suppress=True)
-warnings.filterwarnings("ignore", message="IProgress not found")  # tqdm's notebook bar is not needed here
+SEED, BUDGET = 0, 40  # every random choice takes SEED; BUDGET examples per search (verify's default)
 
 # %% [markdown]
 # ## C6 · The derivation (per-neuron block form)

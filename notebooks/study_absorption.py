@@ -29,15 +29,9 @@
 # full-size result, when present in `results/studies/absorption/`, is shown at the end.
 
 # %%
-import os
+from sdl_theory.notebook import run_study_tiny, setup, show_committed_study
 
-os.environ.setdefault("OMP_NUM_THREADS", "1")  # tiny models: one thread is fastest on a shared CPU
-
-import matplotlib
-
-matplotlib.use("Agg")  # non-interactive: figures are shown as PNG
-
-from sdl_theory.notebook import run_study_tiny, show_committed_study
+setup()  # one thread, Agg backend
 
 SEED = 0  # every random choice of the study is seeded from config.seed
 

@@ -4,8 +4,25 @@
 from __future__ import annotations
 
 import io
+import os
 import textwrap
 from pathlib import Path
+
+
+def setup() -> None:
+    """Each notebook's first call, before numpy/torch are imported: one thread (tiny models are fastest that
+    way on a shared CPU), matplotlib's non-interactive backend (figures are shown as PNG by
+    :func:`show_figure`), short numpy printing, no tqdm notebook-bar warning."""
+    import warnings
+
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import numpy as np
+
+    np.set_printoptions(precision=4, suppress=True)
+    warnings.filterwarnings("ignore", message="IProgress not found")
 
 
 def show_figure(fig) -> None:

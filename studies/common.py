@@ -194,7 +194,8 @@ def readme(study, result: dict, previous: str | None = None) -> str:
     command = result.get("command") or f"sdl-theory study {name} --out DIR --seed {result['config']['seed']}"
     parts = [f"# Study: {name}", "", study.summary, "",
              "Made with (from the repository root, CPU, 2 shared cores):", "", "```", command, "```", "",
-             f"Wall time: {result['wall_s']:.0f} s. Seeds: {result['seeds']}. Files: `{name}.json` (full config, "
+             f"Wall time: {result['wall_s']:.0f} s" + (f" (CPU time {result['cpu_s']:.0f} s)" if "cpu_s" in result else "")
+             + f". Seeds: {result['seeds']}. Files: `{name}.json` (full config, "
              f"every run, predictions), `{name}.png`.", "", "## Result", "", result["note"], ""]
     if study.tables is not None:
         parts += [study.tables(result).strip(), ""]
