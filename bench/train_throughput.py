@@ -22,7 +22,9 @@ import time
 import torch
 
 from numerics.config import TrainConfig
+from numerics.data import Batch
 from numerics.device import resolve_device
+from numerics.engine import FVU, DecoderNorm, Engine
 from numerics.models import build_model
 
 
@@ -62,19 +64,14 @@ def main(argv=None) -> dict:
     t_mm = timeit(lambda: x @ W.T, a.repeats, sync)
 
     def step_fn(arch):
+        # the project's one engine, as the bench trains: FVU objective, unit-norm decoder, Adam (no aux-k:
+        # nothing is dead in a few steps); every batch is the same x, so only the step itself is timed
         cfg = TrainConfig(arch=arch, n_latents=nq, hyper={"k": a.k, "l1_coeff": 1e-3})
         m = build_model(arch, d, nq, **cfg.model_kwargs()).to(dev)
-        opt = torch.optim.Adam(m.parameters(), lr=1e-4)
-
-        def step():
-            terms, code, _ = m.loss(x, x)
-            loss = torch.stack(list(terms.values())).sum()
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            m.remove_parallel_decoder_grad()
-            opt.step()
-            m.normalize_decoder()
-        return step
+        batch = Batch(x=None, x_p=x, x_r=x)
+        engine = Engine(m, FVU(), lambda i, size, stream: batch, steps=1 << 30, batch_size=B, lr=1e-4,
+                        callbacks=[DecoderNorm()])
+        return engine.train_step
 
     t_relu = timeit(step_fn("relu"), a.repeats, sync)
     t_topk = timeit(step_fn("topk_relu"), a.repeats, sync)

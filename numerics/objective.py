@@ -83,25 +83,31 @@ def _per_sample(instance: Instance, batch_activation: bool):
 
 
 def sample_losses(instance: Instance, W_D: torch.Tensor, W_E: torch.Tensor, b_E: torch.Tensor | None, X: torch.Tensor,
-                  b_D: torch.Tensor | None = None, *, batch_activation: bool = False) -> torch.Tensor:
-    """``||W_r x − (W_D σ(W_E W_p x + b) + b_D)||²`` for each row ``x`` of ``X`` (samples × n)."""
+                  b_D: torch.Tensor | None = None, *, batch_activation: bool = False, mats=None,
+                  return_codes: bool = False):
+    """``||W_r x − (W_D σ(W_E W_p x + b) + b_D)||²`` for each row ``x`` of ``X`` (samples × n).
+
+    ``mats``: :func:`instance_tensors` computed once by a caller that evaluates many batches (training);
+    ``return_codes``: also return ``(Z, σ(Z))``, the pre-activations and codes of the batch."""
     _check(instance, W_D, W_E, b_E)
     if not isinstance(X, torch.Tensor) or X.ndim != 2 or X.shape[1] != instance.n:
         raise SDLInputError(f"X must be a samples × n = ? × {instance.n} tensor of feature activations")
     if X.dtype != W_E.dtype or X.device != W_E.device:
         raise SDLInputError(f"X is {X.dtype} on {X.device} but the parameters are {W_E.dtype} on {W_E.device}")
     act = _per_sample(instance, batch_activation)
-    W_p, W_r, _ = instance_tensors(instance, W_E)
+    W_p, W_r, _ = instance_tensors(instance, W_E) if mats is None else mats
     Z = X @ (W_E @ W_p).T
     if b_E is not None:
         Z = Z + b_E
-    recon = act.evaluate_torch(Z) @ W_D.T
+    H = act.evaluate_torch(Z)
+    recon = H @ W_D.T
     if b_D is not None:
         if tuple(b_D.shape) != (instance.n_r,):
             raise SDLInputError(f"b_D must have shape ({instance.n_r},), got {tuple(b_D.shape)}")
         recon = recon + b_D
     R = X @ W_r.T - recon
-    return (R * R).sum(dim=1)
+    losses = (R * R).sum(dim=1)
+    return (losses, Z, H) if return_codes else losses
 
 
 def exact_loss(instance: Instance, W_D: torch.Tensor, W_E: torch.Tensor, b_E: torch.Tensor | None, X: torch.Tensor,

@@ -19,13 +19,15 @@ A controlled experiment, decided by the numbers:
 "holds": the interval lies above 0; "fails": its upper end is below 5 % of the loss without
 resampling (no meaningful improvement); "inconclusive" otherwise.
 
-The default search re-runs one seed per arm with :class:`numerics.train.Trainer` (torch, the
-project's training recipe, l1 = 0, no biases, no decoder normalisation) from the same start as an
-independent implementation and reports whether it agrees.
+The default search re-runs one seed per arm with :class:`numerics.train.Trainer` (the bench's recipe:
+its own torch models of the family, the FVU objective in float32, l1 = 0, no biases, no decoder
+normalisation) from the same start as a cross-check of the model code and objective, and reports whether
+it agrees.
 
-The main loop is a small, seeded numpy loop written for this check, not :mod:`numerics.train`: it must start
-from a given partial minimum, use the family's exact σ (no L1 term, no decoder normalisation, the
-paper's objective) and expose the resampled encoder scale that the corrected condition changes.
+The arms run on the project's one training engine (:mod:`numerics.engine`) with the exact objective L in
+float64 (:class:`numerics.engine.ExactLoss`, the family's exact σ, no L1 term, no decoder normalisation)
+from the given partial minimum, with the resampled encoder scale that the corrected condition changes;
+the cross-check uses the bench's torch models and FVU objective instead (float32).
 Finding: with TopK-type σ the 0.2 × scale makes a resampled row lose the top-k competition on every
 input, so it never fires, never gets a gradient and the run stays in the partial minimum. Corrected
 condition: the resampled row must fire on the input it was resampled towards — for TopK families
@@ -93,68 +95,43 @@ def _per_sample(instance: Instance):
 
 
 def train(instance: Instance, W_D, W_E, b_E, cfg: RunConfig, seed: int) -> dict:
-    """Adam on mini-batches of the exact objective L from ``(W_D, W_E, b_E)``; resampling per ``cfg``."""
+    """Adam (float64) on mini-batches of the exact objective L from ``(W_D, W_E, b_E)``; resampling per ``cfg``.
+
+    The project's one engine (:mod:`numerics.engine`): objective :class:`~numerics.engine.ExactLoss` (the
+    instance's own σ through :mod:`numerics.objective`, autograd), batches drawn from the instance's feature
+    distribution with a generator seeded by ``(seed, stream, step)``, :class:`~numerics.engine.Resample`
+    every ``window`` steps up to ``stop_resampling_after × steps``."""
+    import torch
+
+    from numerics.data import Batch
+    from numerics.engine import Engine, ExactLoss, Resample
+    from numerics.models.theory_coder import TheoryCoder
+
     act = _per_sample(instance)
     dist = instance.distribution
-    rng = np.random.default_rng(seed)
-    params = {"D": np.array(W_D, float), "E": np.array(W_E, float)}
-    if b_E is not None:
-        params["b"] = np.array(b_E, float)
-    m = {k: np.zeros_like(v) for k, v in params.items()}
-    v2 = {k: np.zeros_like(v) for k, v in params.items()}
-    beta1, beta2, eps = 0.9, 0.999, 1e-8
-    n_q = params["E"].shape[0]
-    last_fired = np.zeros(n_q, dtype=int)
-    resampled = 0
-    for step in range(1, cfg.steps + 1):
-        X = dist.sample(instance.n, cfg.batch_size, rng)
-        Xp, Xr = X @ instance.W_p.T, X @ instance.W_r.T
-        Z = Xp @ params["E"].T + (params["b"] if "b" in params else 0.0)
-        on = act.active(Z)
-        H = np.where(on, Z, 0.0)
-        R = Xr - H @ params["D"].T
-        w = 1.0 / cfg.batch_size
-        back = on * (R @ params["D"]) * w
-        grads = {"D": -2 * w * R.T @ H, "E": -2 * back.T @ Xp}
-        if "b" in params:
-            grads["b"] = -2 * back.sum(axis=0)
-        for k in params:  # Adam (bias-corrected)
-            m[k] = beta1 * m[k] + (1 - beta1) * grads[k]
-            v2[k] = beta2 * v2[k] + (1 - beta2) * grads[k] ** 2
-            mh = m[k] / (1 - beta1**step)
-            vh = v2[k] / (1 - beta2**step)
-            params[k] = params[k] - cfg.lr * mh / (np.sqrt(vh) + eps)
-        last_fired[on.any(axis=0)] = step
-        if cfg.resample and step % cfg.window == 0 and step <= cfg.stop_resampling_after * cfg.steps:
-            dead = np.flatnonzero(step - last_fired >= cfg.window)
-            if dead.size:
-                Xs = dist.sample(instance.n, cfg.resample_batch, rng)
-                Xsp, Xsr = Xs @ instance.W_p.T, Xs @ instance.W_r.T
-                Zs = Xsp @ params["E"].T + (params["b"] if "b" in params else 0.0)
-                loss = ((Xsr - act.evaluate(Zs) @ params["D"].T) ** 2).sum(axis=1)
-                p = loss**2
-                if p.sum() > 0:
-                    pick = rng.choice(len(Xs), size=dead.size, p=p / p.sum())
-                    live = np.setdiff1d(np.arange(n_q), dead)
-                    live_norm = float(np.linalg.norm(params["E"][live], axis=1).mean()) if live.size else 1.0
-                    for i, s in zip(dead, pick):
-                        params["D"][:, i] = Xsr[s] / max(np.linalg.norm(Xsr[s]), 1e-12)
-                        params["E"][i] = Xsp[s] / max(np.linalg.norm(Xsp[s]), 1e-12) * cfg.encoder_scale * live_norm
-                        if "b" in params:
-                            params["b"][i] = 0.0
-                        for k in params:  # reset the optimizer state of the resampled neuron
-                            for st in (m, v2):
-                                if k == "D":
-                                    st[k][:, i] = 0.0
-                                else:
-                                    st[k][i] = 0.0
-                    last_fired[dead] = step
-                    resampled += int(dead.size)
-    b = params.get("b")
-    D, E = params["D"], params["E"]
+    inst = instance.replace(activation=act)
+    W_pT, W_rT = (torch.tensor(np.array(M.T), dtype=torch.float64) for M in (instance.W_p, instance.W_r))
+
+    def batches(index: int, size: int, stream: int) -> Batch:
+        X = torch.tensor(dist.sample(instance.n, size, np.random.default_rng([int(seed), stream, index])),
+                         dtype=torch.float64)
+        return Batch(x=X, x_p=X @ W_pT, x_r=X @ W_rT)
+
+    model = TheoryCoder(act, W_E, W_D, b_E)
+    callbacks = [Resample(every=cfg.window, until=int(cfg.stop_resampling_after * cfg.steps), scale=cfg.encoder_scale,
+                          batch=cfg.resample_batch)] if cfg.resample else []
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # tiny models: extra threads only spin on a shared machine
+    try:
+        res = Engine(model, ExactLoss(inst), batches, steps=cfg.steps, batch_size=cfg.batch_size, lr=cfg.lr,
+                     seed=seed, callbacks=callbacks).run()
+    finally:
+        torch.set_num_threads(threads)
+    D, E = model.W_dec.detach().numpy().T.copy(), model.W_enc.detach().numpy().copy()
+    b = None if model.b_enc is None else model.b_enc.detach().numpy().copy()
     cos = np.abs((D / np.maximum(np.linalg.norm(D, axis=0), 1e-12)).T @ instance.W_r)
     return {
-        "W_D": D, "W_E": E, "b_E": b, "resampled": resampled,
+        "W_D": D, "W_E": E, "b_E": b, "resampled": res.resampled,
         "exact_loss": exact_loss(instance, D, E, b, samples=20_000, seed=seed).value,
         "approx_loss": approx_loss(instance.replace(distribution=None, weights=instance.weights), D, E, b),
         "pattern": pattern_of(instance, E, b).to_json(),
@@ -247,8 +224,8 @@ def experiment(instance: Instance, pattern=None, *, seeds: int = 4, seed: int = 
 
 
 def numerics_trainer_losses(instance: Instance, start: dict, *, resample: bool, seeds, cfg: RunConfig = RunConfig()) -> list | None:
-    """The same arm with :class:`numerics.train.Trainer` (an independent implementation of training and
-    resampling, torch) from the same start: final exact losses, or None where the numerics layer has no
+    """The same arm with :class:`numerics.train.Trainer` (the bench's models and FVU objective, float32; the
+    same engine) from the same start: final exact losses, or None where the numerics layer has no
     matching model (family other than ReLU / TopK∘ReLU, an encoder bias, non-exponential magnitudes)."""
     import torch
 
@@ -406,7 +383,7 @@ def _search(budget: int, seed: int):
     seeds = max(3, min(5, budget // 8))
     settings = [Instance(W_p=np.eye(3), activation=ReLU()), Instance(W_p=np.eye(3), activation=TopKReLU(k=1))]
     runs = [experiment(_with_distribution(s), seeds=seeds, seed=seed) for s in settings]
-    for s, r in zip(settings, runs):  # cross-check one seed per arm with numerics.train (independent implementation)
+    for s, r in zip(settings, runs):  # cross-check one seed per arm with the bench's models and objective
         inst = _with_distribution(s)
         start = spurious_start(inst, _default_pattern(inst))
         without = numerics_trainer_losses(inst, start, resample=False, seeds=[seed])

@@ -43,7 +43,11 @@ class Study:
 
             raise SDLInputError(f"study {self.name} takes a {self.config.__name__}, got {type(cfg).__name__}")
         cfg.validate()
+        import time
+
+        cpu = time.process_time()
         result = self.compute(cfg, log)
+        result["cpu_s"] = time.process_time() - cpu  # beside the study's wall_s: the machine may be shared
         if command is not None:
             result["command"] = command
         if out is not None:

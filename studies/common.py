@@ -1,8 +1,8 @@
-"""Shared pieces of the issue-5 studies: event samplers, a small training loop on the theory's own
-objective, seeded everything, confidence intervals, atomic outputs.
+"""Shared pieces of the studies: event samplers, training on the theory's own objective (the project's
+one engine, :mod:`numerics.engine`), seeded everything, confidence intervals, outputs.
 
-Why a loop of its own rather than :class:`numerics.train.Trainer`: the bench trainer minimises the
-*FVU* (squared error divided by each batch's variance) plus ``l1_coeff ×`` L1, so its penalty is
+Why the theory's units rather than the bench's FVU objective: the bench minimises the *FVU* (squared
+error divided by each batch's variance) plus ``l1_coeff ×`` L1, so its penalty is
 ``λ = l1_coeff · Var(batch)``, a random, data-dependent rescaling. The studies compare training
 with closed forms in the theory's units, so they minimise exactly
 
@@ -22,7 +22,6 @@ import numpy as np
 import torch
 
 from numerics.models import build_model
-from numerics.resample import resample_dead
 
 Sampler = Callable[[torch.Generator, int], tuple[torch.Tensor, torch.Tensor]]
 
@@ -95,57 +94,43 @@ def code_of(model, x: torch.Tensor) -> torch.Tensor:
     return model.encode(x).dense()
 
 
-def objective(model, x: torch.Tensor, y: torch.Tensor, l1: float) -> tuple[torch.Tensor, torch.Tensor]:
-    """``(mean ||y − ŷ||² + λ mean Σ a_i ||d_i||, acts)`` on one batch (the theory's units)."""
-    code = model.encode(x)
-    y_hat = model.decode(code)
-    sse = (y - y_hat).pow(2).sum(1).mean()
-    acts = code.dense() if code.sparse else code.acts
-    if l1 > 0:
-        sse = sse + l1 * (acts * model.W_dec.norm(dim=1)).sum(1).mean()
-    return sse, acts
+def sampler_batches(sampler: Sampler, seed: int):
+    """The engine's batches from a study's sampler: batch ``(index, size, stream)`` is drawn with a generator
+    seeded by ``(seed, stream, index)`` — a pure function, so runs are reproducible and resumable."""
+    from numerics.data import Batch, _mix
+
+    def batches(index: int, size: int, stream: int) -> Batch:
+        x_p, x_r = sampler(torch.Generator().manual_seed(_mix(seed, 5, stream, index)), size)
+        return Batch(x=None, x_p=x_p, x_r=x_r)
+
+    return batches
 
 
 @dataclass
 class TrainLog:
-    losses: list
     resampled: int
-    final_loss: float
+    final_loss: float      # the objective on a held-out batch (stream 1) after training
+    steps: int
+    stop_reason: str
 
 
 def train(model, sampler: Sampler, *, steps: int, batch: int, lr: float, l1: float = 0.0, seed: int = 0,
           resample_every: int = 0, resample_batch: int = 2048, eval_batch: int = 8192,
           resample_scale: float = 0.2) -> TrainLog:
-    """Adam on :func:`objective`. ``resample_every > 0``: every that many steps, neurons that did not
-    fire since the last check are re-initialised as in Bricken et al. 2023 (THEORY.md §8, C9):
+    """Adam on the theory's units (:class:`numerics.engine.TheoryUnits`) with the project's one engine.
+    ``resample_every > 0``: every that many steps, neurons that did not fire since the last check are
+    re-initialised as in Bricken et al. 2023 (THEORY.md §8, C9; :class:`numerics.engine.Resample`):
     decoder ← a badly reconstructed input (probability ∝ loss²), normalised; encoder ← that direction
     × ``resample_scale`` (0.2 in the recipe) × mean live encoder norm; bias ← 0; Adam state of those
     rows reset."""
-    gen = torch.Generator().manual_seed(int(seed) * 7919 + 1)
-    opt = torch.optim.Adam(model.parameters(), lr=lr)
-    fired = torch.zeros(model.n_latents, dtype=torch.bool)
-    losses, resampled = [], 0
-    for step in range(1, steps + 1):
-        x, y = sampler(gen, batch)
-        loss, acts = objective(model, x, y, l1)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-        fired |= (acts.detach() > 0).any(0)
-        if step % max(1, steps // 50) == 0:
-            losses.append((step, float(loss.detach())))
-        if resample_every and step % resample_every == 0 and step < steps:
-            dead = (~fired).nonzero().squeeze(1)
-            if dead.numel():
-                x_s, y_s = sampler(gen, resample_batch)
-                resampled += resample_dead(model, opt, dead, x_s, y_s, gen, resample_scale)
-            fired.zero_()
-    with torch.no_grad():
-        model.eval()
-        x, y = sampler(torch.Generator().manual_seed(10_000 + int(seed)), eval_batch)
-        final = float(objective(model, x, y, l1)[0])
-        model.train()
-    return TrainLog(losses, resampled, final)
+    from numerics.engine import Engine, Resample, TheoryUnits, heldout_loss
+
+    callbacks = [Resample(every=resample_every, until=steps - 1, scale=resample_scale, batch=resample_batch)] \
+        if resample_every else []
+    eng = Engine(model, TheoryUnits(l1), sampler_batches(sampler, seed), steps=steps, batch_size=batch, lr=lr,
+                 seed=seed, callbacks=callbacks)
+    res = eng.run()
+    return TrainLog(res.resampled, heldout_loss(eng, eval_batch), res.steps, res.stop_reason)
 
 
 def set_params(model, W_E: np.ndarray, W_D: np.ndarray, b_E: np.ndarray | None = None) -> None:
@@ -185,6 +170,20 @@ def wilson(k: int, n: int, z: float = 1.96) -> dict:
     return {"rate": p, "low": max(0.0, c - h), "high": min(1.0, c + h), "n": n}
 
 
+def md_table(header: list[str], rows: list[list]) -> str:
+    """A markdown table (the README's "Result" section)."""
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(str(c) for c in r) + " |" for r in rows]
+    return "\n".join(lines)
+
+
+def fmt_ci(d: dict, spec: str = ".4f", key: str = "mean") -> str:
+    """``mean [low, high]`` of a :func:`mean_ci` / :func:`wilson` dict."""
+    if d.get(key) is None:
+        return "–"
+    return f"{d[key]:{spec}} [{d['low']:{spec}}, {d['high']:{spec}}]"
+
+
 HAND_WRITTEN = "<!-- written by hand below this line; kept when the study is re-run -->"
 
 
@@ -195,7 +194,8 @@ def readme(study, result: dict, previous: str | None = None) -> str:
     command = result.get("command") or f"sdl-theory study {name} --out DIR --seed {result['config']['seed']}"
     parts = [f"# Study: {name}", "", study.summary, "",
              "Made with (from the repository root, CPU, 2 shared cores):", "", "```", command, "```", "",
-             f"Wall time: {result['wall_s']:.0f} s. Seeds: {result['seeds']}. Files: `{name}.json` (full config, "
+             f"Wall time: {result['wall_s']:.0f} s" + (f" (CPU time {result['cpu_s']:.0f} s)" if "cpu_s" in result else "")
+             + f". Seeds: {result['seeds']}. Files: `{name}.json` (full config, "
              f"every run, predictions), `{name}.png`.", "", "## Result", "", result["note"], ""]
     if study.tables is not None:
         parts += [study.tables(result).strip(), ""]

@@ -19,7 +19,7 @@ import numpy as np
 import torch
 
 from studies import Study
-from studies.common import independent_sampler, make_model, mean_ci, seed_all, train
+from studies.common import independent_sampler, make_model, md_table, mean_ci, seed_all, train
 from theory.options import option
 
 NAME = "identifiability"
@@ -190,5 +190,11 @@ def figure(r: dict):
     return fig
 
 
-STUDY = Study(name=NAME, config=IdentifiabilityConfig, compute=compute, figure=figure,
+def tables(r: dict) -> str:
+    return md_table(["λ", "n/n_p", "n_q/n", "recovered (mean)", "FVU (mean)", "zero-loss & <50% recovered"],
+                    [[f"{x['l1']:g}", f"{x['ratio']:g}", f"{x['width']:g}", f"{x['recovered']['mean']:.2f}",
+                      f"{x['fvu']['mean']:.2e}", f"{x['zero_loss_not_recovered']}/{len(x['runs'])}"] for x in r["rows"]])
+
+
+STUDY = Study(name=NAME, config=IdentifiabilityConfig, compute=compute, figure=figure, tables=tables,
               summary="Non-identifiability (C4): a zero-loss construction that recovers no feature, and recovery of trained ReLU SAEs over n/n_p and n_q/n (studies/identifiability.py).")

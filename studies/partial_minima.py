@@ -25,7 +25,8 @@ import numpy as np
 import torch
 
 from studies import Study
-from studies.common import independent_sampler, make_model, mean_ci, seed_all, set_params, train, wilson
+from studies.common import (fmt_ci, independent_sampler, make_model, md_table, mean_ci, seed_all, set_params, train,
+                            wilson)
 from theory.options import option
 
 NAME = "partial-minima"
@@ -230,5 +231,15 @@ def figure(r: dict):
     return fig
 
 
-STUDY = Study(name=NAME, config=PartialMinimaConfig, compute=compute, figure=figure,
+def tables(r: dict) -> str:
+    near = md_table(["ε", "stayed, GD on L̃", "stayed, Adam on data", "final L̃ (GD / Adam)"],
+                    [[f"{x['eps']:g}", fmt_ci(x["gd_stayed"], ".2f", "rate"), fmt_ci(x["adam_stayed"], ".2f", "rate"),
+                      f"{x['gd_loss']['mean']:.4f} / {x['adam_loss']['mean']:.4f}"] for x in r["near"]])
+    rand = md_table(["n_q", "global", "spurious", "other", "dead neurons per model"],
+                    [[x["n_q"], x["counts"]["global"], x["counts"]["spurious"], x["counts"]["not_global"],
+                      f"{x['dead_per_model']['mean']:.2f}"] for x in r["random"]])
+    return near + "\n\n" + rand
+
+
+STUDY = Study(name=NAME, config=PartialMinimaConfig, compute=compute, figure=figure, tables=tables,
               summary="Spurious partial minima and dead neurons (C6, C8): gradient descent started at / near the exactly solved partial minimum of a polysemantic pattern with a dead neuron, and where random initialisations end (studies/partial_minima.py).")

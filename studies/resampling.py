@@ -21,7 +21,7 @@ import numpy as np
 import torch
 
 from studies import Study
-from studies.common import independent_sampler, make_model, mean_ci, seed_all, set_params, train
+from studies.common import fmt_ci, independent_sampler, make_model, md_table, mean_ci, seed_all, set_params, train
 from theory.options import option
 
 NAME = "resampling"
@@ -151,5 +151,11 @@ def figure(r: dict):
     return fig
 
 
-STUDY = Study(name=NAME, config=ResamplingConfig, compute=compute, figure=figure,
+def tables(r: dict) -> str:
+    return md_table(["arm", "final objective (mean [95% CI])", "recovered", "escaped"],
+                    [[k, fmt_ci(a["objective"]), f"{a['recovered']['mean']:.2f}", f"{a['escaped']}/{len(a['runs'])}"]
+                     for k, a in r["arms"].items()])
+
+
+STUDY = Study(name=NAME, config=ResamplingConfig, compute=compute, figure=figure, tables=tables,
               summary="Resampling (C9): training started at a spurious partial minimum with a dead neuron, with and without resampling, paired over seeds (studies/resampling.py).")

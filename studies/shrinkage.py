@@ -18,7 +18,7 @@ import numpy as np
 import torch
 
 from studies import Study
-from studies.common import independent_sampler, make_model, mean_ci, seed_all, train
+from studies.common import fmt_ci, independent_sampler, make_model, md_table, mean_ci, seed_all, train
 from theory.options import option
 
 NAME = "shrinkage"
@@ -151,5 +151,11 @@ def figure(r: dict):
     return fig
 
 
-STUDY = Study(name=NAME, config=ShrinkageConfig, compute=compute, figure=figure,
+def tables(r: dict) -> str:
+    return md_table(["encoder bias", "λ", "measured (mean [95% CI])", "predicted", "covered features"],
+                    [[x["encoder_bias"], f"{x['lam']:g}", fmt_ci(x["measured"]), f"{x['predicted']['mean_ratio']:.4f}",
+                      f"{x['covered_fraction']:.2f}"] for x in r["rows"]])
+
+
+STUDY = Study(name=NAME, config=ShrinkageConfig, compute=compute, figure=figure, tables=tables,
               summary="Shrinkage under L1: closed-form learned/true magnitude (theory/shrinkage.py) without and with an encoder bias, against trained ReLU SAEs (studies/shrinkage.py).")
