@@ -24,6 +24,7 @@ import torch
 from numerics.config import TrainConfig
 from numerics.device import resolve_device
 from numerics.models import build_model
+from numerics.optim import make_adam
 
 
 def timeit(fn, repeats: int, sync) -> float:
@@ -64,7 +65,7 @@ def main(argv=None) -> dict:
     def step_fn(arch):
         cfg = TrainConfig(arch=arch, n_latents=nq, hyper={"k": a.k, "l1_coeff": 1e-3})
         m = build_model(arch, d, nq, **cfg.model_kwargs()).to(dev)
-        opt = torch.optim.Adam(m.parameters(), lr=1e-4)
+        opt = make_adam(m.parameters(), 1e-4)
 
         def step():
             terms, code, _ = m.loss(x, x)

@@ -24,6 +24,7 @@ from numerics.io import latest_checkpoint
 from numerics.models import SparseCoder, build_model
 from numerics.metrics import unit_columns
 from numerics.models.base import fvu, topk_code, total_variance
+from numerics.optim import make_adam
 from numerics.resample import resample_dead
 from numerics.sparse_decode import sparse_decode
 
@@ -52,7 +53,7 @@ class Trainer:
         self.model = (model or make_model(cfg, data)).to(self.device)
         if cfg.unit_norm_decoder:
             self.model.normalize_decoder()
-        self.opt = torch.optim.Adam(self.model.parameters(), lr=cfg.lr)
+        self.opt = make_adam(self.model.parameters(), cfg.lr)
         self.steps_per_epoch = data.n_batches(cfg.batch_size)
         total = int(round(cfg.epochs * self.steps_per_epoch))
         self.total_steps = min(total, cfg.max_steps) if cfg.max_steps else total
@@ -92,12 +93,12 @@ class Trainer:
         k_aux = min(self.cfg.k_aux, max(1, self.model.n_latents // 2), n_dead)
         with torch.no_grad():
             z = code.pre.masked_fill(~dead, float("-inf"))
-            cols = z.topk(k_aux, dim=1, sorted=False).indices.reshape(-1)
+            top = z.topk(k_aux, dim=1, sorted=False)
+            cols, z_sel = top.indices.reshape(-1), top.values.reshape(-1)
             rows = torch.arange(x.shape[0], device=x.device).repeat_interleave(k_aux)
-        aux = topk_code(self.model, x, code.pre, rows, cols)
+        aux = topk_code(self.model, x, code.pre, rows, cols, z_sel=z_sel, per_row=k_aux)
         e = (y - y_hat).detach()
-        e_hat = sparse_decode(aux.rows, aux.cols, aux.vals, self.model.W_dec, x.shape[0],
-                              torch.arange(0, rows.numel(), k_aux, device=x.device))
+        e_hat = sparse_decode(aux.rows, aux.cols, aux.vals, self.model.W_dec, x.shape[0], layout=aux.layout)
         scale = min(n_dead / self.cfg.k_aux, 1.0)
         return self.cfg.aux_k_coeff * scale * fvu(e, e_hat, total_variance(y))
 
