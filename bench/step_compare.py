@@ -88,7 +88,7 @@ def _saelens(d: int, nq: int, k: int, x: torch.Tensor):
 
     def step():
         out = sae.training_forward_pass(TrainStepInput(sae_in=x, coefficients={}, dead_neuron_mask=None,
-                                                       n_training_steps=0))
+                                                       n_training_steps=0, is_logging_step=False))
         opt.zero_grad(set_to_none=True)
         out.loss.backward()
         opt.step()
@@ -116,7 +116,7 @@ def _dictlearn(d: int, nq: int, k: int, x: torch.Tensor):
 def paired(steps: dict, x: torch.Tensor, W: torch.Tensor, repeats: int) -> dict:
     """Median / min / max over ``repeats`` of (step time / baseline matmul time just before it)."""
     for f in steps.values():
-        f()                                   # warm-up: allocations, kernel choice, lazy init
+        f()                                   # warm-up: allocations, kernel choice, lazy init (raises early)
     x @ W.T
     ratios = {n: [] for n in steps}
     base = []
@@ -189,6 +189,11 @@ def main(argv=None) -> dict:
     if not a.no_peers:
         for name, make in (("saelens:topk", _saelens), ("dictlearn:topk", _dictlearn)):
             f, why = make(d, nq, k, x)
+            if f is not None:
+                try:
+                    f()                       # a peer whose API changed is skipped, not a crash
+                except Exception as exc:  # noqa: BLE001
+                    f, why = None, f"{type(exc).__name__}: {exc}"
             if f is None:
                 skipped[name] = why
             else:

@@ -183,7 +183,10 @@ class Trainer:
             self.last_fired = extra["last_fired"].to(self.device)
 
     # ------------------------------------------------------------------ the loop
-    def run(self, on_eval: Optional[Callable[[dict], None]] = None) -> TrainResult:
+    def run(self, on_eval: Optional[Callable[[dict], None]] = None,
+            stop: Optional[Callable[["Trainer"], bool]] = None) -> TrainResult:
+        """Train up to ``total_steps``; ``stop(trainer)`` after each step may end the run early (the
+        convergence criterion, :class:`numerics.convergence.ConvergenceMonitor`)."""
         from tqdm.auto import tqdm
 
         cfg = self.cfg
@@ -205,6 +208,8 @@ class Trainer:
                     on_eval(ev)
             if ckdir and cfg.checkpoint_every and self.step % cfg.checkpoint_every == 0:
                 self.save(ckdir)
+            if stop is not None and stop(self):
+                break
         bar.close()
         if ckdir:
             self.save(ckdir)
