@@ -91,6 +91,16 @@ def spec_for(size: str) -> BenchSpec:
     raise SDLInputError(f"unknown bench size {size!r}; choose one of {', '.join(SIZES)}")
 
 
+def resolve_size(claim_id: str, spec, kw: dict) -> str:
+    """The bench size a C10/C11 ``check_instance`` was given (a size name, or a :class:`BenchSpec`)."""
+    if kw:
+        raise SDLInputError(f"{claim_id} takes a bench size, not {sorted(kw)}")
+    size = spec if isinstance(spec, str) else getattr(spec, "size", None)
+    if size not in SIZES:
+        raise SDLInputError(f"{claim_id}: the instance is a bench size, one of {', '.join(SIZES)}; got {spec!r}")
+    return size
+
+
 def with_seed(spec: BenchSpec, seed: int) -> BenchSpec:
     """The same experiment on the instance drawn with ``seed`` (model seeds start there too)."""
     return dataclasses.replace(spec, data={**spec.data, "seed": int(seed)})

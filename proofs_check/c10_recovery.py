@@ -30,10 +30,9 @@ method's recovery–L0 frontier.
 """
 from __future__ import annotations
 
-from proofs_check.bench_recovery import PENALISED, SIZES, TOPK_FAMILY, spec_for, strip_histories, sweeps
+from proofs_check.bench_recovery import PENALISED, TOPK_FAMILY, resolve_size, spec_for, strip_histories, sweeps
 from proofs_check.claim import Claim, NoOptions
 from proofs_check.verdict import StepCheck, Verdict
-from theory.errors import SDLInputError
 
 CLAIM = Claim(
     id="C10",
@@ -228,11 +227,7 @@ def verdict_from(r: dict, seed: int, budget: int, size: str) -> Verdict:
 
 def check_instance(spec, *, seed: int = 0, budget: int = 40, **kw) -> Verdict:
     """``spec``: a bench size name (``tiny``, ``small``, ``scaled``)."""
-    if kw:
-        raise SDLInputError(f"C10 takes a bench size, not {sorted(kw)}")
-    size = spec if isinstance(spec, str) else getattr(spec, "size", None)
-    if size not in SIZES:
-        raise SDLInputError(f"C10: the instance is a bench size, one of {', '.join(SIZES)}; got {spec!r}")
+    size = resolve_size("C10", spec, kw)
     unmet = hypotheses(spec_for(size))
     if unmet:
         return Verdict("C10", CLAIM.title, "hypotheses_not_met", "; ".join(unmet), seed=seed, budget=budget)

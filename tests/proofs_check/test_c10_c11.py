@@ -112,3 +112,12 @@ def test_micro_bench_end_to_end(tmp_path):
     parts = [p["status"] for p in data["C10"]["numbers"]["parts"]]
     expect = "fails" if "fails" in parts else "holds" if set(parts) == {"holds"} else "inconclusive"
     assert data["C10"]["status"] == expect
+
+
+def test_unknown_bench_size_is_one_clear_input_error():
+    from proofs_check import check
+    from theory.errors import SDLInputError
+
+    for cid in ("C10", "C11"):
+        with pytest.raises(SDLInputError, match="bench size, one of micro, tiny, small, scaled; got 'huge'"):
+            check(cid, "huge")
