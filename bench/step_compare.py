@@ -35,7 +35,7 @@ from numerics.optim import make_adam
 
 
 def _ours(arch: str, d: int, nq: int, k: int, x: torch.Tensor, **kw):
-    m = build_model(arch, d, nq, k=k, unit_norm_decoder=True, **kw) if arch in ("topk", "batchtopk", "matryoshka") \
+    m = build_model(arch, d, nq, k=k, unit_norm_decoder=True, **kw) if arch in ("topk_relu", "batchtopk", "matryoshka") \
         else build_model(arch, d, nq, unit_norm_decoder=True, **kw)
     opt = make_adam(m.parameters(), 1e-4)
     m.train()
@@ -169,7 +169,7 @@ def main(argv=None) -> dict:
     ap.add_argument("--n-latents", type=int, default=16000)
     ap.add_argument("--k", type=int, default=32)
     ap.add_argument("--repeats", type=int, default=5)
-    ap.add_argument("--archs", default="topk,batchtopk,matryoshka,relu,jumprelu,gated",
+    ap.add_argument("--archs", default="topk_relu,batchtopk,matryoshka,relu,jumprelu,gated",
                     help="the project's architectures to time (comma-separated)")
     ap.add_argument("--no-peers", action="store_true", help="skip SAELens / dictionary_learning")
     ap.add_argument("--crossover", action="store_true", help="also locate the ReLU dense/sparse cross-over")

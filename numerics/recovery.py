@@ -35,7 +35,7 @@ DEFAULT_GRIDS: dict[str, list[dict]] = {
     "relu": [{"l1_coeff": c} for c in (0.003, 0.03, 0.3, 3.0)],
     "gated": [{"l1_coeff": c} for c in (0.003, 0.03, 0.3, 3.0)],
     "jumprelu": [{"l0_coeff": c, "threshold_init": t} for t in (0.1, 1.0) for c in (0.003, 0.03, 0.3)],
-    "topk": [{"k": k} for k in (1, 2, 4, 8, 16)],
+    "topk_relu": [{"k": k} for k in (1, 2, 4, 8, 16)],
     "batchtopk": [{"k": k} for k in (1, 2, 4, 8)],
     "matryoshka": [{"k": k} for k in (1, 2, 4, 8)],
 }
@@ -50,9 +50,13 @@ def train_run(method: str, setting: dict, data, base: TrainConfig, criterion: Co
 
     _, arch = parse_method(method)
     criterion.validate()
+    # a setting names TrainConfig fields (lr, …) and family hyperparameters (k, l1_coeff, …) alike
+    fields = {f.name for f in dataclasses.fields(TrainConfig)}
+    direct = {k: v for k, v in setting.items() if k in fields}
+    hyper = {**base.hyper, **{k: v for k, v in setting.items() if k not in fields}}
     tcfg = dataclasses.replace(base, arch=arch, seed=int(seed), anchor_k=int(anchor_k), max_steps=criterion.max_steps,
                                epochs=max(base.epochs, 1e6), eval_every=criterion.max_steps, quiet=True,
-                               checkpoint_dir="", **setting)
+                               checkpoint_dir="", hyper=hyper, **direct)
     monitor = ConvergenceMonitor(criterion)
     t0 = time.perf_counter()
     res = Trainer(tcfg, data).run(stop=monitor)

@@ -35,7 +35,7 @@ class BenchSpec:
     train: dict                     # TrainConfig fields shared by every run
     convergence: dict               # Convergence fields
     methods: tuple = SAE_METHODS
-    grids: dict = field(default_factory=dict)   # arch → list of settings (empty: numerics.recovery defaults)
+    grids: dict = field(default_factory=dict)   # family → list of settings (empty: numerics.recovery defaults)
     lr_factors: tuple = (1 / 3, 3.0)
     superposition_n: tuple = ()     # C10 trend: n values at the same n_p
     density_p: tuple = ()           # C10 trend: p_active values
@@ -54,7 +54,7 @@ def spec_for(size: str) -> BenchSpec:
             train=dict(n_latents=24, batch_size=128, lr=1e-2, dead_window=20, k_aux=8, eval_samples=512),
             convergence=dict(eps=2e-2, window=3, eval_every=20, max_steps=200, heldout_samples=256),
             methods=("relu_sae", "topk_sae"),
-            grids={"relu": [{"l1_coeff": c} for c in (0.01, 3.0)], "topk": [{"k": k} for k in (1, 4)]},
+            grids={"relu": [{"l1_coeff": c} for c in (0.01, 3.0)], "topk_relu": [{"k": k} for k in (1, 4)]},
             lr_factors=(), superposition_n=(12, 14), density_p=(), seeds=2)
     if size == "tiny":
         return BenchSpec(
@@ -64,7 +64,7 @@ def spec_for(size: str) -> BenchSpec:
             convergence=dict(eps=5e-3, window=5, eval_every=50, max_steps=3000, heldout_samples=2048),
             grids={"relu": [{"l1_coeff": c} for c in (0.003, 0.03, 0.3, 3.0)],
                    "jumprelu": [{"l0_coeff": c, "threshold_init": t} for t in (0.1, 1.0) for c in (0.003, 0.03, 0.3)],
-                   "topk": [{"k": k} for k in (1, 2, 4, 8)],
+                   "topk_relu": [{"k": k} for k in (1, 2, 4, 8)],
                    "batchtopk": [{"k": k} for k in (1, 2, 4, 8)],
                    "matryoshka": [{"k": k} for k in (1, 2, 4, 8)]},
             superposition_n=(40, 56), density_p=(0.05, 0.15), seeds=3)
@@ -84,7 +84,7 @@ def spec_for(size: str) -> BenchSpec:
             convergence=dict(eps=2e-3, window=6, eval_every=100, max_steps=20000, heldout_samples=4096),
             grids={"relu": [{"l1_coeff": c} for c in (0.01, 0.1, 1.0)],
                    "jumprelu": [{"l0_coeff": c, "threshold_init": t} for t in (0.1, 1.0) for c in (0.001, 0.01, 0.1)],
-                   "topk": [{"k": k} for k in (1, 2, 4, 8, 25)],
+                   "topk_relu": [{"k": k} for k in (1, 2, 4, 8, 25)],
                    "batchtopk": [{"k": k} for k in (1, 2, 4, 8, 25)],
                    "matryoshka": [{"k": k} for k in (1, 2, 4, 8, 25)]},
             lr_factors=(), superposition_n=(250, 325), density_p=(0.01, 0.04), seeds=3)
@@ -128,6 +128,7 @@ def _criterion(spec: BenchSpec):
 @lru_cache(maxsize=4)
 def sweeps(size: str = "tiny", seed: int = 0) -> dict:
     """C10's sweeps and trend arms: ``{"spec", "instance", "methods": {name: sweep}, "trend": …}``."""
+    from numerics.config import parse_method
     from numerics.metrics import random_baseline
     from numerics.recovery import TAU, single_thread, sweep, target_l0, train_run
 
@@ -139,7 +140,7 @@ def sweeps(size: str = "tiny", seed: int = 0) -> dict:
         out["instance"] = {"reached_interference": data.reached, "target_l0": target_l0(data),
                            "random_baseline": random_baseline(base.n_latents, data.W_p, (TAU,), seed=1)}
         for method in spec.methods:
-            arch = method.split("_")[0]
+            arch = parse_method(method)[1]
             out["methods"][method] = sweep(method, data, base, crit, grid=spec.grids.get(arch),
                                            lr_factors=spec.lr_factors, seed=seed)
         # trend arms: TopK with k = the instance's true mean active count (the selection rule's own target)

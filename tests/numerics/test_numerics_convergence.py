@@ -58,7 +58,7 @@ def data():
 
 
 def test_trainer_stops_when_the_hook_says_so(data):
-    cfg = TrainConfig(arch="topk", n_latents=16, k=2, batch_size=64, lr=1e-2, epochs=100, max_steps=400, quiet=True,
+    cfg = TrainConfig(arch="topk_relu", n_latents=16, hyper={"k": 2}, batch_size=64, lr=1e-2, epochs=100, max_steps=400, quiet=True,
                       eval_every=400, device="cpu")
     calls = []
 

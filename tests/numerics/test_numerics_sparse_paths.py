@@ -83,8 +83,8 @@ def test_matryoshka_grouped_loss_equals_prefix_by_prefix():
     m.zero_grad()
     terms, _, y_hat = SparseCoder.loss(m, x, x)   # full decode + one masked decode per prefix
     torch.stack(list(terms.values())).sum().backward()
-    assert grouped[1]["matryoshka"] == pytest.approx(float(terms["matryoshka"]), rel=1e-5)
-    assert grouped[1]["fvu"] == pytest.approx(float(terms["fvu"]), rel=1e-5)
+    assert grouped[1]["matryoshka"] == pytest.approx(float(terms["matryoshka"].detach()), rel=1e-5)
+    assert grouped[1]["fvu"] == pytest.approx(float(terms["fvu"].detach()), rel=1e-5)
     assert torch.allclose(grouped[2], y_hat.detach(), atol=1e-5)
     for n, p in m.named_parameters():
         if p.grad is not None:
