@@ -60,13 +60,13 @@ def spec_for(size: str) -> BenchSpec:
         return BenchSpec(
             size="tiny",
             data=dict(n_features=40, d_in=32, n_samples=8192, interference=0.1, p_active=0.05, seed=0),
-            train=dict(n_latents=160, batch_size=256, lr=3e-3, dead_window=50, k_aux=32, eval_samples=2048),
-            convergence=dict(eps=5e-3, window=5, eval_every=50, max_steps=3000, heldout_samples=2048),
-            grids={"relu": [{"l1_coeff": c} for c in (0.003, 0.03, 0.3, 3.0)],
-                   "jumprelu": [{"l0_coeff": c, "threshold_init": t} for t in (0.1, 1.0) for c in (0.003, 0.03, 0.3)],
-                   "topk_relu": [{"k": k} for k in (1, 2, 4, 8)],
-                   "batchtopk": [{"k": k} for k in (1, 2, 4, 8)],
-                   "matryoshka": [{"k": k} for k in (1, 2, 4, 8)]},
+            train=dict(n_latents=160, batch_size=256, lr=5e-3, dead_window=50, k_aux=32, eval_samples=2048),
+            convergence=dict(eps=5e-3, window=4, eval_every=25, max_steps=1500, heldout_samples=2048),
+            grids={"relu": [{"l1_coeff": c} for c in (0.003, 0.1, 3.0)],
+                   "jumprelu": [{"l0_coeff": c, "threshold_init": t} for t in (0.1, 1.0) for c in (0.01, 0.3)],
+                   "topk_relu": [{"k": k} for k in (1, 2, 8)],
+                   "batchtopk": [{"k": k} for k in (1, 2, 8)],
+                   "matryoshka": [{"k": k} for k in (1, 2, 8)]},
             superposition_n=(40, 56), density_p=(0.05, 0.15), seeds=3)
     if size == "small":
         return BenchSpec(
