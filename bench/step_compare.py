@@ -24,6 +24,7 @@ Steps timed (forward, backward, Adam, decoder normalisation where the method has
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import platform
 import statistics
 import time
@@ -32,11 +33,14 @@ import torch
 
 from numerics.models import build_model
 from numerics.optim import make_adam
+from theory import registry
 
 
 def _ours(arch: str, d: int, nq: int, k: int, x: torch.Tensor, **kw):
-    m = build_model(arch, d, nq, k=k, unit_norm_decoder=True, **kw) if arch in ("topk_relu", "batchtopk", "matryoshka") \
-        else build_model(arch, d, nq, unit_norm_decoder=True, **kw)
+    hyper = registry.get(arch).hyperparameters
+    if hyper is not None and "k" in {f.name for f in dataclasses.fields(hyper)}:   # the TopK family
+        kw = {"k": k, **kw}
+    m = build_model(arch, d, nq, unit_norm_decoder=True, **kw)
     opt = make_adam(m.parameters(), 1e-4)
     m.train()
 
@@ -169,8 +173,8 @@ def main(argv=None) -> dict:
     ap.add_argument("--n-latents", type=int, default=16000)
     ap.add_argument("--k", type=int, default=32)
     ap.add_argument("--repeats", type=int, default=5)
-    ap.add_argument("--archs", default="topk_relu,batchtopk,matryoshka,relu,jumprelu,gated",
-                    help="the project's architectures to time (comma-separated)")
+    ap.add_argument("--archs", default=",".join(f.name for f in registry.families(trainable=True)),
+                    help="the project's families to time (comma-separated; default: every trainable family)")
     ap.add_argument("--no-peers", action="store_true", help="skip SAELens / dictionary_learning")
     ap.add_argument("--crossover", action="store_true", help="also locate the ReLU dense/sparse cross-over")
     ap.add_argument("--small", action="store_true", help="B=1024, n_p=192, n_q=4000, k=8")
