@@ -26,6 +26,7 @@ from numerics.data import Batch
 from numerics.device import resolve_device
 from numerics.engine import FVU, DecoderNorm, Engine
 from numerics.models import build_model
+from numerics.optim import make_adam
 
 
 def timeit(fn, repeats: int, sync) -> float:

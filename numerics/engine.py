@@ -32,6 +32,7 @@ import torch
 from numerics.data import Batch, _mix
 from numerics.models.base import Code, fvu, topk_code, total_variance
 from numerics.resample import resample_dead
+from numerics.optim import make_adam
 from numerics.sparse_decode import sparse_decode
 from theory.errors import SDLInputError
 
@@ -160,7 +161,7 @@ class Engine:
         self.total_steps, self.batch_size, self.lr, self.seed = int(steps), int(batch_size), float(lr), int(seed)
         self.batch_index = batch_index or (lambda i: i)   # e.g. epochs over a finite data set
         self.callbacks = list(callbacks)
-        self.opt = torch.optim.Adam(model.parameters(), lr=lr)
+        self.opt = make_adam(model.parameters(), lr)
         self._params = [p for g in self.opt.param_groups for p in g["params"]]
         device = next(model.parameters()).device
         self.last_fired = torch.zeros(model.n_latents, dtype=torch.long, device=device)  # 1-based step of last firing
@@ -267,12 +268,12 @@ class AuxK(Callback):
         k_aux = min(self.k_aux, max(1, m.n_latents // 2), n_dead)
         with torch.no_grad():
             z = code.pre.masked_fill(~dead, float("-inf"))
-            cols = z.topk(k_aux, dim=1, sorted=False).indices.reshape(-1)
+            top = z.topk(k_aux, dim=1, sorted=False)
+            cols, z_sel = top.indices.reshape(-1), top.values.reshape(-1)
             rows = torch.arange(x.shape[0], device=x.device).repeat_interleave(k_aux)
-        aux = topk_code(m, x, code.pre, rows, cols)
+        aux = topk_code(m, x, code.pre, rows, cols, z_sel=z_sel, per_row=k_aux)
         e = (y - y_hat).detach()
-        e_hat = sparse_decode(aux.rows, aux.cols, aux.vals, m.W_dec, x.shape[0],
-                              torch.arange(0, rows.numel(), k_aux, device=x.device))
+        e_hat = sparse_decode(aux.rows, aux.cols, aux.vals, m.W_dec, x.shape[0], layout=aux.layout)
         scale = min(n_dead / self.k_aux, 1.0)
         return {"aux_k": self.coeff * scale * fvu(e, e_hat, total_variance(y))}
 
@@ -293,10 +294,13 @@ class Anchoring(Callback):
                 engine.model.encoder_directions()[:self.k] = self.anchor_p
                 engine.model.W_dec[:self.k] = self.anchor_r
 
-    def loss_terms(self, engine, batch, code, y_hat):
+    def penalty(self, engine) -> torch.Tensor:
         m, k = engine.model, self.k
-        return {"anchor": self.lam * ((m.encoder_directions()[:k] - self.anchor_p).pow(2).sum()
-                                      + (m.W_dec[:k] - self.anchor_r).pow(2).sum())}
+        return self.lam * ((m.encoder_directions()[:k] - self.anchor_p).pow(2).sum()
+                           + (m.W_dec[:k] - self.anchor_r).pow(2).sum())
+
+    def loss_terms(self, engine, batch, code, y_hat):
+        return {"anchor": self.penalty(engine)}
 
 
 @dataclass

@@ -47,9 +47,11 @@ def check(claim_id: str, instance=None, *, budget: int | None = None, seed: int 
     if budget < 1:
         raise SDLInputError(f"budget must be a positive number of search examples, got {budget}")
     if instance is None:
+        # a claim may take options for its default search (C10/C11: the bench size)
+        search_options = {k: kwargs.pop(k) for k in getattr(claim, "SEARCH_OPTIONS", ()) if k in kwargs}
         if kwargs:
             raise SDLInputError(f"{claim_id}: {sorted(kwargs)} apply to a given instance; pass instance=... too")
-        return claim.search(budget=budget, seed=seed)
+        return claim.search(budget=budget, seed=seed, **search_options)
     given = {k: v for k, v in options(claim, kwargs).items() if k in kwargs}  # unknown options refused here
     return claim.check_instance(instance, seed=seed, budget=budget, **given)
 

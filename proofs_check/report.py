@@ -7,7 +7,7 @@ budget give byte-identical ``report.json`` and ``report.md``; timings appear onl
 
 A claim may put a figure into ``verdict.numbers["figure"]``::
 
-    {"title": ..., "xlabel": ..., "ylabel": ..., "x": [...], "series": {label: [...]},
+    {"title": ..., "xlabel": ..., "ylabel": ..., "x": [...], "series": {label: [...] or {"x": [...], "y": [...]}},
      "logx": bool, "logy": bool, "caption": "what the reader should see"}
 
 and the report draws it (matplotlib, Agg backend) as ``figures/<claim>.png``.
@@ -251,7 +251,10 @@ def draw_figure(spec: dict, path: Path) -> None:
     styles = [("-", "o"), ("--", "s"), (":", "^"), ("-.", "x")]  # overlapping series stay visible
     for i, (label, ys) in enumerate(spec["series"].items()):
         line, marker = styles[i % len(styles)]
-        ax.plot(x, ys, linestyle=line, marker=marker, markersize=4, linewidth=1.6, label=label)
+        xs = x
+        if isinstance(ys, dict):   # a series with its own x values ({"x": [...], "y": [...]})
+            xs, ys = ys["x"], ys["y"]
+        ax.plot(xs, ys, linestyle=line, marker=marker, markersize=4, linewidth=1.6, label=label)
     if spec.get("logx"):
         ax.set_xscale("log")
     if spec.get("logy"):

@@ -20,7 +20,7 @@ from typing import ClassVar, Optional
 import torch
 from torch import nn
 
-from numerics.sparse_decode import bag_offsets, sparse_decode
+from numerics.sparse_decode import Layout, sparse_decode
 
 
 @dataclass
@@ -33,6 +33,8 @@ class Code:
     cols: Optional[torch.Tensor] = None
     vals: Optional[torch.Tensor] = None
     offsets: Optional[torch.Tensor] = None
+    layout: Optional[Layout] = None       # index structure shared by the sparse products of one step
+    gate_vals: Optional[torch.Tensor] = None  # Gated, sparse path: relu(π_gate) at the entries
 
     @property
     def batch_size(self) -> int:
@@ -77,6 +79,11 @@ class SparseCoder(nn.Module):
 
     name: ClassVar[str] = "base"
     sparse_code: ClassVar[bool] = False   # True: codes are COO and decode only touches active atoms
+    # ReLU / JumpReLU / Gated: below this fraction of non-zero entries in a batch the code is built as
+    # COO and decoded sparsely (same values and gradients as the dense path). The cross-over measured
+    # by bench/step_compare.py --crossover at paper sizes (results/throughput/) sits between 2 % and
+    # 4 %; 0.02 keeps the switch on the side where the sparse path is clearly faster. 0 = always dense.
+    sparse_below: ClassVar[float] = 0.02
 
     def __init__(self, d_in: int, n_latents: int, d_out: int | None = None, *, bias: bool = True,
                  unit_norm_decoder: bool = False, seed: int = 0, **hyper):
@@ -130,13 +137,25 @@ class SparseCoder(nn.Module):
     def encode(self, x: torch.Tensor) -> Code:  # pragma: no cover - abstract
         raise NotImplementedError
 
+    def preacts_nograd(self, x: torch.Tensor) -> torch.Tensor:
+        """Pre-activations without a graph: the caller decides dense or sparse, then attaches one."""
+        with torch.no_grad():
+            return self.preacts(x)
+
+    def use_sparse(self, n_entries: int, z: torch.Tensor) -> bool:
+        return self.sparse_below > 0 and n_entries <= self.sparse_below * z.numel()
+
+    def with_dense_grad(self, x: torch.Tensor, z: torch.Tensor, bias: bool = True) -> torch.Tensor:
+        """``z`` (already computed) with the dense backward of ``x W_Eᵀ (+ b_E)``."""
+        return _DensePreacts.apply(x, self.W_enc, self.b_enc if bias else None, z)
+
     def decode(self, code: Code, W_dec: torch.Tensor | None = None, b_dec: torch.Tensor | None = None,
                with_bias: bool = True) -> torch.Tensor:
         W = self.W_dec if W_dec is None else W_dec
         if code.sparse:
-            if code.offsets is None:
-                code.offsets = bag_offsets(code.rows, code.batch_size)
-            out = sparse_decode(code.rows, code.cols, code.vals, W, code.batch_size, code.offsets)
+            if code.layout is None:
+                code.layout = Layout.build(code.rows, code.cols, code.batch_size, self.n_latents)
+            out = sparse_decode(code.rows, code.cols, code.vals, W, code.batch_size, layout=code.layout)
         else:
             out = code.acts @ W
         b = self.b_dec if b_dec is None else b_dec
@@ -171,25 +190,68 @@ class SparseCoder(nn.Module):
     # ------------------------------------------------------------------ decoder norm
     @torch.no_grad()
     def normalize_decoder(self) -> None:
-        self.W_dec.div_(self.W_dec.norm(dim=1, keepdim=True).clamp_min(1e-8))
+        # in place, one norm pass and one scaling pass (no n_q × n_r temporaries)
+        self.W_dec.div_(torch.linalg.vector_norm(self.W_dec, dim=1, keepdim=True).clamp_min_(1e-8))
 
     @torch.no_grad()
     def remove_parallel_decoder_grad(self) -> None:
         """Drop each atom's gradient component along the atom (it only changes the norm, Gao et al.)."""
-        if self.W_dec.grad is None:
+        g = self.W_dec.grad
+        if g is None:
             return
-        d = self.W_dec / self.W_dec.norm(dim=1, keepdim=True).clamp_min(1e-8)
-        self.W_dec.grad.sub_((self.W_dec.grad * d).sum(1, keepdim=True) * d)
+        W = self.W_dec
+        # g_i -= (<g_i, w_i> / ||w_i||²) w_i, with the row dots as a batched matvec and the update in place
+        dots = torch.bmm(g.unsqueeze(1), W.unsqueeze(2)).squeeze(2)
+        sq = torch.bmm(W.unsqueeze(1), W.unsqueeze(2)).squeeze(2).clamp_min_(1e-16)
+        g.addcmul_(W, dots.div_(sq), value=-1.0)
 
 
-def topk_code(model: SparseCoder, x: torch.Tensor, z: torch.Tensor, rows: torch.Tensor, cols: torch.Tensor
-              ) -> Code:
-    """Code with the entries ``(rows, cols)`` of ``relu(z)`` kept, gradients flowing sparsely to W_E."""
+class _DensePreacts(torch.autograd.Function):
+    """Identity on a precomputed ``z = x W_Eᵀ + b_E`` whose backward is that of the matmul."""
+
+    @staticmethod
+    def forward(ctx, x, W_enc, b_enc, z):
+        ctx.save_for_backward(x, W_enc)
+        ctx.has_bias = b_enc is not None
+        return z.detach().view_as(z)
+
+    @staticmethod
+    def backward(ctx, g):
+        x, W_enc = ctx.saved_tensors
+        gx = g @ W_enc if ctx.needs_input_grad[0] else None
+        gW = g.T @ x if ctx.needs_input_grad[1] else None
+        gb = g.sum(0) if ctx.has_bias and ctx.needs_input_grad[2] else None
+        return gx, gW, gb, None
+
+
+def entries_code(model: SparseCoder, x: torch.Tensor, z: torch.Tensor, on: torch.Tensor, bias: bool = True
+                 ) -> tuple[Code, torch.Tensor]:
+    """Sparse code skeleton on the entries where ``on`` (row-sorted), and ``z`` there with a sparse backward
+    to ``W_E`` (and ``b_E`` when ``bias``); the caller turns those pre-activations into values."""
     from numerics.sparse_decode import selected_preacts
 
-    z_sel = z[rows, cols]
-    vals = torch.relu(selected_preacts(x, model.W_enc, model.b_enc, rows, cols, z_sel))
-    return Code(pre=z, rows=rows, cols=cols, vals=vals)
+    rows, cols = on.nonzero(as_tuple=True)
+    layout = Layout.build(rows, cols, z.shape[0], z.shape[1])
+    b = model.b_enc if bias else None
+    z_sel = z[rows, cols] if (bias or model.b_enc is None) else z[rows, cols] - model.b_enc.detach()[cols]
+    pre = selected_preacts(x, model.W_enc, b, rows, cols, z_sel, layout=layout)
+    return Code(pre=z, rows=rows, cols=cols, offsets=layout.offsets, layout=layout), pre
+
+
+def topk_code(model: SparseCoder, x: torch.Tensor, z: torch.Tensor, rows: torch.Tensor, cols: torch.Tensor,
+              z_sel: torch.Tensor | None = None, per_row: int | None = None) -> Code:
+    """Code with the entries ``(rows, cols)`` of ``relu(z)`` kept, gradients flowing sparsely to W_E.
+
+    ``z_sel`` (``z[rows, cols]``) may be passed when the selection already produced it (``topk``
+    values); ``per_row`` when every row has exactly that many entries.
+    """
+    from numerics.sparse_decode import selected_preacts
+
+    layout = Layout.build(rows, cols, z.shape[0], z.shape[1], per_row=per_row)
+    if z_sel is None:
+        z_sel = z[rows, cols]
+    vals = torch.relu(selected_preacts(x, model.W_enc, model.b_enc, rows, cols, z_sel, layout=layout))
+    return Code(pre=z, rows=rows, cols=cols, vals=vals, offsets=layout.offsets, layout=layout)
 
 
 def default_k(n_latents: int) -> int:

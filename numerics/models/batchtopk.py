@@ -33,16 +33,19 @@ class BatchTopKCoder(TopKCoder):
                                          f"TopK∘ReLU(k={self.k})"]
 
     def select(self, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        return self._select(z)[:2]
+
+    def _select(self, z: torch.Tensor):
+        """Row-sorted ``(rows, cols, z[rows, cols])`` of the kept entries."""
         B, n_q = z.shape
         if self.training or float(self.threshold) < 0:
-            flat = torch.relu(z).reshape(-1)
-            top = flat.topk(min(self.k * B, flat.numel()), sorted=False)
-            idx = top.indices[top.values > 0].sort().values  # sorted flat index = sorted by row
-            if self.training and idx.numel():
-                self._last_min = float(flat[idx].min())
-        else:
-            idx = (z.reshape(-1) > self.threshold).nonzero().squeeze(1)
-        return idx // n_q, idx % n_q
+            rows, cols, vals = _batch_topk(z, min(self.k * B, z.numel()), min(2 * self.k, n_q))
+            if self.training and vals.numel():
+                self._last_min = float(vals.min())
+            return rows, cols, vals
+        idx = (z.reshape(-1) > self.threshold).nonzero().squeeze(1)
+        rows, cols = idx // n_q, idx % n_q
+        return rows, cols, z[rows, cols]
 
     def after_step(self, code: Code) -> None:
         m = getattr(self, "_last_min", None)
@@ -54,5 +57,30 @@ class BatchTopKCoder(TopKCoder):
     def encode(self, x: torch.Tensor) -> Code:
         with torch.no_grad():
             z = self.preacts(x)
-            rows, cols = self.select(z)
-        return topk_code(self, x, z, rows, cols)
+            rows, cols, z_sel = self._select(z)
+        return topk_code(self, x, z, rows, cols, z_sel=z_sel)
+
+
+def _batch_topk(z: torch.Tensor, kB: int, m: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """The ``kB`` largest positive entries of ``z`` (row-sorted COO), exactly.
+
+    A flat ``topk`` over all ``B·n_q`` entries is ~10× slower than a per-row one on CPU. So take
+    each row's top ``m`` (candidates), then the ``kB`` largest candidates. That is the exact batch
+    top-kB unless some row has more than ``m`` entries above the resulting cut: then its ``m``-th
+    largest value reaches the cut, and we fall back to the flat ``topk``.
+    """
+    B, n_q = z.shape
+    top = z.topk(m, dim=1, sorted=False)
+    cand = top.values.reshape(-1)
+    best = cand.topk(min(kB, cand.numel()), sorted=False)
+    cut = best.values.min()
+    if bool((top.values.min(dim=1).values >= cut).any()) and m < n_q:
+        flat = z.reshape(-1)
+        best = flat.topk(kB, sorted=False)
+        idx = best.indices
+    else:
+        idx = top.indices.reshape(-1)[best.indices] + torch.div(best.indices, m, rounding_mode="floor") * n_q
+    keep = best.values > 0                                # TopK∘ReLU: only positive entries fire
+    idx = idx[keep].sort().values                         # sorted flat index = sorted by row
+    rows, cols = torch.div(idx, n_q, rounding_mode="floor"), idx % n_q
+    return rows, cols, z.reshape(-1)[idx]

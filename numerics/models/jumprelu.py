@@ -4,6 +4,10 @@ H has zero derivative almost everywhere, so θ is trained with a straight-throug
 pseudo-derivative replaces the Dirac delta by a rectangle kernel of width ``bandwidth`` ε,
 ``∂/∂θ JumpReLU(z) ≈ −(θ/ε) K((z−θ)/ε)`` and ``∂/∂θ H(z−θ) ≈ −(1/ε) K((z−θ)/ε)`` with
 ``K(u) = 1{|u| < 1/2}``. ``z`` gets the true gradient ``H(z−θ)``. θ > 0 is stored as ``log θ``.
+
+Only entries with ``z > θ − ε/2`` carry a value or a gradient (active, or inside the kernel's
+band); when they are few (below ``sparse_below`` of the batch) the code is COO on exactly those
+entries and is decoded sparsely, with the same loss and gradients as the dense path.
 """
 from __future__ import annotations
 
@@ -12,7 +16,7 @@ import math
 import torch
 from torch import nn
 
-from numerics.models.base import Code, SparseCoder
+from numerics.models.base import Code, SparseCoder, entries_code
 
 
 def _kernel(u: torch.Tensor) -> torch.Tensor:
@@ -30,8 +34,8 @@ class _JumpReLU(torch.autograd.Function):
     def backward(ctx, g):
         z, theta = ctx.saved_tensors
         gz = g * (z > theta).to(z.dtype)
-        gtheta = (g * -(theta / ctx.eps) * _kernel((z - theta) / ctx.eps)).sum(0)
-        return gz, gtheta, None
+        gtheta = g * -(theta / ctx.eps) * _kernel((z - theta) / ctx.eps)
+        return gz, (gtheta.sum(0) if gtheta.shape != theta.shape else gtheta), None
 
 
 class _Step(torch.autograd.Function):
@@ -44,8 +48,8 @@ class _Step(torch.autograd.Function):
     @staticmethod
     def backward(ctx, g):
         z, theta = ctx.saved_tensors
-        gtheta = (g * -(1.0 / ctx.eps) * _kernel((z - theta) / ctx.eps)).sum(0)
-        return None, gtheta, None
+        gtheta = g * -(1.0 / ctx.eps) * _kernel((z - theta) / ctx.eps)
+        return None, (gtheta.sum(0) if gtheta.shape != theta.shape else gtheta), None
 
 
 class JumpReLUCoder(SparseCoder):
@@ -74,9 +78,20 @@ class JumpReLUCoder(SparseCoder):
         return act, notes
 
     def encode(self, x: torch.Tensor) -> Code:
-        z = self.preacts(x)
-        return Code(pre=z, acts=_JumpReLU.apply(z, self.threshold, self.bandwidth))
+        z = self.preacts_nograd(x)
+        theta = self.threshold
+        live = z > theta.detach() - self.bandwidth / 2      # value or kernel gradient possible
+        if self.use_sparse(int(live.sum()), z):
+            code, pre = entries_code(self, x, z, live)
+            code.gate_vals = pre                             # z at the entries, for the L0 term
+            code.vals = _JumpReLU.apply(pre, theta[code.cols], self.bandwidth)
+            return code
+        zg = self.with_dense_grad(x, z)
+        return Code(pre=zg, acts=_JumpReLU.apply(zg, theta, self.bandwidth))
 
     def penalty(self, code: Code) -> dict[str, torch.Tensor]:
-        l0 = _Step.apply(code.pre, self.threshold, self.bandwidth).sum(1).mean()
+        if code.gate_vals is not None:       # sparse path: the step is 0 with 0 gradient off the entries
+            l0 = _Step.apply(code.gate_vals, self.threshold[code.cols], self.bandwidth).sum() / code.batch_size
+        else:
+            l0 = _Step.apply(code.pre, self.threshold, self.bandwidth).sum(1).mean()
         return {"l0": self.l0_coeff * l0}

@@ -2,12 +2,16 @@
 
 The L1 term is weighted by each atom's norm (Anthropic's 2024 update) so that shrinking activations
 while growing atoms cannot dodge it; with ``unit_norm_decoder`` it is the plain L1.
+
+When few pre-activations are positive (below ``sparse_below`` of the batch's entries) the code is
+built as COO on the positive entries and decoded sparsely; values, loss and gradients are those of
+the dense path (tests/numerics compare them).
 """
 from __future__ import annotations
 
 import torch
 
-from numerics.models.base import Code, SparseCoder
+from numerics.models.base import Code, SparseCoder, entries_code
 
 
 class ReLUCoder(SparseCoder):
@@ -18,9 +22,16 @@ class ReLUCoder(SparseCoder):
         self.l1_coeff = l1_coeff
 
     def encode(self, x: torch.Tensor) -> Code:
-        z = self.preacts(x)
-        return Code(pre=z, acts=torch.relu(z))
+        z = self.preacts_nograd(x)
+        on = z > 0
+        if self.use_sparse(int(on.sum()), z):
+            code, pre = entries_code(self, x, z, on)
+            code.vals = torch.relu(pre)
+            return code
+        return Code(pre=z, acts=torch.relu(self.with_dense_grad(x, z)))
 
     def penalty(self, code: Code) -> dict[str, torch.Tensor]:
         norms = self.W_dec.norm(dim=1)
+        if code.acts is None:
+            return {"l1": self.l1_coeff * (code.vals * norms[code.cols]).sum() / code.batch_size}
         return {"l1": self.l1_coeff * (code.acts * norms).sum(1).mean()}

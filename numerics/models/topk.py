@@ -29,7 +29,8 @@ class TopKCoder(SparseCoder):
     def encode(self, x: torch.Tensor) -> Code:
         with torch.no_grad():
             z = self.preacts(x)
-            rows, cols = self.select(z)
-        code = topk_code(self, x, z, rows, cols)
-        code.offsets = torch.arange(0, rows.numel(), self.k, device=z.device)
-        return code
+            # the top-k values are the selected pre-activations: no second gather from z
+            top = z.topk(self.k, dim=1, sorted=False)
+            cols, z_sel = top.indices.reshape(-1), top.values.reshape(-1)
+            rows = torch.arange(z.shape[0], device=z.device).repeat_interleave(self.k)
+        return topk_code(self, x, z, rows, cols, z_sel=z_sel, per_row=self.k)

@@ -30,9 +30,12 @@ def register(subparsers) -> None:
                    help="search only these activation families (repeatable; a registered name or module:Attr)")
     p.add_argument("--out", default=DEFAULT_OUT, metavar="DIR", help=f"report directory (default: ./{DEFAULT_OUT})")
     p.add_argument("--budget", type=int, default=None, metavar="N",
-                   help="examples per adversarial search (default: 40, about 30 s for all nine claims)")
+                   help="examples per adversarial search (default: 40; C1–C9 take about 30 s, the training claims C10/C11 a few minutes)")
     p.add_argument("--seed", type=int, default=None, metavar="S", help="search seed (default: 0); same seed, same report")
     p.add_argument("--no-figures", action="store_true", help="skip the matplotlib figures")
+    p.add_argument("--bench-size", default="tiny", choices=("micro", "tiny", "small", "scaled"),
+                   help="bench instance of the training claims C10/C11 (micro: seconds, for tests; default tiny: a few CPU-minutes; "
+                        "small: about 10×; scaled: Table 1's ratios at n = 250, hours on a CPU)")
     p.set_defaults(func=run)
 
 
@@ -66,7 +69,7 @@ def _check_writable(out: str) -> None:
         raise SDLInputError(f"cannot write the report into --out {out!r} ({exc.strerror or exc}); choose another directory") from None
 
 
-def run_claim(claim_id: str, budget: int, seed: int):
+def run_claim(claim_id: str, budget: int, seed: int, bench_size: str = "tiny"):
     """One claim → :class:`proofs_check.report.ClaimOutcome` (errors caught and described)."""
     import traceback
 
@@ -78,7 +81,9 @@ def run_claim(claim_id: str, budget: int, seed: int):
         claim = claim_module(claim_id)
         statement, paper_ref = claim.CLAIM.statement, claim.CLAIM.paper_ref
         ref = claim_id if ":" in claim_id else ""  # a claim of yours: how to name it again to rerun it
-        return ClaimOutcome(claim.CLAIM.id, check(claim_id, budget=budget, seed=seed), None, statement, paper_ref, ref)
+        opts = {"size": bench_size} if "size" in getattr(claim, "SEARCH_OPTIONS", ()) else {}
+        return ClaimOutcome(claim.CLAIM.id, check(claim_id, budget=budget, seed=seed, **opts), None, statement,
+                            paper_ref, ref)
     except Exception as exc:  # noqa: BLE001 - one broken claim must not lose the others
         frame = traceback.extract_tb(exc.__traceback__)[-1] if exc.__traceback__ else None
         where = f" (at {frame.filename.rsplit('/', 1)[-1]}:{frame.lineno})" if frame else ""
@@ -110,7 +115,7 @@ def run(args) -> int:
         start = time.perf_counter()
         print(f"checking {cid} ...", flush=True)
         with registry.searching(searched) if searched else contextlib.nullcontext():
-            outcome = run_claim(cid, budget, seed)
+            outcome = run_claim(cid, budget, seed, getattr(args, "bench_size", "tiny"))
         cid = outcome.claim
         seconds[cid] = time.perf_counter() - start
         outcomes.append(outcome)

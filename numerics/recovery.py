@@ -1,0 +1,149 @@
+"""Recovery on the bench, measured the way C10 and C11 need it: trained to convergence, swept over
+what the paper leaves open, a setting selected without looking at the ground truth, read both ways.
+
+* :func:`train_run` trains one (method, setting, seed) until :mod:`numerics.convergence` says it has
+  converged (or the step budget ends) and returns one *run record*: ``setting``, ``converged``,
+  ``steps``, ``l0``, ``explained_variance``, ``dead_frac`` and the ground-truth scores at τ = 0.95
+  for both readings — decoder atoms against ``W_r`` and encoder rows against ``W_p`` (the paper's
+  metric uses ``W_Eᵀ``): ``m_gt_decoder``, ``m_gt_encoder``, ``m_ip_decoder``, ``m_ip_encoder``.
+* :func:`sweep` runs a method over its grid (:data:`DEFAULT_GRIDS`: the L1 / L0 coefficient, the
+  JumpReLU threshold initialisation, k) and then the learning rate around the selected point.
+* :func:`select` is the selection rule, blind to the ground truth: among converged runs, the one
+  whose L0 is closest (in log ratio) to the true mean number of active features ``n · p_active``;
+  ties go to the higher explained variance.
+* :func:`covers_both_ends`: whether the sweep reaches a dense code (L0 ≥ 2 × target) on one side
+  and collapse (L0 ≤ target / 2 or half the latents dead) on the other.
+
+Anchored features (the first ``skip``) are left out of every feature-side score, in both arms of a
+comparison, so anchored and plain runs are scored on the same features (THEORY.md §6).
+"""
+from __future__ import annotations
+
+import dataclasses
+import math
+import time
+
+import torch
+
+from numerics.config import TrainConfig, parse_method
+from numerics.convergence import Convergence, ConvergenceMonitor
+
+TAU = 0.95
+
+# The knobs the paper does not fix, per architecture, wide enough to reach both ends on the bench.
+DEFAULT_GRIDS: dict[str, list[dict]] = {
+    "relu": [{"l1_coeff": c} for c in (0.003, 0.03, 0.3, 3.0)],
+    "gated": [{"l1_coeff": c} for c in (0.003, 0.03, 0.3, 3.0)],
+    "jumprelu": [{"l0_coeff": c, "threshold_init": t} for t in (0.1, 1.0) for c in (0.003, 0.03, 0.3)],
+    "topk_relu": [{"k": k} for k in (1, 2, 4, 8, 16)],
+    "batchtopk": [{"k": k} for k in (1, 2, 4, 8)],
+    "matryoshka": [{"k": k} for k in (1, 2, 4, 8)],
+}
+LR_FACTORS = (1 / 3, 3.0)     # learning rates tried around the selected setting
+
+
+def train_run(method: str, setting: dict, data, base: TrainConfig, criterion: Convergence, *, seed: int = 0,
+              anchor_k: int = 0, skip: int | None = None, eval_samples: int = 4096) -> dict:
+    """Train ``method`` with ``setting`` (TrainConfig overrides) to convergence; one run record."""
+    from numerics.metrics import evaluate
+    from numerics.train import Trainer
+
+    _, arch = parse_method(method)
+    criterion.validate()
+    # a setting names TrainConfig fields (lr, …) and family hyperparameters (k, l1_coeff, …) alike
+    fields = {f.name for f in dataclasses.fields(TrainConfig)}
+    direct = {k: v for k, v in setting.items() if k in fields}
+    hyper = {**base.hyper, **{k: v for k, v in setting.items() if k not in fields}}
+    tcfg = dataclasses.replace(base, arch=arch, seed=int(seed), anchor_k=int(anchor_k), max_steps=criterion.max_steps,
+                               epochs=max(base.epochs, 1e6), eval_every=criterion.max_steps, quiet=True,
+                               checkpoint_dir="", hyper=hyper, **direct)
+    monitor = ConvergenceMonitor(criterion)
+    t0 = time.perf_counter()
+    res = Trainer(tcfg, data).run(stop=monitor)
+    wall = time.perf_counter() - t0
+    skip = int(anchor_k) if skip is None else int(skip)
+    m = evaluate(res.model, data, n_samples=eval_samples, taus=(TAU,), skip=skip)
+    conv = monitor.record()
+    extra = {}
+    if anchor_k:   # did the anchoring term hold the anchored atoms on their directions?
+        from numerics.metrics import unit_columns
+        cos = (unit_columns(res.model.W_dec[:anchor_k].T.detach()) * unit_columns(data.W_r[:, :anchor_k])).sum(0).abs()
+        extra["anchor_cos_min"] = float(cos.min())
+    return {**extra,
+        "method": method, "setting": dict(setting), "seed": int(seed), "anchor_k": int(anchor_k), "scored_from": skip,
+        "converged": conv["converged"], "steps": res.steps, "heldout_loss": conv["heldout_loss"],
+        "final_spread": conv["final_spread"],
+        "l0": m["l0"], "explained_variance": m["explained_variance"], "dead_frac": m["dead_frac"],
+        "m_gt_decoder": m["dec"]["gt"][TAU], "m_gt_encoder": m["enc"]["gt"][TAU],
+        "m_ip_decoder": m["dec"]["mip"], "m_ip_encoder": m["enc"]["mip"],
+        "mcc_decoder": m["dec"]["mcc"], "mcc_encoder": m["enc"]["mcc"], "train_s": wall,
+        "heldout_history": conv["heldout_history"],
+    }
+
+
+def target_l0(data) -> float:
+    """The true mean number of active features per sample (``n · p_active``; hierarchy counted)."""
+    cfg = data.config
+    if cfg.n_parents:
+        b = data.batch(0, 4096, "cpu", stream=1)
+        return float(b.x._nnz()) / 4096
+    return cfg.n_features * cfg.p_active
+
+
+def _l0_distance(run: dict, target: float) -> float:
+    return abs(math.log(max(run["l0"], 1e-6) / target))
+
+
+def select(runs: list[dict], target: float) -> dict | None:
+    """The converged run with L0 closest to ``target`` (log ratio), ties to higher explained variance."""
+    ok = [r for r in runs if r["converged"]]
+    if not ok:
+        return None
+    return min(ok, key=lambda r: (round(_l0_distance(r, target), 9), -r["explained_variance"]))
+
+
+def covers_both_ends(runs: list[dict], target: float) -> dict:
+    dense = any(r["l0"] >= 2 * target for r in runs)
+    collapse = any(r["l0"] <= target / 2 or r["dead_frac"] >= 0.5 for r in runs)
+    return {"dense_end": dense, "collapse_end": collapse, "both": dense and collapse}
+
+
+def sweep(method: str, data, base: TrainConfig, criterion: Convergence, *, grid: list[dict] | None = None,
+          seed: int = 0, lr_factors=LR_FACTORS, log=None) -> dict:
+    """``{"sweep": [run, …], "selected": run | None, "target_l0": …, "ends": …}`` for one method."""
+    _, arch = parse_method(method)
+    grid = DEFAULT_GRIDS[arch] if grid is None else grid
+    target = target_l0(data)
+    runs = []
+    for setting in grid:
+        runs.append(train_run(method, setting, data, base, criterion, seed=seed))
+        if log:
+            log(_line(runs[-1]))
+    first = select(runs, target)
+    if first is not None and lr_factors:
+        for f in lr_factors:
+            setting = {**first["setting"], "lr": base.lr * f}
+            runs.append(train_run(method, setting, data, base, criterion, seed=seed))
+            if log:
+                log(_line(runs[-1]))
+    selected = select(runs, target)
+    return {"sweep": runs, "selected": selected, "target_l0": target, "ends": covers_both_ends(runs, target),
+            "all_converged": all(r["converged"] for r in runs)}
+
+
+def _line(r: dict) -> str:
+    return (f"{r['method']:16s} {str(r['setting']):44s} conv={str(r['converged'])[0]} steps={r['steps']:5d} "
+            f"L0={r['l0']:6.2f} EV={r['explained_variance']:.3f} GT dec/enc={r['m_gt_decoder']:.2f}/"
+            f"{r['m_gt_encoder']:.2f} IP dec/enc={r['m_ip_decoder']:.3f}/{r['m_ip_encoder']:.3f} ({r['train_s']:.1f}s)")
+
+
+def single_thread():
+    """Context: tiny models run faster on one thread (extra threads only spin on a shared 2-core CPU)."""
+    class _One:
+        def __enter__(self):
+            self.n = torch.get_num_threads()
+            torch.set_num_threads(1)
+
+        def __exit__(self, *exc):
+            torch.set_num_threads(self.n)
+    return _One()

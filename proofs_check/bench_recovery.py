@@ -1,0 +1,194 @@
+"""The training experiment behind C10 and C11, run once and shared by both claims.
+
+One bench instance (THEORY.md §5), each method swept over its open knobs and trained to
+convergence (:mod:`numerics.recovery`, :mod:`numerics.convergence`), a setting selected per method
+by a rule blind to the ground truth (L0 nearest the true mean active count), and:
+
+* C10's trend arms: the TopK SAE at more superposition (larger ``n`` in the same ``n_p``) and at
+  denser features (larger ``p_active``), its ``k`` set by the same rule (``k`` = the target L0);
+* C11's paired arms: at each method's selected setting, seeds ``0..S-1`` without and with feature
+  anchoring (the first ``anchor_frac · n`` features pinned, THEORY.md §6), both scored on the
+  non-anchored features only.
+
+Sizes: ``tiny`` (default; the whole experiment a few CPU-minutes on one core), ``small`` and
+``scaled`` (the Table 1 ratios at a quarter of the paper's n; an hour-scale CPU run) by
+``sdl-theory verify C10 C11 --bench-size``.
+"""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+from theory.errors import SDLInputError
+
+SIZES = ("micro", "tiny", "small", "scaled")
+SAE_METHODS = ("relu_sae", "jumprelu_sae", "topk_sae", "batchtopk_sae", "matryoshka_sae")
+TOPK_FAMILY = ("topk_sae", "batchtopk_sae", "matryoshka_sae")
+PENALISED = ("relu_sae", "jumprelu_sae")
+
+
+@dataclass(frozen=True)
+class BenchSpec:
+    size: str
+    data: dict                      # DataConfig fields
+    train: dict                     # TrainConfig fields shared by every run
+    convergence: dict               # Convergence fields
+    methods: tuple = SAE_METHODS
+    grids: dict = field(default_factory=dict)   # family → list of settings (empty: numerics.recovery defaults)
+    lr_factors: tuple = (1 / 3, 3.0)
+    superposition_n: tuple = ()     # C10 trend: n values at the same n_p
+    density_p: tuple = ()           # C10 trend: p_active values
+    anchor_frac: float = 0.1
+    seeds: int = 3                  # C11 paired seeds
+
+    def to_json(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+def spec_for(size: str) -> BenchSpec:
+    if size == "micro":   # the tests' size: seconds, one method per family, two seeds
+        return BenchSpec(
+            size="micro",
+            data=dict(n_features=12, d_in=10, n_samples=2048, interference=0.3, p_active=0.1, seed=0, pgd_steps=500),
+            train=dict(n_latents=24, batch_size=128, lr=1e-2, dead_window=20, k_aux=8, eval_samples=512),
+            convergence=dict(eps=2e-2, window=3, eval_every=20, max_steps=200, heldout_samples=256),
+            methods=("relu_sae", "topk_sae"),
+            grids={"relu": [{"l1_coeff": c} for c in (0.01, 3.0)], "topk_relu": [{"k": k} for k in (1, 4)]},
+            lr_factors=(), superposition_n=(12, 14), density_p=(), seeds=2)
+    if size == "tiny":
+        return BenchSpec(
+            size="tiny",
+            data=dict(n_features=40, d_in=32, n_samples=8192, interference=0.1, p_active=0.05, seed=0),
+            train=dict(n_latents=160, batch_size=256, lr=5e-3, dead_window=50, k_aux=32, eval_samples=2048),
+            convergence=dict(eps=5e-3, window=4, eval_every=25, max_steps=1500, heldout_samples=2048),
+            grids={"relu": [{"l1_coeff": c} for c in (0.003, 0.1, 3.0)],
+                   "jumprelu": [{"l0_coeff": c, "threshold_init": t} for t in (0.1, 1.0) for c in (0.01, 0.3)],
+                   "topk_relu": [{"k": k} for k in (1, 2, 8)],
+                   "batchtopk": [{"k": k} for k in (1, 2, 8)],
+                   "matryoshka": [{"k": k} for k in (1, 2, 8)]},
+            superposition_n=(40, 56), density_p=(0.05, 0.15), seeds=3)
+    if size == "small":
+        return BenchSpec(
+            size="small",
+            data=dict(n_features=100, d_in=80, n_samples=32768, interference=0.1, p_active=0.02, seed=0),
+            train=dict(n_latents=800, batch_size=512, lr=2e-3, dead_window=50, k_aux=64, eval_samples=4096),
+            convergence=dict(eps=3e-3, window=6, eval_every=50, max_steps=6000, heldout_samples=4096),
+            superposition_n=(100, 130), density_p=(0.02, 0.08), seeds=3)
+    if size == "scaled":
+        return BenchSpec(
+            size="scaled",
+            data=dict(n_features=250, d_in=192, n_samples=100_000, interference=0.1, p_active=0.01, seed=0),
+            train=dict(n_latents=4000, batch_size=1024, lr=1e-3, dead_window=100, k_aux=256, eval_samples=4096,
+                       anchor_lambda=0.1),
+            convergence=dict(eps=2e-3, window=6, eval_every=100, max_steps=20000, heldout_samples=4096),
+            grids={"relu": [{"l1_coeff": c} for c in (0.01, 0.1, 1.0)],
+                   "jumprelu": [{"l0_coeff": c, "threshold_init": t} for t in (0.1, 1.0) for c in (0.001, 0.01, 0.1)],
+                   "topk_relu": [{"k": k} for k in (1, 2, 4, 8, 25)],
+                   "batchtopk": [{"k": k} for k in (1, 2, 4, 8, 25)],
+                   "matryoshka": [{"k": k} for k in (1, 2, 4, 8, 25)]},
+            lr_factors=(), superposition_n=(250, 325), density_p=(0.01, 0.04), seeds=3)
+    raise SDLInputError(f"unknown bench size {size!r}; choose one of {', '.join(SIZES)}")
+
+
+def resolve_size(claim_id: str, spec, kw: dict) -> str:
+    """The bench size a C10/C11 ``check_instance`` was given (a size name, or a :class:`BenchSpec`)."""
+    if kw:
+        raise SDLInputError(f"{claim_id} takes a bench size, not {sorted(kw)}")
+    size = spec if isinstance(spec, str) else getattr(spec, "size", None)
+    if size not in SIZES:
+        raise SDLInputError(f"{claim_id}: the instance is a bench size, one of {', '.join(SIZES)}; got {spec!r}")
+    return size
+
+
+def with_seed(spec: BenchSpec, seed: int) -> BenchSpec:
+    """The same experiment on the instance drawn with ``seed`` (model seeds start there too)."""
+    return dataclasses.replace(spec, data={**spec.data, "seed": int(seed)})
+
+
+def _data(spec: BenchSpec, **over):
+    from numerics.config import DataConfig
+    from numerics.data import make_bench
+
+    return make_bench(DataConfig(**{**spec.data, **over}))
+
+
+def _base(spec: BenchSpec):
+    from numerics.config import TrainConfig
+
+    return TrainConfig(**spec.train)
+
+
+def _criterion(spec: BenchSpec):
+    from numerics.convergence import Convergence
+
+    return Convergence(**spec.convergence)
+
+
+@lru_cache(maxsize=4)
+def sweeps(size: str = "tiny", seed: int = 0) -> dict:
+    """C10's sweeps and trend arms: ``{"spec", "instance", "methods": {name: sweep}, "trend": …}``."""
+    from numerics.config import parse_method
+    from numerics.metrics import random_baseline
+    from numerics.recovery import TAU, single_thread, sweep, target_l0, train_run
+
+    spec = with_seed(spec_for(size), seed)
+    data = _data(spec)
+    base, crit = _base(spec), _criterion(spec)
+    out = {"spec": spec.to_json(), "tau": TAU, "methods": {}, "trend": {}}
+    with single_thread():
+        out["instance"] = {"reached_interference": data.reached, "target_l0": target_l0(data),
+                           "random_baseline": random_baseline(base.n_latents, data.W_p, (TAU,), seed=1)}
+        for method in spec.methods:
+            arch = parse_method(method)[1]
+            out["methods"][method] = sweep(method, data, base, crit, grid=spec.grids.get(arch),
+                                           lr_factors=spec.lr_factors, seed=seed)
+        # trend arms: TopK with k = the instance's true mean active count (the selection rule's own target)
+        for key, values, field_name in (("superposition", spec.superposition_n, "n_features"),
+                                        ("density", spec.density_p, "p_active")):
+            arms = []
+            for v in values:
+                d = _data(spec, **{field_name: v})
+                k = max(1, round(target_l0(d)))
+                r = train_run("topk_sae", {"k": k}, d, base, crit, seed=seed)
+                r.update({field_name: v, "n_over_n_p": d.config.n_features / d.config.d_in,
+                          "reached_interference": d.reached})
+                arms.append(r)
+            out["trend"][key] = arms
+    return out
+
+
+@lru_cache(maxsize=4)
+def anchoring(size: str = "tiny", seed: int = 0) -> dict:
+    """C11's paired runs: per method, seeds × {without, with} anchors at the selected setting."""
+    from numerics.recovery import single_thread, train_run
+
+    spec = with_seed(spec_for(size), seed)
+    sw = sweeps(size, seed)
+    data = _data(spec)
+    base, crit = _base(spec), _criterion(spec)
+    k_anchor = int(round(spec.anchor_frac * data.config.n_features))
+    out = {"spec": spec.to_json(), "anchor_k": k_anchor, "methods": {}}
+    with single_thread():
+        for method, s in sw["methods"].items():
+            sel = s["selected"]
+            if sel is None:
+                out["methods"][method] = {"selected_setting": None, "pairs": []}
+                continue
+            setting = sel["setting"]
+            pairs = []
+            for s_ in range(seed, seed + spec.seeds):
+                plain = train_run(method, setting, data, base, crit, seed=s_, anchor_k=0, skip=k_anchor)
+                anchored = train_run(method, setting, data, base, crit, seed=s_, anchor_k=k_anchor)
+                pairs.append({"seed": s_, "without": plain, "with": anchored})
+            out["methods"][method] = {"selected_setting": setting, "pairs": pairs}
+    return out
+
+
+def strip_histories(obj):
+    """The run records without their held-out loss histories (kept in the figure data, not in every row)."""
+    if isinstance(obj, dict):
+        return {k: strip_histories(v) for k, v in obj.items() if k != "heldout_history"}
+    if isinstance(obj, list):
+        return [strip_histories(v) for v in obj]
+    return obj

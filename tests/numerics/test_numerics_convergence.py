@@ -1,0 +1,101 @@
+"""The convergence criterion, the stopping hook, the sweep selection rule."""
+import pytest
+import torch
+
+from numerics.config import DataConfig, TrainConfig
+from numerics.convergence import Convergence, ConvergenceMonitor, window_spread
+from numerics.data import make_bench
+from numerics.recovery import covers_both_ends, select, train_run
+from numerics.train import Trainer
+from theory.errors import SDLInputError
+
+
+class _FakeTrainer:
+    """Just what the monitor reads: a step counter and a loss sequence."""
+
+    def __init__(self, losses):
+        self.losses, self.step = list(losses), 0
+
+
+def _monitor(losses, **kw):
+    crit = Convergence(**{"eps": 1e-2, "window": 3, "eval_every": 1, "max_steps": 100, **kw})
+    mon = ConvergenceMonitor(crit)
+    mon.heldout_loss = lambda tr: tr.losses[tr.step - 1]
+    tr = _FakeTrainer(losses)
+    stopped_at = None
+    for s in range(1, len(losses) + 1):
+        tr.step = s
+        if mon(tr):
+            stopped_at = s
+            break
+    return mon, stopped_at
+
+
+def test_window_spread():
+    assert window_spread([1.0, 1.0, 1.0]) == 0.0
+    assert window_spread([1.1, 0.9]) == pytest.approx(0.2)
+    assert window_spread([]) == float("inf")
+
+
+def test_flat_loss_converges_falling_loss_does_not():
+    mon, at = _monitor([5, 3, 2, 1.5, 1.2, 1.0, 1.001, 1.002, 1.0, 1.001])
+    assert mon.converged and at == 9          # window of 3+1 evaluations inside 1 %: steps 6..9
+    mon, at = _monitor([2.0 * 0.97 ** i for i in range(40)])   # 3 % per evaluation: never flat
+    assert not mon.converged and at is None
+
+
+def test_criterion_validation_names_the_argument():
+    with pytest.raises(SDLInputError, match="eps"):
+        Convergence(eps=0).validate()
+    with pytest.raises(SDLInputError, match="exceeds the budget"):
+        Convergence(window=10, eval_every=100, max_steps=500).validate()
+
+
+@pytest.fixture(scope="module")
+def data():
+    return make_bench(DataConfig(n_features=8, d_in=8, n_samples=1024, interference=0.3, p_active=0.2, seed=0,
+                                 pgd_steps=200))
+
+
+def test_trainer_stops_when_the_hook_says_so(data):
+    cfg = TrainConfig(arch="topk_relu", n_latents=16, hyper={"k": 2}, batch_size=64, lr=1e-2, epochs=100, max_steps=400, quiet=True,
+                      eval_every=400, device="cpu")
+    calls = []
+
+    def stop(tr):
+        calls.append(tr.step)
+        return tr.step == 37
+    res = Trainer(cfg, data).run(stop=stop)
+    assert res.steps == 37 and calls[-1] == 37 and calls[:3] == [1, 2, 3]
+
+
+def test_run_record_says_not_converged_when_the_budget_is_too_small(data):
+    base = TrainConfig(n_latents=16, batch_size=64, lr=1e-2, dead_window=20, k_aux=4, device="cpu")
+    tight = Convergence(eps=1e-9, window=2, eval_every=10, max_steps=40, heldout_samples=128)
+    r = train_run("topk_sae", {"k": 2}, data, base, tight, eval_samples=256)
+    assert r["converged"] is False and r["steps"] == 40
+    loose = Convergence(eps=10.0, window=2, eval_every=10, max_steps=400, heldout_samples=128)
+    r = train_run("topk_sae", {"k": 2}, data, base, loose, eval_samples=256)
+    assert r["converged"] is True and r["steps"] == 30   # first moment a full window exists
+    for key in ("setting", "converged", "steps", "l0", "explained_variance", "m_gt_decoder", "m_gt_encoder",
+                "m_ip_decoder", "m_ip_encoder"):
+        assert key in r
+    assert 0.0 <= r["m_gt_encoder"] <= 1.0 and 0.0 < r["m_ip_decoder"] <= 1.0
+
+
+def _run(l0, ev, converged=True, dead=0.0):
+    return {"l0": l0, "explained_variance": ev, "converged": converged, "dead_frac": dead, "setting": {"l0": l0}}
+
+
+def test_selection_is_l0_nearest_target_among_converged_runs():
+    runs = [_run(1.0, 0.5), _run(2.2, 0.8), _run(1.8, 0.9), _run(2.0, 0.99, converged=False), _run(8.0, 0.99)]
+    assert select(runs, 2.0)["l0"] == 2.2       # |log 1.1| < |log 0.9|; the unconverged exact match is ignored
+    assert select([_run(1.0, 0.5, converged=False)], 2.0) is None
+    tie = [_run(4.0, 0.6), _run(1.0, 0.7)]      # both a factor 2 away: the higher EV wins
+    assert select(tie, 2.0)["l0"] == 1.0
+
+
+def test_both_ends():
+    assert covers_both_ends([_run(0.5, 0), _run(5.0, 1)], 2.0)["both"]
+    assert not covers_both_ends([_run(1.5, 0), _run(5.0, 1)], 2.0)["both"]
+    assert covers_both_ends([_run(1.5, 0, dead=0.6), _run(5.0, 1)], 2.0)["both"]

@@ -1,0 +1,91 @@
+"""The fast paths give the plain paths' numbers: sparse vs dense ReLU/JumpReLU/Gated codes, the
+two-stage exact batch top-k, Matryoshka's grouped prefix decodes."""
+import pytest
+import torch
+
+from numerics.models import build_model
+from numerics.models.base import SparseCoder
+from numerics.models.batchtopk import _batch_topk
+
+
+def _loss_and_grads(m, x):
+    m.zero_grad()
+    terms, code, y_hat = m.loss(x, x)
+    torch.stack(list(terms.values())).sum().backward()
+    grads = {n: p.grad.clone() for n, p in m.named_parameters() if p.grad is not None}
+    return code, {k: float(v.detach()) for k, v in terms.items()}, y_hat.detach(), grads
+
+
+@pytest.mark.parametrize("arch,kw", [("relu", {"l1_coeff": 0.1}),
+                                     ("jumprelu", {"l0_coeff": 0.1, "threshold_init": 0.3, "bandwidth": 0.2}),
+                                     ("gated", {"l1_coeff": 0.1})])
+def test_sparse_path_matches_dense_path(arch, kw, monkeypatch):
+    torch.manual_seed(0)
+    m = build_model(arch, 10, 40, **kw)
+    with torch.no_grad():                       # biases that switch some latents off, so codes are sparse
+        m.b_enc.normal_(-0.5, 0.5)
+        if arch == "gated":
+            m.b_mag.normal_(0, 0.3)
+            m.r_mag.normal_(0, 0.3)
+    x = torch.randn(16, 10)
+    monkeypatch.setattr(type(m), "sparse_below", 0.0)
+    dense = _loss_and_grads(m, x)
+    monkeypatch.setattr(type(m), "sparse_below", 1.0)
+    sparse = _loss_and_grads(m, x)
+    assert not dense[0].sparse and sparse[0].sparse
+    assert dense[1].keys() == sparse[1].keys()
+    for k in dense[1]:
+        assert sparse[1][k] == pytest.approx(dense[1][k], abs=1e-5)
+    assert torch.allclose(dense[2], sparse[2], atol=1e-5)
+    assert dense[3].keys() == sparse[3].keys()
+    for n in dense[3]:
+        assert torch.allclose(dense[3][n], sparse[3][n], atol=1e-5), n
+    assert dense[0].l0() == sparse[0].l0()
+    assert torch.allclose(dense[0].dense(), sparse[0].dense(), atol=1e-6)
+
+
+def test_switch_follows_the_density():
+    m = build_model("relu", 6, 20)
+    x = torch.randn(8, 6)
+    with torch.no_grad():
+        m.b_enc.fill_(-100.0)                   # nothing fires: density 0 < sparse_below
+    assert m.encode(x).sparse
+    with torch.no_grad():
+        m.b_enc.fill_(100.0)                    # everything fires: dense
+    assert not m.encode(x).sparse
+
+
+def _flat_batch_topk(z, kB):
+    flat = torch.relu(z).reshape(-1)
+    top = flat.topk(min(kB, flat.numel()), sorted=False)
+    return top.indices[top.values > 0].sort().values
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_two_stage_batch_topk_is_exact(seed):
+    g = torch.Generator().manual_seed(seed)
+    B, n, k = 8, 30, 3
+    z = torch.randn(B, n, generator=g)
+    if seed % 3 == 0:
+        z[0] += 5                               # one row holds most of the batch's top entries: fallback
+    if seed % 4 == 0:
+        z -= 2                                  # fewer than kB positive entries
+    rows, cols, vals = _batch_topk(z, k * B, 2 * k)
+    assert torch.equal(rows * n + cols, _flat_batch_topk(z, k * B))
+    assert torch.equal(vals, z[rows, cols])
+
+
+def test_matryoshka_grouped_loss_equals_prefix_by_prefix():
+    torch.manual_seed(0)
+    m = build_model("matryoshka", 12, 64, k=4)
+    x = torch.randn(32, 12).abs()
+    grouped = _loss_and_grads(m, x)
+    m.zero_grad()
+    terms, _, y_hat = SparseCoder.loss(m, x, x)   # full decode + one masked decode per prefix
+    torch.stack(list(terms.values())).sum().backward()
+    assert grouped[1]["matryoshka"] == pytest.approx(float(terms["matryoshka"].detach()), rel=1e-5)
+    assert grouped[1]["fvu"] == pytest.approx(float(terms["fvu"].detach()), rel=1e-5)
+    assert torch.allclose(grouped[2], y_hat.detach(), atol=1e-5)
+    for n, p in m.named_parameters():
+        if p.grad is not None:
+            assert torch.allclose(grouped[3][n], p.grad, atol=1e-5), n

@@ -1,0 +1,123 @@
+"""C10 / C11: the verdict logic on hand-made run records (each rule can fail), and one end-to-end
+run of both claims on the micro bench."""
+import pytest
+
+from proofs_check import c10_recovery as c10
+from proofs_check import c11_anchoring as c11
+
+
+def _run(method, setting, gt_dec, gt_enc, *, converged=True, l0=2.0, ip=None, dead=0.0):
+    return {"method": method, "setting": setting, "converged": converged, "steps": 500, "l0": l0,
+            "explained_variance": 0.9, "dead_frac": dead, "m_gt_decoder": gt_dec, "m_gt_encoder": gt_enc,
+            "m_ip_decoder": gt_dec if ip is None else ip, "m_ip_encoder": gt_enc if ip is None else ip}
+
+
+def _sweep(runs, selected=None, both=True):
+    return {"sweep": runs, "selected": selected, "target_l0": 2.0, "all_converged": all(r["converged"] for r in runs),
+            "ends": {"dense_end": both, "collapse_end": both, "both": both}}
+
+
+def test_penalised_part_fails_on_one_converged_recovering_run():
+    runs = [_run("relu_sae", {"l1_coeff": c}, g, 0.0, l0=l0) for c, g, l0 in ((0.01, 0.0, 9), (0.1, 0.6, 2), (1, 0.0, 0.1))]
+    p = c10.part_penalised({"relu_sae": _sweep(runs)})
+    assert p["status"] == "fails" and p["rows"][0]["counterexample"]["setting"] == {"l1_coeff": 0.1}
+
+
+def test_penalised_part_is_inconclusive_when_the_recovering_run_did_not_converge():
+    runs = [_run("relu_sae", {"l1_coeff": 0.1}, 0.6, 0.0, converged=False), _run("relu_sae", {"l1_coeff": 1}, 0.0, 0.0)]
+    assert c10.part_penalised({"relu_sae": _sweep(runs)})["status"] == "inconclusive"
+
+
+def test_penalised_part_holds_only_over_a_full_converged_sweep_reaching_both_ends():
+    runs = [_run("relu_sae", {"l1_coeff": c}, 0.02, 0.05) for c in (0.01, 1.0)]
+    assert c10.part_penalised({"relu_sae": _sweep(runs)})["status"] == "holds"
+    assert c10.part_penalised({"relu_sae": _sweep(runs, both=False)})["status"] == "inconclusive"
+    runs[0]["m_gt_encoder"] = 0.15            # between 'almost none' (0.10) and a failure (0.25)
+    assert c10.part_penalised({"relu_sae": _sweep(runs)})["status"] == "inconclusive"
+
+
+def test_topk_part_reads_both_readings():
+    good = _run("topk_sae", {"k": 2}, 0.9, 0.8)
+    assert c10.part_topk_family({"topk_sae": _sweep([good], good)})["status"] == "holds"
+    enc_bad = _run("topk_sae", {"k": 2}, 0.9, 0.1)
+    assert c10.part_topk_family({"topk_sae": _sweep([enc_bad], enc_bad)})["status"] == "fails"
+    assert c10.part_topk_family({"topk_sae": _sweep([enc_bad], None)})["status"] == "inconclusive"
+
+
+def test_trend_part_directions():
+    lo = {**_run("topk_sae", {"k": 2}, 0.9, 0.9), "n_over_n_p": 1.0}
+    hi = {**_run("topk_sae", {"k": 2}, 0.5, 0.6), "n_over_n_p": 1.5}
+    assert c10.part_trend([lo, hi], "superposition", "n_over_n_p")["status"] == "holds"
+    assert c10.part_trend([hi, lo], "superposition", "n_over_n_p")["status"] == "fails"
+    flat = {**_run("topk_sae", {"k": 2}, 0.9, 0.9, ip=0.95), "n_over_n_p": 1.5}
+    lo_ip = {**lo, "m_ip_decoder": 0.952, "m_ip_encoder": 0.951}
+    assert c10.part_trend([lo_ip, flat], "superposition", "n_over_n_p")["status"] == "inconclusive"
+    hi["converged"] = False
+    assert c10.part_trend([lo, hi], "superposition", "n_over_n_p")["status"] == "inconclusive"
+
+
+def _pair(seed, without, with_, ip_gain=0.0, converged=True):
+    w = _run("m", {}, without, without, converged=converged)
+    a = _run("m", {}, with_, with_)
+    a["m_ip_decoder"] += ip_gain
+    a["m_ip_encoder"] += ip_gain
+    return {"seed": seed, "without": w, "with": a}
+
+
+def test_c11_compare_outcomes():
+    assert c11.compare([_pair(s, 0.3 + 0.01 * s, 0.6 + 0.02 * s) for s in range(3)])["outcome"] == "improves"
+    assert c11.compare([_pair(s, 0.0, 0.0) for s in range(3)])["outcome"] == "does not improve"
+    # a clear M_IP gain keeps 'no M_GT change' from counting as 'does not improve'
+    assert c11.compare([_pair(s, 0.0, 0.0, ip_gain=0.05 + 0.01 * s) for s in range(3)])["outcome"] == "unresolved"
+    assert c11.compare([_pair(s, 1.0, 1.0) for s in range(3)])["outcome"] == "unresolved"   # ceiling decides nothing
+    noisy = [_pair(0, 0.3, 0.9), _pair(1, 0.6, 0.2), _pair(2, 0.4, 0.5)]
+    assert c11.compare(noisy)["outcome"] == "unresolved"
+    dropped = c11.compare([_pair(0, 0.3, 0.6), _pair(1, 0.3, 0.6, converged=False)])
+    assert dropped["pairs_used"] == 1 and dropped["outcome"] == "unresolved"
+
+
+def test_t_interval_matches_scipy():
+    from scipy import stats
+
+    d = [0.1, 0.3, 0.2, 0.25]
+    m, lo, hi = c11.t_interval(d)
+    ref = stats.t.interval(0.95, len(d) - 1, loc=sum(d) / 4, scale=stats.sem(d))
+    assert (lo, hi) == pytest.approx(ref)
+
+
+@pytest.mark.slow
+def test_micro_bench_end_to_end(tmp_path):
+    from sdl_theory.cli import main
+    import json
+
+    assert main(["verify", "C10", "C11", "--bench-size", "micro", "--out", str(tmp_path)]) == 0
+    data = {c["claim"]: c for c in json.loads((tmp_path / "report.json").read_text())["claims"]}
+    assert data["C10"]["status"] in ("holds", "fails", "inconclusive")
+    methods = data["C10"]["numbers"]["methods"]
+    assert set(methods) == {"relu_sae", "topk_sae"}
+    for m in methods.values():
+        assert len(m["sweep"]) == 2
+        for r in m["sweep"]:
+            for key in ("setting", "converged", "steps", "l0", "explained_variance", "m_gt_decoder", "m_gt_encoder",
+                        "m_ip_decoder", "m_ip_encoder"):
+                assert key in r
+            assert r["steps"] <= 200 and (r["converged"] or r["steps"] == 200)
+        assert m["selected"] is None or m["selected"]["converged"]
+    assert (tmp_path / "figures" / "C10.png").exists()
+    comps = data["C11"]["numbers"]["comparisons"]
+    assert set(comps) == {"relu_sae", "topk_sae"}
+    for c in comps.values():
+        assert set(c["per_reading"]) == {"decoder", "encoder"}
+    # the statuses follow from the recorded parts / comparisons
+    parts = [p["status"] for p in data["C10"]["numbers"]["parts"]]
+    expect = "fails" if "fails" in parts else "holds" if set(parts) == {"holds"} else "inconclusive"
+    assert data["C10"]["status"] == expect
+
+
+def test_unknown_bench_size_is_one_clear_input_error():
+    from proofs_check import check
+    from theory.errors import SDLInputError
+
+    for cid in ("C10", "C11"):
+        with pytest.raises(SDLInputError, match="bench size, one of micro, tiny, small, scaled; got 'huge'"):
+            check(cid, "huge")
