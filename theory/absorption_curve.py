@@ -664,6 +664,23 @@ def transversal_derivatives(h: Hierarchy, W_E, W_D, lam, kinks, *, activation="r
     return out
 
 
+def absorbed_start(h: Hierarchy, reading: float = 0.5):
+    """The fully absorbed end of the family, as :mod:`theory.absorption` describes it: the parent latent off on
+    every event (row ``−p``), child latent j reading ``c_j + reading · p`` and decoding ``κ p + c_j`` with
+    ``κ = μ1P μ1C / μ2C`` (the regression of the event on ``m_C``), so the parent is carried by the children."""
+    from theory.shrinkage import magnitude_moments
+
+    (m1P, _, _), (m1C, m2C, _) = magnitude_moments(h.parent_law), magnitude_moments(h.child_law)
+    kappa = m1P * m1C / m2C
+    W_E, W_D = family_start(h, [0.0] * h.n_children)
+    dual = np.linalg.pinv(h.W_p)
+    W_E[0] = -dual[0]
+    for j in range(1, h.n_children + 1):
+        W_E[j] = dual[j] + reading * dual[0]
+        W_D[:, j] = h.W_r[:, j] + kappa * h.W_r[:, 0]
+    return W_E, W_D
+
+
 def _gamma_patterns(K: int, grid) -> list[tuple]:
     """Every child's γ from ``grid`` when K <= 2; otherwise all-equal patterns and "one child differs"."""
     import itertools
@@ -677,28 +694,31 @@ def _gamma_patterns(K: int, grid) -> list[tuple]:
 
 
 def stationary_points(h: Hierarchy, lam: float, *, activation: str = "relu", k: int | None = None,
-                      gammas=(0.0, 0.5, 1.0, 2.0, 4.0), tilts=(0.0, 0.5), stationary_tol: float = 1e-6,
+                      gammas=(0.0, 2.0), tilts=(0.0,), absorbed_readings=(0.3, 0.6), stationary_tol: float = 1e-6,
                       dedupe_tol: float = 1e-4) -> list[StationaryPoint]:
     """The stationary points reached from the partially absorbed family, classified, sorted by loss.
 
-    Only points with ``||∇L|| <= stationary_tol`` (ReLU: exact gradient; TopK: central differences) are kept;
-    two points are the same when their losses agree within ``dedupe_tol`` and their observables too."""
+    Starts: every pattern of per-child ``gammas`` (:func:`family_start`) at each decoder tilt, and the fully
+    absorbed end (:func:`absorbed_start`) at each child reading of ``p``. Only points with
+    ``||∇L|| <= stationary_tol`` (ReLU: exact gradient, restricted to the kink if the point sits on one; TopK:
+    central differences) are kept; two points are the same when their losses agree within ``dedupe_tol`` and
+    their observables too."""
     pts: list[StationaryPoint] = []
-    for gam in _gamma_patterns(h.n_children, gammas):
-        for tilt in tilts:
-            W_E, W_D = family_start(h, gam, tilt)
-            W_E, W_D, loss, gn, kinks = polish(h, W_E, W_D, lam, activation=activation, k=k)
-            if gn > stationary_tol:
-                continue
-            obs = observables(h, W_E, W_D, lam, activation=activation, k=k)
-            key = np.array([loss, *obs["per_child_rate"], *obs["per_child_tilt"], obs["parent_gain"]])
-            if any(np.abs(key - np.array([p.loss, *p.observables["per_child_rate"], *p.observables["per_child_tilt"],
-                                          p.observables["parent_gain"]])).max() < dedupe_tol for p in pts):
-                continue
-            kind, ev, nflat = classify(h, W_E, W_D, lam, activation=activation, k=k, kinks=kinks)
-            pts.append(StationaryPoint(W_E, W_D, loss, gn, kind, ev, nflat, obs,
-                                       {"gammas": [float(g) for g in gam], "tilt": float(tilt)},
-                                       [list(map(int, kk)) for kk in kinks]))
+    starts = [(family_start(h, gam, tilt), {"gammas": [float(g) for g in gam], "tilt": float(tilt)})
+              for gam in _gamma_patterns(h.n_children, gammas) for tilt in tilts]
+    starts += [(absorbed_start(h, r), {"absorbed_end": True, "child_reading_of_p": float(r)}) for r in absorbed_readings]
+    for (W_E, W_D), start in starts:
+        W_E, W_D, loss, gn, kinks = polish(h, W_E, W_D, lam, activation=activation, k=k)
+        if gn > stationary_tol:
+            continue
+        obs = observables(h, W_E, W_D, lam, activation=activation, k=k)
+        key = np.array([loss, *obs["per_child_rate"], *obs["per_child_tilt"], obs["parent_gain"]])
+        if any(np.abs(key - np.array([p.loss, *p.observables["per_child_rate"], *p.observables["per_child_tilt"],
+                                      p.observables["parent_gain"]])).max() < dedupe_tol for p in pts):
+            continue
+        kind, ev, nflat = classify(h, W_E, W_D, lam, activation=activation, k=k, kinks=kinks)
+        pts.append(StationaryPoint(W_E, W_D, loss, gn, kind, ev, nflat, obs, start,
+                                   [list(map(int, kk)) for kk in kinks]))
     return sorted(pts, key=lambda p: p.loss)
 
 
