@@ -77,11 +77,11 @@ def _poly_exp_tail(q: np.polynomial.Polynomial, k: float, x0: float) -> float:
 
 
 def _upper(c: float, b: float, a: int, t: float) -> float:
-    """``E[m^a 1{m > t}]`` (memoryless tail: ``m | m > t ~ t + b X``)."""
+    """``E[m^a 1{m > t}]`` (memoryless tail: ``m | m > t ~ t + b X``); strict, so a constant at ``t`` is not above."""
+    if b == 0:
+        return c**a if c > t else 0.0
     if t <= c:
         return _moment(c, b, a)
-    if b == 0:
-        return 0.0
     return float(np.exp(-(t - c) / b)) * _moment(t, b, a)
 
 
@@ -97,12 +97,12 @@ def ratio_tail_moment(parent: tuple, child: tuple, a: int, b: int, rho: float) -
         return _moment(cP, bP, a) * _moment(cC, bC, b)
     if not np.isfinite(rho):
         return 0.0
+    if bP == 0:  # m_P = c_P: the child's tail above ρ c_P
+        return cP**a * _upper(cC, bC, b, rho * cP)
     tau = cC / rho
     below = (_moment(cP, bP, a) - _upper(cP, bP, a, tau)) * _moment(cC, bC, b)  # m_P <= τ: always m_C > ρ m_P
     if bC == 0:
         return below  # m_C = c_C <= ρ m_P whenever m_P > τ
-    if bP == 0:
-        return below + (cP**a * _upper(cC, bC, b, rho * cP) if cP > tau else 0.0)
     x0 = max(0.0, (tau - cP) / bP)
     mP = np.polynomial.Polynomial([cP, bP])
     t = rho * mP
@@ -213,23 +213,24 @@ def _edge(parent: tuple, child: tuple, rho: float) -> tuple:
         return tuple(fullP[a] * fullC[b] for a, b in _AB)
     if not np.isfinite(rho):
         return (0.0,) * 6
+    if bP == 0:  # m_P = c_P: the child's tail above ρ c_P
+        t = rho * cP
+        if bC == 0:
+            upC = fullC if cC > t else (0.0, 0.0, 0.0)
+        elif t <= cC:
+            upC = fullC
+        else:
+            e = float(np.exp(-(t - cC) / bC))
+            upC = tuple(e * v for v in _tail_poly(t, bC))
+        return tuple(cP**a * upC[b] for a, b in _AB)
     tau = cC / rho
     if tau <= cP:
         upP = fullP
-    elif bP == 0:
-        upP = (0.0, 0.0, 0.0)
     else:
         e = float(np.exp(-(tau - cP) / bP))
         upP = tuple(e * v for v in _tail_poly(tau, bP))
     out = [(fullP[a] - upP[a]) * fullC[b] for a, b in _AB]
     if bC == 0:
-        return tuple(out)
-    if bP == 0:
-        if cP > tau:
-            t = rho * cP
-            e = float(np.exp(-(t - cC) / bC))
-            tc = _tail_poly(t, bC)
-            out = [o + cP**a * e * tc[b] for o, (a, b) in zip(out, _AB)]
         return tuple(out)
     x0 = max(0.0, (tau - cP) / bP)
     y0 = cP + bP * x0
@@ -782,6 +783,6 @@ def family_system(n_children: int = 1):
         expr = sp.diff(loss, prm)
         if prm in g:  # drop the boundary terms (d G/dρ): they cancel because the event loss is continuous there
             expr = expr.replace(lambda e: isinstance(e, sp.Subs) or isinstance(e, sp.Derivative), lambda e: 0)
-        grads[prm] = sp.simplify(expr)
+        grads[prm] = expr  # unsimplified: sympy's simplify takes seconds per equation and changes nothing checked
     syms = dict(lam=lam, p_alone=pa, a=a, u=u, gamma=g, w=w, b=b, s=s, v=v, mu=(mu1P, mu2P, mu1C, mu2C), G=G)
     return loss, grads, syms
