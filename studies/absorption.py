@@ -156,6 +156,17 @@ def match_minimum(obs: dict, minima: list[dict], tol: float):
     return (best if best_d <= tol else None), float(best_d), best
 
 
+def _diagnose(h, model, lam: float, cfg: AbsorptionConfig) -> dict:
+    """Where a converged run that matches no predicted minimum is: the stationary point reached by minimising the
+    exact objective from its weights (a diagnosis after the fact, never a prediction), classified."""
+    from theory.absorption_curve import classify, observables, polish
+
+    W_E, W_D, loss, gn, kinks = polish(h, *_weights(model), lam)
+    kind = classify(h, W_E, W_D, lam, kinks=kinks)[0] if gn < 1e-6 else "not stationary"
+    obs = observables(h, W_E, W_D, lam, off_fraction=cfg.off_fraction, parent_cos=cfg.parent_cos)
+    return {"kind": kind, "grad_norm": gn, "kinks": [list(map(int, k)) for k in kinks], **obs}
+
+
 def _transcoder_targets(K: int, seed: int) -> np.ndarray:
     """Seeded unit target directions in R^{1+K}, not orthogonal (a transcoder: W_r ≠ W_p)."""
     rng = np.random.default_rng(seed)
@@ -194,6 +205,8 @@ def curve(cfg: AbsorptionConfig, label: str, K: int, lams, n_seeds: int, law, W_
             q.update(seed=s, **{k: v for k, v in obs.items() if k != "loss"}, predicted_minimum=idx,
                      distance_to_prediction=dist, nearest_minimum=nearest,
                      predicted_loss=None if nearest is None else minima[nearest]["loss"])
+            if idx is None and q["converged"]:
+                q["diagnosis"] = _diagnose(h, model, float(lam), cfg)
             if W_r is None and K == cfg.n_children:
                 q["measured"] = measure(model, cfg, s)  # the sampled estimate, as the threshold part reports it
             runs.append(q)
@@ -349,11 +362,15 @@ def _curve_sentence(c: dict, tol: float) -> str:
         s += (f"; largest distance {worst['distance_to_prediction']:.3f}"
               + (f", exact loss within {100 * max(gaps):.2f}% of the predicted minimum's" if gaps else ""))
     s += f"; two or more local minima (bistable) at {len(bist)} of {len(rows)} λ values"
-    miss = [(r["lam"], q["seed"], q["distance_to_prediction"], q["converged"]) for r in rows for q in r["runs"]
-            if q["predicted_minimum"] is None]
+    miss = [(r["lam"], q) for r in rows for q in r["runs"] if q["predicted_minimum"] is None]
     if miss:
         s += "; not at a predicted minimum: " + ", ".join(
-            f"λ = {lam:g} seed {sd} (distance {d:.3f}{'' if cv else ', not converged'})" for lam, sd, d, cv in miss)
+            f"λ = {lam:g} seed {q['seed']} (distance {q['distance_to_prediction']:.3f}"
+            + ("" if q["converged"] else ", not converged")
+            + (f"; polishing its weights on the exact objective reaches a {q['diagnosis']['kind']} the family's starts "
+               f"do not reach: per-child rate {', '.join(f'{x:.3f}' for x in q['diagnosis']['per_child_rate'])}, "
+               f"tilt {', '.join(f'{x:.3f}' for x in q['diagnosis']['per_child_tilt'])}, loss {q['diagnosis']['loss']:.4f}"
+               if "diagnosis" in q else "") + ")" for lam, q in miss)
     return s + "."
 
 

@@ -339,24 +339,17 @@ def _grad_vec(h, theta, n_q, lam, activation, k):
 def hessian(h: Hierarchy, W_E, W_D, lam: float, *, activation="relu", k=None, step=1e-5) -> np.ndarray:
     """Hessian over ``(vec W_E, vec W_D)`` (row-major), by central differences of the exact gradient."""
     theta = _pack(W_E, W_D)
-    n_q = np.asarray(W_E).shape[0]
-    Hm = np.zeros((theta.size, theta.size))
-    for i in range(theta.size):
-        e = np.zeros_like(theta)
-        e[i] = step
-        Hm[:, i] = (_grad_vec(h, theta + e, n_q, lam, activation, k)[1]
-                    - _grad_vec(h, theta - e, n_q, lam, activation, k)[1]) / (2 * step)
-    return 0.5 * (Hm + Hm.T)
+    return _restricted_hessian(h, theta, np.eye(theta.size), np.asarray(W_E).shape[0], lam, activation, k, step)
 
 
 # ------------------------------------------------------------------------------------ observables
-def _child_event_region_prob(h: Hierarchy, j: int, W_E, W_D, activation, k, pred) -> float:
-    """Exact ``Pr(pred(active set, code per m_P) | child-j event)``; ``pred`` sees the code ``a / m_P`` at an interior ρ."""
+def _child_event_region_prob(h: Hierarchy, j: int, W_E, W_D, activation, k, pred, off_fraction) -> float:
+    """Exact ``Pr(pred(a ||d|| / m_P) | child-j event)``; ``pred`` sees the contributions at an interior ρ."""
     Xin = h.W_p[:, [0, j]]
     Z = W_E @ Xin
     norms = np.linalg.norm(W_D, axis=0)
     total = 0.0
-    for lo, hi, mid in _wedges(_breaks(Z[:, 0], Z[:, 1], activation, extra=_contribution_breaks(Z, norms))):
+    for lo, hi, mid in _wedges(_breaks(Z[:, 0], Z[:, 1], activation, extra=_contribution_breaks(Z, norms, off_fraction))):
         z = Z[:, 0] + mid * Z[:, 1]
         S = _active(z, activation, k)
         if pred(np.where(S, z, 0.0) * norms, mid):
@@ -364,27 +357,24 @@ def _child_event_region_prob(h: Hierarchy, j: int, W_E, W_D, activation, k, pred
     return total / _wedge_moments(h, 0.0, np.inf)[0]
 
 
-_OFF_FRACTION = 0.1
-
-
-def _contribution_breaks(Z, norms, f=_OFF_FRACTION):
+def _contribution_breaks(Z, norms, f):
     """Ratios where ``a_i ||d_i|| = f m_P`` (the study's "contributes" threshold)."""
     A, B = Z[:, 0] * norms - f, Z[:, 1] * norms
     with np.errstate(divide="ignore", invalid="ignore"):
         return [float(r) for r in -A / B if np.isfinite(r) and r > 0]
 
 
-def observables(h: Hierarchy, W_E, W_D, lam: float, *, activation="relu", k=None, off_fraction: float = _OFF_FRACTION,
+def observables(h: Hierarchy, W_E, W_D, lam: float, *, activation="relu", k=None, off_fraction: float = 0.1,
                 pure_cos: float = 0.9, parent_cos: float = 0.3) -> dict:
     """What the absorption study measures, computed exactly at ``(W_E, W_D)``.
 
     A child-j event is *absorbed* when no contributing (``a_i ||d_i|| > off_fraction · m_P``) latent is a pure
     parent latent (decoder cosine with ``p`` above ``pure_cos``) while a contributing latent mixes parent and
     child (cosines with both above ``parent_cos``) — the definition of ``numerics.studies.absorption.measure``.
-    ``tilt``: the parent cosine of the decoder that best matches child j. ``parent_gain``: on a parent-alone
-    event, the fraction of ``m_P p`` the pure parent latent reconstructs along ``p`` (1 − its shrinkage)."""
-    if off_fraction != _OFF_FRACTION:
-        raise SDLInputError(f"off_fraction is fixed at {_OFF_FRACTION} (the study's threshold), got {off_fraction}")
+    ``tilt``: the parent cosine of the decoder that best matches child j among the latents that fire on child-j
+    events. ``parent_gain``: on a parent-alone
+    event, the fraction of ``m_P p`` that the latent firing on it with the most parent-like decoder reconstructs
+    along ``p`` (1 − its shrinkage; 0 when no latent fires on the parent alone)."""
     W_E, W_D = _check(h, W_E, W_D, activation, k)
     norms = np.linalg.norm(W_D, axis=0)
     unit_out = h.W_r / np.linalg.norm(h.W_r, axis=0)
@@ -398,12 +388,14 @@ def observables(h: Hierarchy, W_E, W_D, lam: float, *, activation="relu", k=None
             c = contrib_per_mP > off_fraction
             return not (c & pure).any() and bool((c & mix).any())
 
-        rates.append(_child_event_region_prob(h, j, W_E, W_D, activation, k, absorbed))
-        tilts.append(float(dec[int(np.argmax(dec[:, j])), 0]))
-    iP = int(np.argmax(dec[:, 0]))
-    zP = W_E[:, :] @ h.W_p[:, 0]
-    SP = _active(zP, activation, k)
-    gain = float(zP[iP] * (W_D[:, iP] @ unit_out[:, 0])) if SP[iP] else 0.0
+        rates.append(_child_event_region_prob(h, j, W_E, W_D, activation, k, absorbed, off_fraction))
+        # among the latents that fire on child-j events (a dead latent's decoder is whatever it was initialised to)
+        on = _active_on_child(h, W_E, j, activation, k)
+        tilts.append(float(dec[int(np.argmax(np.where(on, dec[:, j], -np.inf))), 0]) if on.any() else float("nan"))
+    zP = W_E @ h.W_p[:, 0]
+    SP = _active(zP, activation, k)  # the latents that fire on the parent alone
+    iP = int(np.argmax(np.where(SP, dec[:, 0], -np.inf))) if SP.any() else None
+    gain = float(zP[iP] * (W_D[:, iP] @ unit_out[:, 0])) if iP is not None else 0.0
     loss = exact_objective(h, W_E, W_D, lam, activation=activation, k=k, gradient=False)[0]
     return {"absorption_rate": float(np.mean(rates)), "per_child_rate": rates, "tilt": float(np.mean(tilts)),
             "per_child_tilt": tilts, "parent_gain": gain, "loss": float(loss)}
@@ -665,10 +657,13 @@ def transversal_derivatives(h: Hierarchy, W_E, W_D, lam, kinks, *, activation="r
     return out
 
 
-def absorbed_start(h: Hierarchy, reading: float = 0.5):
+def absorbed_start(h: Hierarchy, reading=0.5):
     """The fully absorbed end of the family, as :mod:`theory.absorption` describes it: the parent latent off on
-    every event (row ``−p``), child latent j reading ``c_j + reading · p`` and decoding ``κ p + c_j`` with
-    ``κ = μ1P μ1C / μ2C`` (the regression of the event on ``m_C``), so the parent is carried by the children."""
+    every event (row ``−p``), child latent j reading ``c_j + reading_j · p`` and decoding ``κ p + c_j`` with
+    ``κ = μ1P μ1C / μ2C`` (the regression of the event on ``m_C``), so the parent is carried by the children.
+    ``reading``: one number, or one per child (a child latent that reads ``p`` also fires on the parent alone,
+    and then carries the parent-alone events too)."""
+    readings = np.broadcast_to(np.asarray(reading, dtype=float), (h.n_children,))
     from theory.shrinkage import magnitude_moments
 
     (m1P, _, _), (m1C, m2C, _) = magnitude_moments(h.parent_law), magnitude_moments(h.child_law)
@@ -677,37 +672,68 @@ def absorbed_start(h: Hierarchy, reading: float = 0.5):
     dual = np.linalg.pinv(h.W_p)
     W_E[0] = -dual[0]
     for j in range(1, h.n_children + 1):
-        W_E[j] = dual[j] + reading * dual[0]
+        W_E[j] = dual[j] + readings[j - 1] * dual[0]
         W_D[:, j] = h.W_r[:, j] + kappa * h.W_r[:, 0]
     return W_E, W_D
 
 
-def _gamma_patterns(K: int, grid) -> list[tuple]:
-    """Every child's γ from ``grid`` when K <= 2; otherwise all-equal patterns and "one child differs"."""
+def merged_start(h: Hierarchy, m: int, gamma: float = 0.5):
+    """Child ``m`` merged into the parent latent (row ``p + c_m − γ Σ_{j≠m} c_j``, decoder ``p + c_m``; child m's
+    own latent off, row ``−p``), every other child j absorbing the parent (row ``c_j``, decoder ``κ p + c_j``):
+    full absorption without a dead parent latent — the parent latent carries the parent-alone events."""
+    from theory.shrinkage import magnitude_moments
+
+    (m1P, _, _), (m1C, m2C, _) = magnitude_moments(h.parent_law), magnitude_moments(h.child_law)
+    kappa = m1P * m1C / m2C
+    W_E, W_D = family_start(h, [0.0] * h.n_children)
+    dual = np.linalg.pinv(h.W_p)
+    W_E[0] = dual[0] + dual[m] - gamma * sum(dual[j] for j in range(1, h.n_children + 1) if j != m)
+    W_D[:, 0] = h.W_r[:, 0] + h.W_r[:, m]
+    W_E[m] = -dual[0]
+    for j in range(1, h.n_children + 1):
+        if j != m:
+            W_D[:, j] = h.W_r[:, j] + kappa * h.W_r[:, 0]
+    return W_E, W_D
+
+
+def children_exchangeable(h: Hierarchy) -> bool:
+    """An orthonormal SAE with one law for all children: permuting children is a symmetry of L."""
+    return h.is_sae and np.allclose(h.W_p.T @ h.W_p, np.eye(1 + h.n_children), atol=1e-12)
+
+
+def _gamma_patterns(K: int, grid, exchangeable: bool = False) -> list[tuple]:
+    """Per-child values from ``grid``: every pattern when K <= 2 (up to permuting children if they are
+    exchangeable); for K >= 3 the all-equal patterns and "one child differs"."""
     import itertools
 
     if K <= 2:
-        return sorted({tuple(sorted(p)) for p in itertools.product(grid, repeat=K)} |
-                      set(itertools.product(grid, repeat=K)))
+        pats = itertools.combinations_with_replacement(grid, K) if exchangeable else itertools.product(grid, repeat=K)
+        return [tuple(p) for p in pats]
     out = [tuple([g] * K) for g in grid]
     out += [tuple([g2] + [g] * (K - 1)) for g in grid for g2 in grid if g2 != g]
     return out
 
 
 def stationary_points(h: Hierarchy, lam: float, *, activation: str = "relu", k: int | None = None,
-                      gammas=(0.0, 2.0), tilts=(0.0,), absorbed_readings=(0.3, 0.6), stationary_tol: float = 1e-6,
+                      gammas=(0.0, 2.0), tilts=(0.0,), absorbed_readings=(0.0, 0.6),
+                      stationary_tol: float = 1e-6,
                       dedupe_tol: float = 1e-4) -> list[StationaryPoint]:
     """The stationary points reached from the partially absorbed family, classified, sorted by loss.
 
     Starts: every pattern of per-child ``gammas`` (:func:`family_start`) at each decoder tilt, and the fully
-    absorbed end (:func:`absorbed_start`) at each child reading of ``p``. Only points with
+    absorbed end (:func:`absorbed_start`) at every pattern of per-child readings of ``p`` from
+    ``absorbed_readings`` (the asymmetric ones reach minima where one child's latent also carries the parent-alone
+    events), and each child merged into the parent latent (:func:`merged_start`). Only points with
     ``||∇L|| <= stationary_tol`` (ReLU: exact gradient, restricted to the kink if the point sits on one; TopK:
     central differences) are kept; two points are the same when their losses agree within ``dedupe_tol`` and
     their observables too."""
     pts: list[StationaryPoint] = []
+    ex = children_exchangeable(h)
     starts = [(family_start(h, gam, tilt), {"gammas": [float(g) for g in gam], "tilt": float(tilt)})
-              for gam in _gamma_patterns(h.n_children, gammas) for tilt in tilts]
-    starts += [(absorbed_start(h, r), {"absorbed_end": True, "child_reading_of_p": float(r)}) for r in absorbed_readings]
+              for gam in _gamma_patterns(h.n_children, gammas, ex) for tilt in tilts]
+    starts += [(absorbed_start(h, r), {"absorbed_end": True, "child_readings_of_p": [float(x) for x in r]})
+               for r in _gamma_patterns(h.n_children, absorbed_readings, ex)]
+    starts += [(merged_start(h, m), {"merged_child": m}) for m in (range(1, 2) if ex else range(1, h.n_children + 1))]
     for (W_E, W_D), start in starts:
         W_E, W_D, loss, gn, kinks = polish(h, W_E, W_D, lam, activation=activation, k=k)
         if gn > stationary_tol:
@@ -721,16 +747,6 @@ def stationary_points(h: Hierarchy, lam: float, *, activation: str = "relu", k: 
         pts.append(StationaryPoint(W_E, W_D, loss, gn, kind, ev, nflat, obs, start,
                                    [list(map(int, kk)) for kk in kinks]))
     return sorted(pts, key=lambda p: p.loss)
-
-
-def predicted_curve(h: Hierarchy, lams, **kw) -> list[dict]:
-    """Per λ: the local minima (absorption rate, tilt, parent gain, loss) and the other stationary points found."""
-    out = []
-    for lam in lams:
-        pts = stationary_points(h, float(lam), **kw)
-        out.append({"lam": float(lam), "minima": [p.to_json() for p in pts if p.kind == "minimum"],
-                    "other_stationary": [p.to_json() for p in pts if p.kind != "minimum"]})
-    return out
 
 
 @lru_cache(maxsize=8)
