@@ -727,6 +727,9 @@ def stationary_points(h: Hierarchy, lam: float, *, activation: str = "relu", k: 
     ``||∇L|| <= stationary_tol`` (ReLU: exact gradient, restricted to the kink if the point sits on one; TopK:
     central differences) are kept; two points are the same when their losses agree within ``dedupe_tol`` and
     their observables too."""
+    if activation != "relu":
+        raise SDLInputError(f"stationary_points covers ReLU + L1 only (activation='relu'), got {activation!r}: the "
+                            "TopK objective is exact but its Hessian would be differences of differences, not verified")
     pts: list[StationaryPoint] = []
     ex = children_exchangeable(h)
     starts = [(family_start(h, gam, tilt), {"gammas": [float(g) for g in gam], "tilt": float(tilt)})

@@ -196,3 +196,8 @@ def test_family_system_is_the_exact_objective_on_the_family():
         fd = (exact_objective(h, *to_weights(hi), lam, gradient=False)[0]
               - exact_objective(h, *to_weights(lo), lam, gradient=False)[0]) / (2 * step)
         assert num(expr) == pytest.approx(fd, abs=1e-6), prm
+
+
+def test_stationary_points_refuse_topk():
+    with pytest.raises(SDLInputError, match="ReLU \\+ L1 only"):
+        stationary_points(Hierarchy(1), 0.0, activation="topk_relu", k=1)
