@@ -49,7 +49,6 @@ import numpy as np
 from theory.distribution import Constant, MagnitudeLaw, ShiftedExponential
 from theory.errors import SDLInputError
 
-ACTIVATIONS = ("relu", "topk_relu")
 
 
 # ------------------------------------------------------------------------------------ moments
@@ -261,8 +260,9 @@ def _check(h: Hierarchy, W_E, W_D, activation, k):
         raise SDLInputError(f"W_E must be n_q × n_p = ? × {h.n_p}, got shape {W_E.shape}")
     if W_D.shape != (h.n_r, W_E.shape[0]):
         raise SDLInputError(f"W_D must be n_r × n_q = {h.n_r} × {W_E.shape[0]}, got shape {W_D.shape}")
-    if activation not in ACTIVATIONS:
-        raise SDLInputError(f"activation must be one of {ACTIVATIONS}, got {activation!r}")
+    # the wedge decomposition is written for these two families only (a bias or a threshold θ breaks it)
+    if activation != "relu" and activation != "topk_relu":
+        raise SDLInputError(f"activation must be 'relu' or 'topk_relu' for the exact hierarchy objective, got {activation!r}")
     if activation == "topk_relu" and (k is None or int(k) != k or k < 1):
         raise SDLInputError(f"TopK needs a positive integer k, got {k!r}")
     return W_E, W_D
