@@ -360,7 +360,7 @@ def _curve_sentence(c: dict, tol: float) -> str:
         worst = max(conv, key=lambda q: q["distance_to_prediction"])
         gaps = [abs(q["exact_loss"] - q["predicted_loss"]) / q["predicted_loss"] for q in hit]
         s += (f"; largest distance {worst['distance_to_prediction']:.3f}"
-              + (f", exact loss within {100 * max(gaps):.2f}% of the predicted minimum's" if gaps else ""))
+              + (f", exact loss within {100 * max(gaps):.3f}% of the predicted minimum's" if gaps else ""))
     s += f"; two or more local minima (bistable) at {len(bist)} of {len(rows)} λ values"
     miss = [(r["lam"], q) for r in rows for q in r["runs"] if q["predicted_minimum"] is None]
     if miss:
