@@ -97,3 +97,18 @@ def test_specialised_witness_reproduces_the_pattern(capsys, tmp_path):
     point = next(s for s in json.loads(out)["sections"] if s["key"] == "point")
     assert next(ln for ln in point["lines"] if ln["label"] == "pattern at this point")["value"] == [[]]
     assert "strictly inside" in point["lines"][0]["label"]
+
+
+def test_absorption_family_stationarity_system(capsys):
+    code, out, _ = run(capsys, "--absorption", "1", "--lam", "1.0")
+    assert code == 0
+    assert "dL/dgamma_1 = " in out and "G_11(1/gamma_1)" in out and "dL/dv_1 = " in out
+    # the local minima at λ = 1: the partially absorbed one (lowest loss) and the fully absorbed one
+    mins = [line for line in out.splitlines() if line.startswith("  #")]
+    assert len(mins) == 2
+    rate0 = float(mins[0].split(":")[1].split(",")[0])
+    assert 0 < rate0 < 0.5 and mins[1].split(":")[1].strip().startswith("1.0000")
+    code, out, _ = run(capsys, "--absorption", "2", "--format", "json")
+    assert code == 0 and "gamma_2" in json.loads(out)["stationarity"]
+    code, _, err = run(capsys, "--absorption", "0")
+    assert code == 2 and "--absorption takes the number of children" in err

@@ -6,7 +6,9 @@ import pytest
 from sdl_theory.cli import main
 
 TINY = {
-    "absorption": ["--set", "lams=0.3,2.5", "--set", "ks=1,2", "--set", "topk_steps=40", "--set", "eval_events=200"],
+    "absorption": ["--set", "lams=0.3,2.5", "--set", "ks=1,2", "--set", "topk_steps=40", "--set", "eval_events=200",
+                   "--set", "extra_lams=0.3", "--set", "extra_seeds=1", "--set", "extra_children=2",
+                   "--set", "refine_steps=5", "--set", "refine_batch=256"],
     "shrinkage": ["--set", "lams=0.0,1.0", "--set", "biases=0", "--set", "eval_events=200"],
     "partial-minima": ["--set", "eps=0.0,0.1", "--set", "widths=3", "--set", "random_seeds=1", "--set", "gd_steps=50"],
     "resampling": ["--set", "resample_every=20", "--set", "topk_scales=2.0"],
@@ -61,6 +63,16 @@ def test_absorption_result_has_both_thresholds(tmp_path):
     assert data["l1"]["predicted_threshold"] == pytest.approx(1.6126, abs=1e-3)
     assert data["topk"]["predicted_k_threshold"] == 2
     assert "gap" in data["l1"]
+    # the curve: per λ the predicted minima, and every run matched (or not) to one of them
+    curve = data["predicted_curve"]
+    assert [c["lam"] for c in curve] == [0.3, 2.5] and all(c["minima"] for c in curve)
+    assert {"absorption_rate", "tilt", "loss"} <= set(curve[0]["minima"][0])
+    for c in data["curves"]:
+        for row in c["rows"]:
+            for q in row["runs"]:
+                assert {"converged", "predicted_minimum", "distance_to_prediction", "exact_loss"} <= set(q)
+                assert q["predicted_minimum"] is None or q["distance_to_prediction"] <= data["config"]["match_tol"]
+    assert {c["label"] for c in data["curves"]} == {"SAE, K = 2", "transcoder, K = 2"}
 
 
 def test_study_bad_input(tmp_path, capsys):

@@ -7,6 +7,11 @@ Examples::
     sdl-theory derive --activation topk_relu --k 1 --pattern "0,1|2|"
     sdl-theory derive --activation gated --tied true --bias --pattern "0,1|2"
     sdl-theory derive --instance inst.json --format json
+    sdl-theory derive --absorption 2 --lam 1.0
+
+``--absorption K`` prints the stationarity system of the partially absorbed family of a parent with K children
+(:func:`theory.absorption_curve.family_system`) instead; with ``--lam`` also the local minima of the exact
+objective at that λ (bench magnitudes 1 + Exp(1), parent alone with probability 0.2).
 
 Without ``--instance`` a small embedded instance is used to specialise a ``--pattern`` (n = 3 unit
 features in R² at 120° to each other, M_d = 1). An instance file is the JSON of
@@ -67,6 +72,9 @@ def register(subparsers) -> None:
     p.add_argument("--form", choices=("both", "matrix", "block"), default="both",
                    help="which symbolic form to print (default both)")
     p.add_argument("--format", choices=FORMAT_NAMES, default="text", help="output format (default text)")
+    p.add_argument("--absorption", type=int, default=None, metavar="K",
+                   help="print the stationarity system of the partially absorbed family of a parent with K children")
+    p.add_argument("--lam", type=float, default=None, help="with --absorption: also the local minima at this λ")
     p.set_defaults(func=run)
 
 
@@ -179,6 +187,8 @@ def _activation(args, inst):
 
 
 def run(args) -> int:
+    if args.absorption is not None:
+        return run_absorption(args)
     import numpy as np
 
     from theory.derivation import derive, least_squares_decoder
@@ -232,3 +242,46 @@ def _witness_point(inst, pattern):
         return Point(np.array(rz.W_E), None, None if rz.b_E is None else np.array(rz.b_E),
                      source=f"linear-program {rz.reason}")
     return None
+
+
+def run_absorption(args) -> int:
+    """``--absorption K``: the partially absorbed family's loss and ``∂L/∂θ = 0`` (THEORY.md §7, C7)."""
+    import json
+
+    import sympy as sp
+
+    from theory.absorption_curve import family_system
+    from theory.errors import SDLInputError
+
+    K = args.absorption
+    if K < 1 or K > 6:
+        raise SDLInputError(f"--absorption takes the number of children K, 1 <= K <= 6; got {K}")
+    if args.lam is not None and args.lam < 0:
+        raise SDLInputError(f"--lam must be >= 0, got {args.lam}")
+    loss, grads, _ = family_system(K)
+    minima = None
+    if args.lam is not None:
+        from theory.absorption_curve import Hierarchy, stationary_points
+
+        minima = [p.to_json() for p in stationary_points(Hierarchy(K), args.lam) if p.kind == "minimum"]
+    head = (f"Partially absorbed family, parent p with {K} children c_j (orthonormal SAE, ReLU + L1, no bias):\n"
+            "  parent latent: encoder a (p - sum_j gamma_j c_j), decoder u p + sum_j w_j c_j\n"
+            "  child latent j: encoder b_j c_j, decoder s_j p + v_j c_j\n"
+            "  on a child-j event the parent latent fires iff m_C/m_P < 1/gamma_j; "
+            "G_ab(rho) = E[m_P^a m_C^b 1{m_C < rho m_P}] (closed form: theory.absorption_curve.ratio_tail_moment)\n")
+    if args.format == "json":
+        out = {"family": head, "loss": str(loss), "stationarity": {str(k): str(v) for k, v in grads.items()}}
+        if minima is not None:
+            out["minima"] = minima
+        print(json.dumps(out, indent=1))
+        return 0
+    fmt = sp.latex if args.format == "latex" else sp.sstr
+    lines = [head, "loss per event:", "  L = " + fmt(loss), "", "stationarity (each = 0):"]
+    lines += [f"  dL/d{k} = " + fmt(v) for k, v in grads.items()]
+    if minima is not None:
+        lines += ["", f"local minima of the exact objective at lambda = {args.lam:g} "
+                      "(magnitudes 1 + Exp(1), p_alone = 0.2; rate, tilt <d_child, p>, parent gain, loss):"]
+        lines += [f"  #{i}: {m['absorption_rate']:.4f}, {m['tilt']:.4f}, {m['parent_gain']:.4f}, {m['loss']:.5f}"
+                  for i, m in enumerate(minima)]
+    print("\n".join(lines))
+    return 0

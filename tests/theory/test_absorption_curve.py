@@ -1,0 +1,203 @@
+"""theory.absorption_curve: closed-form wedge moments, the exact objective and its gradient against Monte Carlo
+and finite differences, and the stationary points it predicts (type checked by perturbation)."""
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from theory.absorption_curve import (Hierarchy, _AB, _edge, _law, _manifold, _unpack, classify, exact_objective, family_system,
+                                     family_start, flat_directions, gradient_fd, observables, polish,
+                                     ratio_tail_moment, stationary_points, transversal_derivatives)
+from theory.distribution import Constant, ShiftedExponential
+from theory.errors import SDLInputError
+
+SE = ShiftedExponential(1.0, 1.0)
+LAWS = [(SE, SE), (ShiftedExponential(0.5, 2.0), ShiftedExponential(1.5, 0.3)), (Constant(1.0), SE),
+        (SE, Constant(2.0)), (Constant(1.0), Constant(2.0))]
+
+
+@pytest.mark.parametrize("parent,child", LAWS)
+def test_ratio_moments_match_monte_carlo(parent, child):
+    rng = np.random.default_rng(0)
+    n = 400_000
+    mP, mC = parent.sample(rng, n), child.sample(rng, n)
+    for rho in (0.3, 0.9, 1.0, 1.7, 4.0):
+        above = mC > rho * mP
+        for a, b in _AB:
+            v = mP**a * mC**b * above
+            exact = ratio_tail_moment(_law(parent), _law(child), a, b, rho)
+            assert exact == pytest.approx(v.mean(), abs=5 * v.std() / np.sqrt(n) + 1e-12)
+            assert _edge(_law(parent), _law(child), rho)[_AB.index((a, b))] == pytest.approx(exact, rel=1e-12, abs=1e-14)
+    assert ratio_tail_moment(_law(parent), _law(child), 1, 1, 0.0) == pytest.approx(
+        (parent.c if isinstance(parent, Constant) else parent.c_min + parent.beta)
+        * (child.c if isinstance(child, Constant) else child.c_min + child.beta))
+    assert ratio_tail_moment(_law(parent), _law(child), 2, 0, np.inf) == 0.0
+
+
+def _mc_objective(h, W_E, W_D, lam, n=250_000, seed=1, topk=None):
+    rng = np.random.default_rng(seed)
+    K = h.n_children
+    alone = rng.random(n) < h.p_alone
+    ch = rng.integers(1, K + 1, n)
+    x = np.zeros((n, 1 + K))
+    x[:, 0] = h.parent_law.sample(rng, n)
+    x[np.arange(n), ch] = np.where(alone, 0.0, h.child_law.sample(rng, n))
+    z = (x @ h.W_p.T) @ W_E.T
+    a = np.maximum(z, 0)
+    if topk is not None:
+        kth = -np.sort(-a, axis=1)[:, topk - 1:topk]
+        a = np.where(a >= kth, a, 0.0)
+    per = ((x @ h.W_r.T - a @ W_D.T) ** 2).sum(1) + lam * (a * np.linalg.norm(W_D, axis=0)).sum(1)
+    return per.mean(), per.std() / np.sqrt(n)
+
+
+@pytest.mark.parametrize("K,sae,topk", [(2, True, None), (1, False, None), (3, True, None), (2, True, 1)])
+def test_exact_objective_matches_monte_carlo(K, sae, topk):
+    rng = np.random.default_rng(K)
+    W_r = None if sae else np.linalg.qr(rng.normal(size=(1 + K, 1 + K)))[0] @ np.diag([1.0] * (1 + K))
+    h = Hierarchy(K, SE, ShiftedExponential(0.5, 1.5), 0.3, W_r=W_r)
+    W_E, W_D = rng.normal(size=(1 + K, 1 + K)), rng.normal(size=(h.n_r, 1 + K))
+    lam = 0.0 if topk else 0.7
+    exact = exact_objective(h, W_E, W_D, lam, activation="topk_relu" if topk else "relu", k=topk, gradient=False)[0]
+    mc, se = _mc_objective(h, W_E, W_D, lam, topk=topk)
+    assert exact == pytest.approx(mc, abs=5 * se)
+
+
+def test_gradient_is_the_derivative_of_the_exact_loss():
+    rng = np.random.default_rng(3)
+    h = Hierarchy(2, SE, SE, 0.2, W_r=np.linalg.qr(rng.normal(size=(3, 3)))[0])
+    W_E, W_D = rng.normal(size=(3, 3)), rng.normal(size=(3, 3))
+    _, gE, gD = exact_objective(h, W_E, W_D, 0.9)
+    fE, fD = gradient_fd(h, W_E, W_D, 0.9)
+    assert np.abs(gE - fE).max() < 1e-6 and np.abs(gD - fD).max() < 1e-6
+
+
+def test_bad_input_is_named():
+    h = Hierarchy(2)
+    with pytest.raises(SDLInputError, match="W_E must be"):
+        exact_objective(h, np.eye(2), np.eye(3), 1.0)
+    with pytest.raises(SDLInputError, match="TopK needs"):
+        exact_objective(h, np.eye(3), np.eye(3), 0.0, activation="topk_relu")
+    with pytest.raises(SDLInputError, match="n_children"):
+        Hierarchy(0)
+    with pytest.raises(SDLInputError, match="Constant or ShiftedExponential"):
+        from theory.distribution import Uniform
+        Hierarchy(1, Uniform(0, 1), SE)
+
+
+def _check_type(h, p, lam, rng):
+    """A 'minimum' does not decrease along random directions off the flat ones; a 'saddle' has a descent one."""
+    n_q = p.W_E.shape[0]
+    N = _manifold(h, n_q, [tuple(k) for k in p.kinks])
+    exact, _ = flat_directions(h, p.W_E, p.W_D)
+    theta = np.concatenate([p.W_E.ravel(), p.W_D.ravel()])
+    F = np.array([N.T @ v for v in exact]).T if exact else np.zeros((N.shape[1], 0))
+    base = p.loss
+    drops = []
+    for _ in range(12):
+        y = rng.normal(size=N.shape[1])
+        if F.shape[1]:
+            y -= F @ np.linalg.lstsq(F, y, rcond=None)[0]
+        d = N @ (y / np.linalg.norm(y))
+        drops.append(min(exact_objective(h, *_unpack(theta + s * 1e-3 * d, n_q, h), lam)[0] - base for s in (1, -1)))
+    return min(drops)
+
+
+@settings(max_examples=3, deadline=None)
+@given(lam=st.floats(0.1, 2.5), c_min=st.floats(0.5, 1.5), beta=st.floats(0.5, 1.5), p_alone=st.floats(0.05, 0.4),
+       seed=st.integers(0, 1000))
+def test_predicted_stationary_points_are_stationary_and_of_their_type(lam, c_min, beta, p_alone, seed):
+    law = ShiftedExponential(c_min, beta)
+    h = Hierarchy(1, law, law, p_alone)
+    pts = stationary_points(h, lam)
+    assert pts and any(p.kind == "minimum" for p in pts)
+    rng = np.random.default_rng(seed)
+    for p in pts:
+        N = _manifold(h, p.W_E.shape[0], [tuple(k) for k in p.kinks])
+        _, gE, gD = exact_objective(h, p.W_E, p.W_D, lam)
+        assert np.linalg.norm(N.T @ np.concatenate([gE.ravel(), gD.ravel()])) < 1e-6
+        fE, fD = gradient_fd(h, p.W_E, p.W_D, lam)  # independent of the analytic gradient
+        assert np.linalg.norm(N.T @ np.concatenate([fE.ravel(), fD.ravel()])) < 1e-5
+        if p.kind == "minimum":
+            assert _check_type(h, p, lam, rng) > -1e-10
+            trans = [t for t in transversal_derivatives(h, p.W_E, p.W_D, lam, [tuple(k) for k in p.kinks]) if t is not None]
+            assert min(trans, default=1.0) > 0
+
+
+def test_clean_configuration_is_not_stationary_and_training_would_leave_it():
+    """The rigid clean configuration (γ = 0, no tilt) has a gradient; polishing from it lowers the loss and lands on
+    a partially absorbed minimum: absorption rate strictly between 0 and 1 and a tilted child decoder."""
+    h = Hierarchy(2, SE, SE, 0.2)
+    W_E, W_D = family_start(h, (0.0, 0.0))
+    l0, gE, gD = exact_objective(h, W_E, W_D, 1.0)
+    assert np.sqrt((gE**2).sum() + (gD**2).sum()) > 0.1
+    W_E2, W_D2, l1, gn, kinks = polish(h, W_E, W_D, 1.0)
+    assert l1 < l0 - 0.1 and gn < 1e-8
+    obs = observables(h, W_E2, W_D2, 1.0)
+    assert 0.1 < obs["absorption_rate"] < 0.9 and obs["tilt"] > 0.3
+    assert classify(h, W_E2, W_D2, 1.0, kinks=kinks)[0] == "minimum"
+
+
+def test_bistability_is_predicted():
+    """At λ = 0.6 (bench magnitudes) the partially absorbed minimum and the fully absorbed one (parent latent off,
+    the children carry the parent) are both local minima; the partial one has the lower loss."""
+    h = Hierarchy(2, SE, SE, 0.2)
+    mins = [p for p in stationary_points(h, 0.6) if p.kind == "minimum"]
+    assert len(mins) >= 2
+    rates = sorted(p.observables["absorption_rate"] for p in mins)
+    assert rates[0] < 0.5 and rates[-1] > 0.99
+    assert mins[0].observables["absorption_rate"] < 0.5  # sorted by loss: the partial one is the global minimum
+
+
+def test_family_system_is_the_exact_objective_on_the_family():
+    """derive --absorption's symbolic system: its loss equals the exact objective at a family point, and each
+    ∂L/∂θ (boundary terms dropped, as the docstring argues) equals a central difference of the exact loss."""
+    import sympy as sp
+
+    K = 2
+    loss, grads, s = family_system(K)
+    h = Hierarchy(K, SE, ShiftedExponential(0.5, 1.5), 0.25)
+    P_, C_ = _law(h.parent_law), _law(h.child_law)
+    full = {ab: ratio_tail_moment(P_, C_, *ab, 0.0) for ab in _AB}
+    G = {f"G_{a}{b}": (lambda r, ab=(a, b): full[ab] - ratio_tail_moment(P_, C_, *ab, float(r))) for a, b in _AB}
+    vals = dict(a=1.1, u=0.9, gamma=(0.8, 1.7), w=(0.1, -0.05), b=(0.95, 1.2), s=(0.3, 0.2), v=(0.9, 0.8))
+    lam = 0.7
+    mu1P, mu2P, mu1C, mu2C = s["mu"]
+    sub = {s["lam"]: lam, s["p_alone"]: h.p_alone, s["a"]: vals["a"], s["u"]: vals["u"],
+           mu1P: P_[0] + P_[1], mu2P: full[2, 0], mu1C: C_[0] + C_[1], mu2C: full[0, 2]}
+    for name in ("gamma", "w", "b", "s", "v"):
+        sub.update(dict(zip(s[name], vals[name])))
+
+    def to_weights(v):
+        W_E = np.zeros((1 + K, 1 + K))
+        W_E[0, 0] = v["a"]
+        W_E[0, 1:] = [-v["a"] * g for g in v["gamma"]]
+        W_D = np.zeros((1 + K, 1 + K))
+        W_D[0, 0], W_D[1:, 0] = v["u"], v["w"]
+        for j in range(K):
+            W_E[1 + j, 1 + j] = v["b"][j]
+            W_D[0, 1 + j], W_D[1 + j, 1 + j] = v["s"][j], v["v"][j]
+        return W_E, W_D
+
+    num = lambda e: float(sp.lambdify([], e.subs(sub), modules=[G, "numpy"])())  # noqa: E731
+    assert num(loss) == pytest.approx(exact_objective(h, *to_weights(vals), lam, gradient=False)[0], rel=1e-10)
+    for prm, expr in grads.items():
+        name = next(n for n in ("a", "u", "gamma", "w", "b", "s", "v") if prm == s[n] or prm in np.atleast_1d(s[n]))
+        step = 1e-6
+        lo, hi = {k: (list(x) if isinstance(x, tuple) else x) for k, x in vals.items()}, None
+        hi = {k: (list(x) if isinstance(x, tuple) else x) for k, x in vals.items()}
+        if isinstance(vals[name], tuple):
+            i = list(s[name]).index(prm)
+            lo[name][i] -= step
+            hi[name][i] += step
+        else:
+            lo[name] -= step
+            hi[name] += step
+        fd = (exact_objective(h, *to_weights(hi), lam, gradient=False)[0]
+              - exact_objective(h, *to_weights(lo), lam, gradient=False)[0]) / (2 * step)
+        assert num(expr) == pytest.approx(fd, abs=1e-6), prm
+
+
+def test_stationary_points_refuse_topk():
+    with pytest.raises(SDLInputError, match="ReLU \\+ L1 only"):
+        stationary_points(Hierarchy(1), 0.0, activation="topk_relu", k=1)
