@@ -177,6 +177,7 @@ def main(argv=None) -> dict:
                     help="the project's families to time (comma-separated; default: every trainable family)")
     ap.add_argument("--no-peers", action="store_true", help="skip SAELens / dictionary_learning")
     ap.add_argument("--crossover", action="store_true", help="also locate the ReLU dense/sparse cross-over")
+    ap.add_argument("--densities", default="0.005,0.01,0.02,0.04,0.08", help="code densities of --crossover")
     ap.add_argument("--small", action="store_true", help="B=1024, n_p=192, n_q=4000, k=8")
     ap.add_argument("--json", help="also write the numbers to this file")
     a = ap.parse_args(argv)
@@ -213,7 +214,8 @@ def main(argv=None) -> dict:
     for n, why in skipped.items():
         print(f"{n:18s} skipped: {why}")
     if a.crossover:
-        res["crossover"] = crossover(d, nq, B, max(3, a.repeats - 2))
+        res["crossover"] = crossover(d, nq, B, max(2, a.repeats - 1),
+                                     tuple(float(v) for v in a.densities.split(",") if v))
     if a.json:
         from numerics.io import write_json_atomic
         write_json_atomic(a.json, res)
