@@ -67,7 +67,7 @@ def spec_for(size: str) -> BenchSpec:
                    "topk_relu": [{"k": k} for k in (1, 2, 8)],
                    "batchtopk": [{"k": k} for k in (1, 2, 8)],
                    "matryoshka": [{"k": k} for k in (1, 2, 8)]},
-            superposition_n=(40, 56), density_p=(0.05, 0.15), seeds=3)
+            superposition_n=(32, 44), density_p=(0.05, 0.15), seeds=3)   # n/n_p 1.0 → 1.375 (M = 0.1 ≥ Welch)
     if size == "small":
         return BenchSpec(
             size="small",
@@ -106,6 +106,14 @@ def with_seed(spec: BenchSpec, seed: int) -> BenchSpec:
     return dataclasses.replace(spec, data={**spec.data, "seed": int(seed)})
 
 
+def trend_configs(spec: BenchSpec) -> list:
+    """The DataConfigs of C10's trend arms (more superposition, denser features)."""
+    from numerics.config import DataConfig
+
+    return [DataConfig(**{**spec.data, "n_features": n}) for n in spec.superposition_n] + \
+        [DataConfig(**{**spec.data, "p_active": p}) for p in spec.density_p]
+
+
 def _data(spec: BenchSpec, **over):
     from numerics.config import DataConfig
     from numerics.data import make_bench
@@ -133,6 +141,8 @@ def sweeps(size: str = "tiny", seed: int = 0) -> dict:
     from numerics.recovery import TAU, single_thread, sweep, target_l0, train_run
 
     spec = with_seed(spec_for(size), seed)
+    for cfg in trend_configs(spec):   # an unreachable trend instance is refused before any training
+        cfg.validate()
     data = _data(spec)
     base, crit = _base(spec), _criterion(spec)
     out = {"spec": spec.to_json(), "tau": TAU, "methods": {}, "trend": {}}

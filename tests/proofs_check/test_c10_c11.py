@@ -121,3 +121,15 @@ def test_unknown_bench_size_is_one_clear_input_error():
     for cid in ("C10", "C11"):
         with pytest.raises(SDLInputError, match="bench size, one of micro, tiny, small, scaled; got 'huge'"):
             check(cid, "huge")
+
+
+@pytest.mark.parametrize("size", ["micro", "tiny", "small", "scaled"])
+def test_every_bench_size_is_reachable(size):
+    """Every instance of every size (main and trend arms) passes the generator's checks (Welch bound)."""
+    from numerics.config import DataConfig
+    from proofs_check.bench_recovery import spec_for, trend_configs
+
+    spec = spec_for(size)
+    DataConfig(**spec.data).validate()
+    for cfg in trend_configs(spec):
+        cfg.validate()
