@@ -16,8 +16,10 @@ directories. One policy for all of them:
   time anything is written into that directory; a temporary of a process that is still alive is kept.
 
 Nothing is ever unpickled: tensors go through safetensors, everything else through JSON.
-Layout of a saved model directory (readable by other tools, as in SAELens): ``cfg.json`` (the model's
-registry name and constructor arguments, plus any extra config) and ``model.safetensors``.
+Layout of a saved model directory: ``cfg.json`` (the model's registry name and constructor arguments,
+plus any extra config) and ``model.safetensors``. This is our own layout, not SAELens's (its loader
+expects ``sae_weights.safetensors`` and ``W_enc`` as d_in × d_sae): write SAELens or sparsify
+checkpoints with :mod:`numerics.foreign` (``sdl-theory convert``).
 A checkpoint root holds ``step-<n>/`` directories, each a model directory plus
 ``optimizer.safetensors`` (Adam state flattened to tensors, and the trainer's extra tensors) and
 ``state.json`` (step and whatever the trainer records); only the newest is kept.

@@ -308,7 +308,8 @@ def model_point(model) -> ModelPoint:
         spec = dict(model.spec())
         W_E = model.encoder_directions().detach().double().cpu().numpy()
         W_D = model.W_dec.detach().double().cpu().numpy().T
-        b_E = None if model.b_enc is None else model.b_enc.detach().double().cpu().numpy()
+        # a decoder bias subtracted before encoding is folded into the encoder bias (same function)
+        b_E = None if model.b_enc is None else model.effective_encoder_bias().detach().double().cpu().numpy()
         b_D = None if model.b_dec is None else model.b_dec.detach().double().cpu().numpy()
         act, unmet = model.theory_activation()  # declared by the family's torch model
         unmet = list(unmet)
@@ -416,22 +417,30 @@ def _bench_instance(ckpt: Path):
         f"regenerated from bench config {results} (data seed {cfg.seed}, kind {cfg.kind})"
 
 
-def load_checkpoint_instance(path, instance_path=None):
-    """``(model, W_p, W_r, weights, provenance)`` for a saved model directory (never unpickles)."""
-    from numerics.io import load_model
+def load_checkpoint_instance(path, instance_path=None, features: str | None = None):
+    """``(model, W_p, W_r, weights, provenance)`` for a checkpoint (ours or a foreign library's; never
+    unpickles). ``features="decoder"`` takes the model's own dictionary as the features
+    (:func:`decoder_features`) instead of an instance file."""
+    from numerics.foreign import load_any
 
     ckpt = Path(path)
     if not ckpt.exists():
-        raise SDLInputError(f"checkpoint {ckpt} does not exist; pass a directory with cfg.json and model.safetensors")
-    if not ckpt.is_dir():
-        raise SDLInputError(f"checkpoint {ckpt} is a file; pass the directory holding cfg.json and model.safetensors")
+        raise SDLInputError(f"checkpoint {ckpt} does not exist; pass a directory with cfg.json and model.safetensors "
+                            "(or a SAELens, sparsify or dictionary_learning checkpoint)")
     try:
-        model, _ = load_model(ckpt)
+        model = load_any(ckpt).model
     except SDLInputError:
         raise
     except Exception as exc:  # malformed safetensors / wrong shapes: one clear line, not a traceback
         raise SDLInputError(f"cannot load the model in {ckpt}: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
                             ) from None
+    if features not in (None, "instance", "decoder"):
+        raise SDLInputError(f"--features must be 'instance' or 'decoder', got {features!r}")
+    if features == "decoder":
+        if instance_path is not None:
+            raise SDLInputError("--features decoder and --instance exclude each other: pick one source of features")
+        W_p, W_r, how = decoder_features(model)
+        return model, W_p, W_r, None, how
     if instance_path is not None:
         found = _read_instance_file(Path(instance_path))
     elif (ckpt / INSTANCE_FILE).is_file():
@@ -440,6 +449,29 @@ def load_checkpoint_instance(path, instance_path=None):
         found = _bench_instance(ckpt)
         if found is None:
             raise SDLInputError(f"no instance for {ckpt}: put {INSTANCE_FILE} (W_p, W_r, weights) beside the model, pass "
-                                "--instance FILE, or inspect a bench model inside its OUT/models/ directory")
+                                "--instance FILE, pass --features decoder (the model's own atoms as features), or "
+                                "inspect a bench model inside its OUT/models/ directory")
     W_p, W_r, w, how = found
     return model, W_p, W_r, w, how
+
+
+def decoder_features(model) -> tuple[np.ndarray, np.ndarray | None, str]:
+    """The model's own dictionary as the features, for checkpoints without ground truth.
+
+    An SAE's unit decoder atoms are ``W_p = W_r``; a transcoder's (``d_in != d_out``) feature ``d`` is
+    its unit encoder row (input side) and unit decoder atom (output side). Atoms of norm 0 are left out.
+    Inspecting against them asks whether the model sits at a stationary point of L̃ for the dictionary
+    it learned (features of equal weight)."""
+    import torch
+
+    with torch.no_grad():
+        atoms = model.W_dec.detach().double().cpu().numpy()                 # n_q × n_r
+        rows = model.encoder_directions().detach().double().cpu().numpy()   # n_q × n_p
+    na, nr = np.linalg.norm(atoms, axis=1), np.linalg.norm(rows, axis=1)
+    if model.d_in == model.d_out:
+        keep = na > 1e-12
+        W = (atoms[keep] / na[keep, None]).T
+        return W, None, f"the model's own {W.shape[1]} unit decoder atoms as features (weights 1)"
+    keep = (na > 1e-12) & (nr > 1e-12)
+    W_p, W_r = (rows[keep] / nr[keep, None]).T, (atoms[keep] / na[keep, None]).T
+    return W_p, W_r, f"the model's own {W_p.shape[1]} (unit encoder row, unit decoder atom) pairs as features (weights 1)"

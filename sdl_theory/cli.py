@@ -10,7 +10,7 @@ import argparse
 import importlib
 import sys
 
-COMMANDS = ("verify", "derive", "bench", "study", "inspect")
+COMMANDS = ("verify", "derive", "bench", "study", "inspect", "convert")
 
 
 def build_parser() -> argparse.ArgumentParser:

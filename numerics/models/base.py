@@ -10,6 +10,12 @@ Storage: ``W_enc`` is ``n_q × n_p`` (rows = encoder rows ``w_E^i``), ``W_dec`` 
 decode gathers). Reconstruction losses are fractions of variance unexplained (sum of squared errors
 over the batch divided by the batch's total variance), as in sparsify, so penalty coefficients do not
 depend on the data's scale.
+
+Conventions of other libraries, as options (``numerics.foreign`` converts their checkpoints):
+``apply_b_dec_to_input`` subtracts the decoder bias from the input before encoding, as SAELens,
+sparsify (SAEs) and dictionary_learning do: ``z = W_E (x − b_dec) + b_enc``. It is the affine
+reparametrisation ``b_enc ← b_enc − W_E b_dec`` of the same function, so the theory (which has no
+decoder bias, THEORY.md section 2) sees the folded encoder bias (``effective_encoder_bias``).
 """
 from __future__ import annotations
 
@@ -86,9 +92,15 @@ class SparseCoder(nn.Module):
     sparse_below: ClassVar[float] = 0.02
 
     def __init__(self, d_in: int, n_latents: int, d_out: int | None = None, *, bias: bool = True,
-                 unit_norm_decoder: bool = False, seed: int = 0, **hyper):
+                 unit_norm_decoder: bool = False, seed: int = 0, apply_b_dec_to_input: bool = False, **hyper):
         super().__init__()
         d_out = d_out or d_in
+        if apply_b_dec_to_input and (d_out != d_in or not bias):
+            from theory.errors import SDLInputError
+
+            raise SDLInputError(f"apply_b_dec_to_input needs a decoder bias in the input space (bias=True, d_out = d_in); "
+                                f"got bias={bias}, d_in={d_in}, d_out={d_out}")
+        self.apply_b_dec_to_input = bool(apply_b_dec_to_input)
         self.d_in, self.n_latents, self.d_out = d_in, n_latents, d_out
         self.bias, self.unit_norm_decoder, self.seed = bias, unit_norm_decoder, seed
         self.hyper = dict(hyper)
@@ -112,7 +124,7 @@ class SparseCoder(nn.Module):
         """Family name and constructor arguments: enough to rebuild the model (``io.load_model``)."""
         return {"name": getattr(self, "family", self.name), "d_in": self.d_in, "n_latents": self.n_latents, "d_out": self.d_out,
                 "bias": self.bias, "unit_norm_decoder": self.unit_norm_decoder, "seed": self.seed,
-                **self.hyper}
+                **({"apply_b_dec_to_input": True} if self.apply_b_dec_to_input else {}), **self.hyper}
 
     def theory_activation(self) -> tuple[object, list[str]]:
         """σ as a theory activation for ``inspect``, and what that reading had to assume.
@@ -129,8 +141,18 @@ class SparseCoder(nn.Module):
         """Rows ``w_E^i`` that decide firing (``n_q × n_p``); the gate path for Gated models."""
         return self.W_enc
 
+    def effective_encoder_bias(self) -> torch.Tensor | None:
+        """``b_enc − W_E b_dec`` when the decoder bias is subtracted before encoding, else ``b_enc``."""
+        if not self.apply_b_dec_to_input:
+            return self.b_enc
+        return self.b_enc - self.encoder_directions() @ self.b_dec
+
     # ------------------------------------------------------------------ forward
+    def encoder_input(self, x: torch.Tensor) -> torch.Tensor:
+        return x - self.b_dec if self.apply_b_dec_to_input else x
+
     def preacts(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.encoder_input(x)
         # addmm fuses the bias add into the matmul: a separate B×n_q add costs ~10% of a TopK step
         return torch.addmm(self.b_enc, x, self.W_enc.T) if self.b_enc is not None else x @ self.W_enc.T
 
@@ -147,7 +169,7 @@ class SparseCoder(nn.Module):
 
     def with_dense_grad(self, x: torch.Tensor, z: torch.Tensor, bias: bool = True) -> torch.Tensor:
         """``z`` (already computed) with the dense backward of ``x W_Eᵀ (+ b_E)``."""
-        return _DensePreacts.apply(x, self.W_enc, self.b_enc if bias else None, z)
+        return _DensePreacts.apply(self.encoder_input(x), self.W_enc, self.b_enc if bias else None, z)
 
     def decode(self, code: Code, W_dec: torch.Tensor | None = None, b_dec: torch.Tensor | None = None,
                with_bias: bool = True) -> torch.Tensor:
@@ -234,7 +256,7 @@ def entries_code(model: SparseCoder, x: torch.Tensor, z: torch.Tensor, on: torch
     layout = Layout.build(rows, cols, z.shape[0], z.shape[1])
     b = model.b_enc if bias else None
     z_sel = z[rows, cols] if (bias or model.b_enc is None) else z[rows, cols] - model.b_enc.detach()[cols]
-    pre = selected_preacts(x, model.W_enc, b, rows, cols, z_sel, layout=layout)
+    pre = selected_preacts(model.encoder_input(x), model.W_enc, b, rows, cols, z_sel, layout=layout)
     return Code(pre=z, rows=rows, cols=cols, offsets=layout.offsets, layout=layout), pre
 
 
@@ -250,7 +272,7 @@ def topk_code(model: SparseCoder, x: torch.Tensor, z: torch.Tensor, rows: torch.
     layout = Layout.build(rows, cols, z.shape[0], z.shape[1], per_row=per_row)
     if z_sel is None:
         z_sel = z[rows, cols]
-    vals = torch.relu(selected_preacts(x, model.W_enc, model.b_enc, rows, cols, z_sel, layout=layout))
+    vals = torch.relu(selected_preacts(model.encoder_input(x), model.W_enc, model.b_enc, rows, cols, z_sel, layout=layout))
     return Code(pre=z, rows=rows, cols=cols, vals=vals, offsets=layout.offsets, layout=layout)
 
 

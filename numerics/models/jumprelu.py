@@ -3,7 +3,12 @@
 H has zero derivative almost everywhere, so θ is trained with a straight-through estimator: the
 pseudo-derivative replaces the Dirac delta by a rectangle kernel of width ``bandwidth`` ε,
 ``∂/∂θ JumpReLU(z) ≈ −(θ/ε) K((z−θ)/ε)`` and ``∂/∂θ H(z−θ) ≈ −(1/ε) K((z−θ)/ε)`` with
-``K(u) = 1{|u| < 1/2}``. ``z`` gets the true gradient ``H(z−θ)``. θ > 0 is stored as ``log θ``.
+``K(u) = 1{|u| < 1/2}``. ``z`` gets the true gradient ``H(z−θ)``.
+
+θ is stored as ``log θ`` (``threshold_storage="log"``, θ > 0 always) or directly as the parameter
+``threshold`` (``"direct"``), as SAELens now does: Adam's steps are scale-free in the parameter, so a
+log parametrisation moves a small θ by tiny absolute amounts and thresholds barely train. The
+activation is ``relu(z)·H(z − θ)`` (SAELens's), equal to ``z·H(z − θ)`` whenever θ >= 0.
 
 Only entries with ``z > θ − ε/2`` carry a value or a gradient (active, or inside the kernel's
 band); when they are few (below ``sparse_below`` of the batch) the code is COO on exactly those
@@ -55,14 +60,25 @@ class _Step(torch.autograd.Function):
 class JumpReLUCoder(SparseCoder):
     name = "jumprelu"
 
-    def __init__(self, *args, l0_coeff: float = 1e-3, threshold_init: float = 0.1, bandwidth: float = 0.05, **kw):
-        super().__init__(*args, l0_coeff=l0_coeff, threshold_init=threshold_init, bandwidth=bandwidth, **kw)
-        self.l0_coeff, self.bandwidth = l0_coeff, bandwidth
-        self.log_threshold = nn.Parameter(torch.full((self.n_latents,), math.log(threshold_init)))
+    def __init__(self, *args, l0_coeff: float = 1e-3, threshold_init: float = 0.1, bandwidth: float = 0.05,
+                 threshold_storage: str = "log", **kw):
+        if threshold_storage not in ("log", "direct"):
+            from theory.errors import SDLInputError
 
-    @property
-    def threshold(self) -> torch.Tensor:
-        return self.log_threshold.exp()
+            raise SDLInputError(f"threshold_storage must be 'log' or 'direct', got {threshold_storage!r}")
+        extra = {"threshold_storage": "direct"} if threshold_storage == "direct" else {}
+        super().__init__(*args, l0_coeff=l0_coeff, threshold_init=threshold_init, bandwidth=bandwidth, **extra, **kw)
+        self.l0_coeff, self.bandwidth, self.threshold_storage = l0_coeff, bandwidth, threshold_storage
+        if threshold_storage == "log":
+            self.log_threshold = nn.Parameter(torch.full((self.n_latents,), math.log(threshold_init)))
+        else:
+            self.threshold = nn.Parameter(torch.full((self.n_latents,), float(threshold_init)))
+
+    def __getattr__(self, name):
+        # ``threshold`` is the parameter itself when stored directly, exp(log_threshold) otherwise
+        if name == "threshold" and "log_threshold" in self.__dict__.get("_parameters", {}):
+            return self._parameters["log_threshold"].exp()
+        return super().__getattr__(name)
 
     def theory_activation(self):
         import numpy as np
@@ -84,10 +100,10 @@ class JumpReLUCoder(SparseCoder):
         if self.use_sparse(int(live.sum()), z):
             code, pre = entries_code(self, x, z, live)
             code.gate_vals = pre                             # z at the entries, for the L0 term
-            code.vals = _JumpReLU.apply(pre, theta[code.cols], self.bandwidth)
+            code.vals = _JumpReLU.apply(torch.relu(pre), theta[code.cols], self.bandwidth)
             return code
         zg = self.with_dense_grad(x, z)
-        return Code(pre=zg, acts=_JumpReLU.apply(zg, theta, self.bandwidth))
+        return Code(pre=zg, acts=_JumpReLU.apply(torch.relu(zg), theta, self.bandwidth))
 
     def penalty(self, code: Code) -> dict[str, torch.Tensor]:
         if code.gate_vals is not None:       # sparse path: the step is 0 with 0 gradient off the entries

@@ -1,7 +1,7 @@
 """``sdl-theory inspect CHECKPOINT``: a trained model against the theory's predictions (issue 5).
 
-Loads the model through :func:`numerics.io.load_model` (``cfg.json`` + ``model.safetensors``; nothing
-is unpickled) and its instance — ``instance.json`` beside the model, ``--instance FILE``, or, for a
+Loads the model through :func:`numerics.foreign.load_any` (ours, SAELens, sparsify or
+dictionary_learning, detected; nothing is unpickled) and its instance — ``instance.json`` beside the model, ``--instance FILE``, or, for a
 model saved by ``sdl-theory bench``, the bench config in ``OUT/results.json`` — then prints
 :func:`proofs_check.bridge.inspect_model`: activation pattern on single-feature inputs, dead and
 polysemantic neurons, stationarity residuals of L̃, least-squares decoder vs learned, the partial
@@ -17,7 +17,12 @@ def register(subparsers) -> None:
         "inspect", help="compare a trained model with the theory's predictions for its activation pattern",
         description="Activation pattern, stationarity residuals, least-squares decoder, partial optimum (ACS), "
                     "global vs spurious, dead neurons of a saved model (cfg.json + model.safetensors).")
-    p.add_argument("checkpoint", metavar="CHECKPOINT", help="directory with cfg.json and model.safetensors")
+    p.add_argument("checkpoint", metavar="CHECKPOINT",
+                   help="checkpoint directory: ours (cfg.json + model.safetensors), SAELens (sae_weights.safetensors), "
+                        "sparsify (sae.safetensors) or dictionary_learning (ae.pt); the format is detected")
+    p.add_argument("--features", choices=("instance", "decoder"), default="instance",
+                   help="instance: the ground-truth features (instance.json, --instance or the bench config; default); "
+                        "decoder: the model's own unit decoder atoms, for checkpoints without ground truth")
     p.add_argument("--instance", default=None,
                    help="instance JSON (W_p, optional W_r and weights); default: CHECKPOINT/instance.json or the bench config")
     p.add_argument("--json", action="store_true", help="print the full result as JSON instead of text")
@@ -40,11 +45,14 @@ def run(args) -> int:
         raise SDLInputError(f"--tol must be > 0, got {args.tol}")
     from proofs_check.bridge import inspect_model, load_checkpoint_instance
 
-    model, W_p, W_r, weights, how = load_checkpoint_instance(args.checkpoint, args.instance)
+    model, W_p, W_r, weights, how = load_checkpoint_instance(args.checkpoint, args.instance, features=args.features)
     res = inspect_model(model, W_p, W_r, weights, acs_max_vars=args.acs_max_vars, restarts=args.restarts,
                         seed=args.seed, tol=args.tol)
     out = res.to_json()
     out["checkpoint"] = str(args.checkpoint)
+    from numerics.foreign import detect_format
+
+    out["checkpoint_format"] = detect_format(args.checkpoint)
     out["instance_source"] = how
     out["seed"] = args.seed
     from numerics.io import dumps, write_json_atomic
@@ -54,6 +62,6 @@ def run(args) -> int:
     if args.json:
         sys.stdout.write(dumps(out))
     else:
-        print(f"checkpoint: {args.checkpoint}  (instance: {how})")
+        print(f"checkpoint: {args.checkpoint} ({out['checkpoint_format']} format)  (instance: {how})")
         print(res.to_text())
     return 0
