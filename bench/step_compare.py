@@ -32,6 +32,8 @@ import time
 import torch
 
 from numerics.models import build_model
+from numerics.data import Batch
+from numerics.engine import FVU, DecoderNorm, Engine
 from numerics.optim import make_adam
 from theory import registry
 
@@ -41,18 +43,11 @@ def _ours(arch: str, d: int, nq: int, k: int, x: torch.Tensor, **kw):
     if hyper is not None and "k" in {f.name for f in dataclasses.fields(hyper)}:   # the TopK family
         kw = {"k": k, **kw}
     m = build_model(arch, d, nq, unit_norm_decoder=True, **kw)
-    opt = make_adam(m.parameters(), 1e-4)
-    m.train()
-
-    def step():
-        terms, code, _ = m.loss(x, x)
-        loss = torch.stack(list(terms.values())).sum()
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        m.remove_parallel_decoder_grad()
-        opt.step()
-        m.normalize_decoder()
-    return step, m
+    # the project's one training engine, as the bench trains (FVU, unit-norm decoder, fused Adam)
+    batch = Batch(x=None, x_p=x, x_r=x)
+    engine = Engine(m, FVU(), lambda i, size, stream: batch, steps=1 << 30, batch_size=x.shape[0], lr=1e-4,
+                    callbacks=[DecoderNorm()], make_optimizer=make_adam)
+    return engine.train_step, m
 
 
 def _reference_sparse(d: int, nq: int, k: int, x: torch.Tensor):
