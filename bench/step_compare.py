@@ -46,7 +46,7 @@ def _ours(arch: str, d: int, nq: int, k: int, x: torch.Tensor, **kw):
     # the project's one training engine, as the bench trains (FVU, unit-norm decoder, fused Adam)
     batch = Batch(x=None, x_p=x, x_r=x)
     engine = Engine(m, FVU(), lambda i, size, stream: batch, steps=1 << 30, batch_size=x.shape[0], lr=1e-4,
-                    callbacks=[DecoderNorm()], make_optimizer=make_adam)
+                    callbacks=[DecoderNorm()])
     return engine.train_step, m
 
 
