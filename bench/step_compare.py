@@ -34,7 +34,6 @@ import torch
 from numerics.models import build_model
 from numerics.data import Batch
 from numerics.engine import FVU, DecoderNorm, Engine
-from numerics.optim import make_adam
 from theory import registry
 
 
