@@ -57,8 +57,8 @@ def register(subparsers) -> None:
     for name, fams in parameter_flags().items():
         kinds = {_parameter_types(registry.get(f)).get(name) for f in fams}
         if kinds == {bool}:  # a switch, e.g. Gated's --tied
-            p.add_argument(f"--{name}", action="store_const", const="true", default=None,
-                           help=f"parameter {name} of {', '.join(fams)}")
+            p.add_argument(f"--{name}", nargs="?", const="true", default=None, metavar="true|false",
+                           help=f"parameter {name} of {', '.join(fams)} (a bare --{name} means true)")
         else:
             p.add_argument(f"--{name}", default=None, metavar="V", help=f"parameter {name} of {', '.join(fams)}")
     p.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
