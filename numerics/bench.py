@@ -19,6 +19,7 @@ import torch
 
 from numerics.config import PAPER_TABLE1, BenchConfig, DataConfig, TrainConfig, parse_method
 from numerics.io import save_model, write_json_atomic, write_text_atomic
+from theory import validation as V
 from theory.errors import SDLInputError
 
 # Presets: overrides of the DataConfig / TrainConfig / BenchConfig defaults.
@@ -50,8 +51,14 @@ PRESETS: dict[str, dict] = {
 
 def preset_config(name: str, data: dict | None = None, train: dict | None = None, **bench) -> BenchConfig:
     """The preset's config with explicit overrides applied (overrides win)."""
-    if name not in PRESETS:
-        raise SDLInputError(f"unknown preset {name!r}; choose one of {sorted(PRESETS)}")
+    V.one_of("preset", name, sorted(PRESETS))
+    for label, cls, given in (("data", DataConfig, data), ("train", TrainConfig, train), ("bench", BenchConfig, bench)):
+        known = {f.name for f in dataclasses.fields(cls)} - {"preset", "data", "train"}
+        if given is not None and not isinstance(given, dict):
+            raise SDLInputError(f"{label} overrides must be a dict of {cls.__name__} fields, got {V.got(given)}")
+        unknown = sorted(map(str, set(given or {}) - known))
+        if unknown:
+            raise SDLInputError(f"{cls.__name__} has no fields {unknown}; its fields are {sorted(known)}")
     p = PRESETS[name]
     d = DataConfig(**{**p["data"], **(data or {})})
     train = dict(train or {})
@@ -100,19 +107,29 @@ def run_one(cfg: BenchConfig, method: str, anchored: bool, data_cache: dict, out
     return record
 
 
+BENCH_OUTPUTS = ("results.json", "table.md", "runs", "models", "checkpoints")
+
+
 def run_bench(cfg: BenchConfig, out: str | Path | None = None,
-              log: Callable[[str], None] = print, save_models: bool = True) -> dict:
-    """Run every method (× anchoring) of ``cfg``; returns and writes ``results.json`` and ``table.md``."""
+              log: Callable[[str], None] = print, save_models: bool = True, overwrite: bool = False) -> dict:
+    """Run every method (× anchoring) of ``cfg``; returns and writes ``results.json`` and ``table.md``.
+
+    ``out`` must be new, empty, or hold a run of the same configuration (then its checkpoints are
+    continued); a different configuration is refused unless ``overwrite``, which deletes the old outputs.
+    """
     from numerics.data import make_bench
+    from numerics.io import to_jsonable
     from numerics.metrics import random_baseline
+    from numerics.outdir import claim_out_dir
 
     cfg.validate()
-    out = Path(out or cfg.out)
-    out.mkdir(parents=True, exist_ok=True)
+    out = claim_out_dir(out or cfg.out, to_jsonable(dataclasses.asdict(cfg)), "results.json", BENCH_OUTPUTS,
+                        overwrite=overwrite, ignore=("out", "quiet", "resume"), what="bench run")
     settings = {"without": [False], "with": [True], "both": [False, True]}[cfg.anchoring]
     start = time.perf_counter()
     data_cache: dict = {}
     results: dict = {"config": dataclasses.asdict(cfg), "machine": machine_info(), "runs": {}, "errors": {}}
+    write_json_atomic(out / "results.json", results)  # records the configuration before any work
     # the SAE instance is also the one the random baseline is measured on
     data_cache["sae"] = make_bench(dataclasses.replace(cfg.data, kind="sae"))
     results["reached_interference"] = data_cache["sae"].reached

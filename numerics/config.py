@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 from theory import registry
 from theory.options import option
+from theory import validation as V
 from theory.errors import SDLInputError
 from theory.geometry import welch_bound
 
@@ -37,22 +38,23 @@ class DataConfig:
     seed: int = option(0, "seed of the feature matrices and the samples")
 
     def validate(self) -> None:
-        if self.kind not in KINDS:
-            raise SDLInputError(f"kind must be one of {KINDS}, got {self.kind!r}")
-        for name in ("n_features", "d_in", "n_samples"):
-            if getattr(self, name) < 1:
-                raise SDLInputError(f"{name} must be a positive integer, got {getattr(self, name)}")
-        if self.d_out < 0:
-            raise SDLInputError(f"d_out must be >= 0 (0 = same as d_in), got {self.d_out}")
-        if self.kind == "crosscoder" and self.n_sources < 1:
-            raise SDLInputError(f"a crosscoder needs n_sources >= 1, got {self.n_sources}")
-        if not 0.0 <= self.p_active <= 1.0:
-            raise SDLInputError(f"p_active is a probability and must lie in [0, 1], got {self.p_active}")
-        if self.c_min < 0 or self.beta < 0:
-            raise SDLInputError(f"magnitudes c_min + Exp(beta) need c_min >= 0 and beta >= 0, "
+        V.one_of("kind", self.kind, KINDS)
+        for name in ("n_features", "d_in", "n_samples", "n_sources"):
+            V.positive_int(name, getattr(self, name))
+        for name in ("d_out", "n_parents", "n_children", "seed"):
+            V.nonneg_int(name, getattr(self, name))
+        V.positive_int("pgd_steps", self.pgd_steps)
+        V.seed("seed", self.seed)
+        V.finite_float("interference", self.interference, -1.0, 1.0)
+        for name in ("signed_interference", "exclusive_children"):
+            V.bool_flag(name, getattr(self, name))
+        # p_active = 0: no feature is ever on, every metric is 0/0
+        V.probability("p_active (the probability that a feature is on)", self.p_active, open_low=True)
+        V.finite_float("c_min", self.c_min, lo=0)
+        V.finite_float("beta", self.beta, lo=0)
+        if self.c_min + self.beta <= 0:
+            raise SDLInputError(f"magnitudes c_min + Exp(beta) need c_min > 0 or beta > 0 (else every feature is 0), "
                                 f"got c_min={self.c_min}, beta={self.beta}")
-        if self.n_parents < 0 or self.n_children < 0:
-            raise SDLInputError("n_parents and n_children must be >= 0")
         if (self.n_parents > 0) != (self.n_children > 0):
             raise SDLInputError("a hierarchy needs both n_parents > 0 and n_children > 0 (or both 0 for none)")
         if self.n_parents * (1 + self.n_children) > self.n_features:
@@ -118,21 +120,28 @@ class TrainConfig:
     quiet: bool = option(False, "no progress bar")
 
     def validate(self, data=None) -> None:
+        if not isinstance(self.arch, str):
+            raise SDLInputError(f"arch must be a family name (or module:Attr), got {V.got(self.arch)}")
         family = registry.get(self.arch)
         if not family.trainable:
             family.model_class()  # the error listing the trainable families
-        for name in ("n_latents", "batch_size"):
-            if getattr(self, name) < 1:
-                raise SDLInputError(f"{name} must be a positive integer, got {getattr(self, name)}")
+        for name in ("n_latents", "batch_size", "eval_samples", "resample_batch", "dead_window"):
+            V.positive_int(name, getattr(self, name))
+        for name in ("max_steps", "k_aux", "resample_every", "anchor_k", "eval_every", "checkpoint_every"):
+            V.nonneg_int(name, getattr(self, name))
+        V.seed("seed", self.seed)
+        if not isinstance(self.hyper, dict):
+            raise SDLInputError(f"hyper must be a dict of family hyperparameters, got {V.got(self.hyper)}")
         check_hyper(self.hyper)
         family.hyper(self.hyper, n_latents=self.n_latents)
-        if self.lr <= 0 or self.epochs <= 0:
-            raise SDLInputError(f"lr and epochs must be positive, got lr={self.lr}, epochs={self.epochs}")
+        V.finite_float("lr", self.lr, lo=0, lo_open=True)
+        V.finite_float("epochs", self.epochs, lo=0, lo_open=True)
         for name in ("anchor_lambda", "aux_k_coeff"):
-            if getattr(self, name) < 0:
-                raise SDLInputError(f"{name} must be >= 0, got {getattr(self, name)}")
-        if self.anchor_k < 0:
-            raise SDLInputError(f"anchor_k must be >= 0, got {self.anchor_k}")
+            V.finite_float(name, getattr(self, name), lo=0)
+        for name in ("bias", "unit_norm_decoder", "aux_k", "resample", "anchor_init", "resume", "quiet"):
+            V.bool_flag(name, getattr(self, name))
+        if not isinstance(self.checkpoint_dir, str) or not isinstance(self.device, str):
+            raise SDLInputError("checkpoint_dir and device must be strings")
         if data is not None:
             if self.anchor_k > min(data.n_features, self.n_latents):
                 raise SDLInputError(f"anchor_k = {self.anchor_k} exceeds the number of features "
@@ -212,19 +221,33 @@ class BenchConfig:
     train: TrainConfig = field(default_factory=TrainConfig)
 
     def validate(self) -> None:
+        if not isinstance(self.methods, tuple) or not all(isinstance(m, str) for m in self.methods):
+            raise SDLInputError(f"methods must be a tuple of method names, got {V.got(self.methods)}")
         for m in self.methods:
             parse_method(m)
         if not self.methods:
             raise SDLInputError("no methods to run: pass --methods with at least one method")
-        if self.anchoring not in ("without", "with", "both"):
-            raise SDLInputError(f"anchoring must be without, with or both; got {self.anchoring!r}")
-        if not 0 <= self.anchor_frac < 1:
-            raise SDLInputError(f"anchor_frac must lie in [0, 1), got {self.anchor_frac}")
-        for t in tuple(self.taus) + (self.table_tau,):
-            if not 0 <= t <= 1:
-                raise SDLInputError(f"thresholds τ are cosines in [0, 1], got {t}")
+        V.one_of("anchoring", self.anchoring, ("without", "with", "both"))
+        V.finite_float("anchor_frac", self.anchor_frac, 0.0, 1.0, hi_open=True)
+        if not isinstance(self.taus, tuple) or not self.taus:
+            raise SDLInputError(f"taus (GT-recovery thresholds) must be at least one cosine in [0, 1], got {V.got(self.taus)}")
+        for t in self.taus:
+            V.finite_float("taus (a GT-recovery threshold τ)", t, 0.0, 1.0)
+        V.finite_float("table_tau", self.table_tau, 0.0, 1.0)
+        if not isinstance(self.out, str) or not self.out:
+            raise SDLInputError(f"out must be a directory path, got {V.got(self.out)}")
+        V.instance_of("data", self.data, DataConfig, "a DataConfig")
+        V.instance_of("train", self.train, TrainConfig, "a TrainConfig")
         self.data.validate()
         self.train.validate()
+        if self.anchoring != "without":
+            # metrics skip the anchored features: at least one feature must be left to measure
+            k = self.anchor_k
+            if k >= self.data.n_features or k > self.train.n_latents:
+                raise SDLInputError(
+                    f"anchor_frac = {self.anchor_frac} anchors k = {k} of n_features = {self.data.n_features} "
+                    f"(n_latents = {self.train.n_latents}); anchors must leave at least one feature unanchored and "
+                    f"fit in the latents: choose anchor_frac < {min(self.data.n_features - 0.5, self.train.n_latents + 0.5) / self.data.n_features:.4g}")
 
     @property
     def anchor_k(self) -> int:

@@ -21,12 +21,19 @@ from __future__ import annotations
 
 from proofs_check.claim import builtin_claims, claim_ids, get_claim, options, register_claim
 from proofs_check.verdict import STATUSES, CorrectedCondition, StepCheck, Verdict
+from theory import validation as V
 from theory.errors import SDLInputError
+from theory.instance import Instance
 
 CLAIMS: tuple[str, ...] = tuple(builtin_claims())
 
 DEFAULT_BUDGET = 40
 DEFAULT_SEED = 0
+# A search draws and checks one example per unit of budget (seconds each for some claims): a larger
+# budget is a run that does not end, not a stronger check.
+MAX_BUDGET = 100_000
+MAX_NEURONS = 10_000  # n_q of a checked construction (C3): beyond it the exact checks take hours
+MAX_STEPS = 1_000_000  # gradient steps of C9's experiment
 
 
 def claim_module(claim_id: str):
@@ -42,18 +49,45 @@ def check(claim_id: str, instance=None, *, budget: int | None = None, seed: int 
     ``Options`` (e.g. ``pattern``, ``parents`` (C7), ``W_D``, ``W_E``, ``b_E``, ``p_active`` (C1)).
     """
     claim = get_claim(claim_id)
-    budget = DEFAULT_BUDGET if budget is None else int(budget)
-    seed = DEFAULT_SEED if seed is None else int(seed)
-    if budget < 1:
-        raise SDLInputError(f"budget must be a positive number of search examples, got {budget}")
+    budget = DEFAULT_BUDGET if budget is None else V.positive_int("budget (search examples)", budget, MAX_BUDGET)
+    seed = DEFAULT_SEED if seed is None else V.seed("seed", seed)
     if instance is None:
         # a claim may take options for its default search (C10/C11: the bench size)
         search_options = {k: kwargs.pop(k) for k in getattr(claim, "SEARCH_OPTIONS", ()) if k in kwargs}
         if kwargs:
             raise SDLInputError(f"{claim_id}: {sorted(kwargs)} apply to a given instance; pass instance=... too")
         return claim.search(budget=budget, seed=seed, **search_options)
+    V.instance_of("instance", instance, Instance, "a theory.Instance (or None for the claim's own search)")
     given = {k: v for k, v in options(claim, kwargs).items() if k in kwargs}  # unknown options refused here
-    return claim.check_instance(instance, seed=seed, budget=budget, **given)
+    return claim.check_instance(instance, seed=seed, budget=budget, **_checked_kwargs(instance, given))
+
+
+def _checked_kwargs(instance: Instance, kw: dict) -> dict:
+    """The point, pattern and sizes a claim takes, validated once here for every claim (shapes too)."""
+    from theory.patterns import as_pattern
+
+    kw = dict(kw)
+    W_E = kw.get("W_E")
+    if W_E is not None:
+        W_E = kw["W_E"] = V.matrix("W_E", W_E, "encoder, n_q × n_p", shape=(None, instance.n_p))
+    n_q = None if W_E is None else W_E.shape[0]
+    if kw.get("W_D") is not None:
+        kw["W_D"] = V.matrix("W_D", kw["W_D"], "decoder, n_r × n_q", shape=(instance.n_r, n_q))
+    if kw.get("b_E") is not None:
+        if not instance.encoder_bias:
+            raise SDLInputError("b_E given but the instance has encoder_bias=False; use instance.replace(encoder_bias=True)")
+        if W_E is None:
+            raise SDLInputError("b_E given without W_E: the encoder bias belongs to an encoder, pass W_E too")
+        kw["b_E"] = V.vector("b_E", kw["b_E"], n_q, "encoder bias, one entry per neuron")
+    if kw.get("pattern") is not None:
+        kw["pattern"] = as_pattern(kw["pattern"], instance, n_q)
+    if kw.get("n_q") is not None:
+        kw["n_q"] = V.positive_int("n_q (the number of neurons)", kw["n_q"], MAX_NEURONS)
+    if kw.get("encoder_scale") is not None:
+        kw["encoder_scale"] = V.finite_float("encoder_scale", kw["encoder_scale"], 0, 1e6, lo_open=True)
+    if kw.get("steps") is not None:
+        kw["steps"] = V.positive_int("steps (gradient steps)", kw["steps"], MAX_STEPS)
+    return kw
 
 
 __all__ = ["CLAIMS", "check", "claim_module", "claim_ids", "get_claim", "register_claim", "Verdict", "StepCheck",

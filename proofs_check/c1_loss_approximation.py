@@ -37,6 +37,7 @@ from proofs_check.search import SKIP, UNDECIDED, find_counterexample, search_con
 from proofs_check.verdict import MIN_MET, CorrectedCondition, StepCheck, Verdict, merged_counts
 from theory.activations import JumpReLU
 from theory.distribution import Constant, FeatureDistribution, Uniform
+from theory import validation as V
 from theory.errors import SDLInputError
 from theory.instance import Instance
 from theory.objective import approx_loss, exact_loss, sample_losses
@@ -302,6 +303,8 @@ def _with_distribution(instance: Instance, p_active) -> Instance:
         return instance
     if instance.distribution is not None:
         raise SDLInputError("give p_active or an instance with a distribution, not both")
+    # p = 0 or 1 makes every M_d = 0 (L̃ ≡ 0) and C1's bound n² C p² meaningless
+    p_active = V.probability("p_active (the probability that a feature is on)", p_active, open_low=True, open_high=True)
     return instance.replace(distribution=FeatureDistribution.uniform(instance.n, p_active), weights=None)
 
 

@@ -42,6 +42,7 @@ from theory.patterns import active_on_inputs, region_on_inputs
 from proofs_check.search import SKIP, find_counterexample, search_condition
 from proofs_check.verdict import MIN_MET, CorrectedCondition, StepCheck, Verdict, merged_counts
 from theory.activations import JumpReLU, ReLU
+from theory import validation as V
 from theory.errors import SDLInputError
 from theory.instance import Instance
 from theory.strategies import activations, feature_matrices
@@ -76,14 +77,16 @@ CLAIM = Claim(
 def _normalise_parents(instance: Instance, parents) -> dict[int, tuple[int, ...]]:
     if parents is None:
         raise SDLInputError("C7 needs a hierarchy: parents={parent_index: [child_indices]}")
-    try:
-        h = {int(p): tuple(int(c) for c in cs) for p, cs in dict(parents).items()}
-    except (TypeError, ValueError):
-        raise SDLInputError("parents must be a dict {parent_index: [child_indices]}, e.g. {0: [1, 2]}") from None
+    if not isinstance(parents, dict):
+        raise SDLInputError(f"parents must be a dict {{parent_index: [child_indices]}}, e.g. {{0: [1, 2]}}; got {V.got(parents)}")
+    h = {}
+    for p, cs in parents.items():
+        if isinstance(cs, (set, frozenset)):  # children in a fixed order: the pattern's neurons follow it
+            cs = sorted(cs) if all(isinstance(c, int) for c in cs) else list(cs)
+        if not isinstance(cs, (list, tuple, range, np.ndarray)):
+            raise SDLInputError(f"parents[{V.got(p)}] must be a list of child indices, e.g. [1, 2]; got {V.got(cs)}")
+        h[V.index("a parent index", p, instance.n)] = tuple(V.index(f"a child of parent {p}", c, instance.n) for c in cs)
     used = [p for p in h] + [c for cs in h.values() for c in cs]
-    bad = sorted({d for d in used if not 0 <= d < instance.n})
-    if bad:
-        raise SDLInputError(f"hierarchy mentions features {bad}; features are numbered 0..{instance.n - 1}")
     if len(used) != len(set(used)):
         raise SDLInputError("each feature may appear once in the hierarchy (one level: parents and their children)")
     return h

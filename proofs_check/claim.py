@@ -188,7 +188,9 @@ def claim_ids() -> tuple[str, ...]:
 def get_claim(name: str) -> ClaimCheck:
     """A claim check by id (``C6``, ``6``, a registered id) or as ``module:Attr`` (a :class:`SearchClaim`
     subclass or instance, or a claim module)."""
-    text = str(name).strip()
+    if not isinstance(name, str):
+        raise SDLInputError(f"a claim is named by a string such as 'C6' (or 'module:Attr'), got {name!r:.60}")
+    text = name.strip()
     if ":" in text:
         from theory.registry import _import
 

@@ -15,20 +15,37 @@ import typing
 from theory.options import default_of, help_of, is_flag
 
 
+def finite_float(text: str) -> float:
+    """A float flag's type: ``nan``, ``inf`` and ``1e400`` are refused by argparse, not passed on."""
+    import math
+
+    try:
+        x = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid float value: {text!r}") from None
+    if not math.isfinite(x):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a finite number")
+    return x
+
+
+def _flag_type(t):
+    return finite_float if t is float else t
+
+
 def _element_type(hint, base):
     args = [a for a in typing.get_args(hint) if a is not Ellipsis]
     if args and args[0] in (int, float, str):
-        return args[0]
+        return _flag_type(args[0])
     if isinstance(base, tuple) and base and type(base[0]) in (int, float, str):
-        return type(base[0])  # a bare ``tuple`` annotation: the default's elements say
+        return _flag_type(type(base[0]))  # a bare ``tuple`` annotation: the default's elements say
     return str
 
 
 def _scalar_type(hint, default):
     if hint in (int, float, str):
-        return hint
+        return _flag_type(hint)
     if isinstance(default, (int, float, str)) and not isinstance(default, bool):
-        return type(default)
+        return _flag_type(type(default))
     return str
 
 
@@ -95,7 +112,11 @@ def parse_assignments(items, fields: dict, *, flag: str) -> dict:
 
 def read_value(text: str, current, *, what: str):
     """``text`` read as the type of ``current`` (bool, int, float, str, or a comma-separated tuple)."""
+    from theory import validation as V
     from theory.errors import SDLInputError
+
+    def one(kind, v):
+        return V.finite_float(what, float(v)) if kind is float else kind(v)
 
     try:
         if isinstance(current, bool):
@@ -104,8 +125,10 @@ def read_value(text: str, current, *, what: str):
             return text.lower() in ("true", "1", "yes")
         if isinstance(current, tuple):
             kind = type(current[0]) if current else float
-            return tuple(kind(v) for v in text.split(",") if v.strip() != "")
-        return type(current)(text) if current is not None else text
+            return tuple(one(kind, v) for v in text.split(",") if v.strip() != "")
+        return one(type(current), text) if current is not None else text
+    except SDLInputError:
+        raise
     except ValueError:
         raise SDLInputError(f"{what}: cannot read {text!r} as {type(current).__name__}") from None
 

@@ -40,7 +40,9 @@ def test_rerun_keeps_the_hand_written_part_of_the_readme(tmp_path):
     assert main(args) == 0
     first = (tmp_path / "README.md").read_text()
     (tmp_path / "README.md").write_text(first + "\n" + HAND_WRITTEN + "\n\nWhy the numbers are what they are.\n")
-    assert main(args + ["--set", "lams=0.0,2.0"]) == 0
+    # another configuration into the same --out: refused (issue 10), then replaced with --overwrite
+    assert main(args + ["--set", "lams=0.0,2.0"]) == 2
+    assert main(args + ["--set", "lams=0.0,2.0", "--overwrite"]) == 0
     again = (tmp_path / "README.md").read_text()
     assert again.endswith(HAND_WRITTEN + "\n\nWhy the numbers are what they are.\n")
     note = json.loads((tmp_path / "shrinkage.json").read_text())["note"]

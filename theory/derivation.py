@@ -30,6 +30,7 @@ from functools import lru_cache
 import numpy as np
 import sympy as sp
 
+from theory import validation as V
 from theory.errors import SDLInputError
 from theory.instance import Instance
 from theory.objective import single_feature_codes
@@ -202,6 +203,7 @@ class HessianBlocks:
 
 
 def _point(instance: Instance, W_D, W_E, b_E):
+    V.instance_of("instance", instance, Instance, "a theory.Instance")
     W_D, W_E, b = instance.check_params(W_D, W_E, b_E)
     mask = instance.activation.active(instance.pre_activations(W_E, b))
     return W_D, W_E, b, mask
@@ -275,11 +277,12 @@ def least_squares_decoder(instance: Instance, W_E, b_E=None) -> np.ndarray:
     ``B = Σ_d M_d w_r^d s_dᵀ``, ``s_d = σ(W_E w_p^d + b)`` (the normal equations of the matrix form;
     the minimum-norm solution when G is singular, e.g. with dead neurons). For a partition pattern
     column ``i`` reduces to the block form's ``u* = Σ_{d∈F_i} M_d a_d w_r^d / Σ_{d∈F_i} M_d a_d²``."""
-    W_E = np.asarray(W_E, dtype=float)
-    if W_E.ndim != 2 or W_E.shape[1] != instance.n_p:
-        raise SDLInputError(f"W_E must be n_q × n_p = ? × {instance.n_p}, got shape {W_E.shape}")
+    V.instance_of("instance", instance, Instance, "a theory.Instance")
+    W_E = V.matrix("W_E", W_E, "encoder, n_q × n_p", shape=(None, instance.n_p))
     if b_E is not None and not instance.encoder_bias:
         raise SDLInputError("b_E given but the instance has encoder_bias=False")
+    if b_E is not None:
+        b_E = V.vector("b_E", b_E, W_E.shape[0], "encoder bias, one entry per neuron")
     X_q = single_feature_codes(instance, W_E, b_E)
     G = X_q.T @ (instance.weights[:, None] * X_q)
     B = instance.W_r @ (instance.weights[:, None] * X_q)
@@ -318,11 +321,13 @@ def derive(activation=None, *, pattern=None, instance: Instance | None = None, e
     from theory.patterns import as_pattern
 
     if instance is not None:
-        activation = activation or instance.activation
+        V.instance_of("instance", instance, Instance, "a theory.Instance or None")
+        activation = instance.activation if activation is None else activation
         encoder_bias = instance.encoder_bias if encoder_bias is None else encoder_bias
-    activation = activation or ReLU()
+    activation = ReLU() if activation is None else activation
     if not isinstance(activation, Activation):
-        raise SDLInputError(f"activation must be a theory.activations family, got {activation!r}")
+        raise SDLInputError(f"activation must be a theory.activations family, got {V.got(activation)}")
+    encoder_bias = False if encoder_bias is None else V.bool_flag("encoder_bias", encoder_bias)
     if pattern is not None and instance is not None:
         pattern = as_pattern(pattern, instance)
     return Derivation(activation, bool(encoder_bias), pattern, instance)

@@ -8,11 +8,12 @@ when active, has a magnitude drawn from a :class:`MagnitudeLaw`.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import numpy as np
 
 from theory.errors import SDLInputError
+from theory.validation import MAX_ABS, finite_float, got, positive_int, probability, vector
 
 
 class MagnitudeLaw:
@@ -39,8 +40,7 @@ class Constant(MagnitudeLaw):
     c: float = 1.0
 
     def __post_init__(self):
-        if not (np.isfinite(self.c) and self.c > 0):
-            raise SDLInputError(f"constant magnitude must be > 0, got {self.c}")
+        object.__setattr__(self, "c", finite_float("constant magnitude c", self.c, lo=0, hi=MAX_ABS, lo_open=True))
 
     def second_moment(self):
         return float(self.c) ** 2
@@ -64,10 +64,8 @@ class ShiftedExponential(MagnitudeLaw):
     beta: float = 1.0
 
     def __post_init__(self):
-        if not (np.isfinite(self.c_min) and self.c_min >= 0):
-            raise SDLInputError(f"c_min must be >= 0, got {self.c_min}")
-        if not (np.isfinite(self.beta) and self.beta > 0):
-            raise SDLInputError(f"beta (the exponential's mean) must be > 0, got {self.beta}")
+        object.__setattr__(self, "c_min", finite_float("c_min", self.c_min, lo=0, hi=MAX_ABS))
+        object.__setattr__(self, "beta", finite_float("beta (the exponential's mean)", self.beta, lo=0, hi=MAX_ABS, lo_open=True))
 
     def second_moment(self):
         # E[(c + E)^2] = c^2 + 2 c β + 2 β^2 for E ~ Exp(mean β)
@@ -88,8 +86,12 @@ class Uniform(MagnitudeLaw):
     high: float = 1.0
 
     def __post_init__(self):
-        if not (0 <= self.low < self.high and np.isfinite(self.high)):
-            raise SDLInputError(f"Uniform magnitudes need 0 <= low < high, got [{self.low}, {self.high}]")
+        low = finite_float("Uniform low", self.low, lo=0, hi=MAX_ABS)
+        high = finite_float("Uniform high", self.high, lo=0, hi=MAX_ABS)
+        if not low < high:
+            raise SDLInputError(f"Uniform magnitudes need 0 <= low < high, got [{low}, {high}]")
+        object.__setattr__(self, "low", low)
+        object.__setattr__(self, "high", high)
 
     def second_moment(self):
         return (self.high**3 - self.low**3) / (3 * (self.high - self.low))
@@ -102,9 +104,15 @@ class Uniform(MagnitudeLaw):
 
 
 def magnitude_from_json(d: dict) -> MagnitudeLaw:
+    laws = {"constant": Constant, "shifted_exponential": ShiftedExponential, "uniform": Uniform}
+    if not isinstance(d, dict) or d.get("law") not in laws:
+        raise SDLInputError(f"a magnitude law JSON is an object with 'law' one of {sorted(laws)}; got {got(d)}")
     d = dict(d)
-    law = d.pop("law")
-    return {"constant": Constant, "shifted_exponential": ShiftedExponential, "uniform": Uniform}[law](**d)
+    cls = laws[d.pop("law")]
+    names = {f.name for f in fields(cls)}
+    if set(d) - names:
+        raise SDLInputError(f"magnitude law {cls.__name__} takes {sorted(names)}, not {sorted(set(d) - names)}")
+    return cls(**d)
 
 
 @dataclass(frozen=True, eq=False)
@@ -115,10 +123,11 @@ class FeatureDistribution:
     magnitude: MagnitudeLaw = Constant(1.0)
 
     def __post_init__(self):
-        p = np.atleast_1d(np.asarray(self.p_active, dtype=float)).copy()
-        if p.ndim != 1 or p.size == 0:
-            raise SDLInputError(f"p_active must be a number or a 1-d array, got shape {p.shape}")
-        if not np.all(np.isfinite(p)) or np.any(p < 0) or np.any(p > 1):
+        p = vector("p_active", self.p_active, hint="the probability that each feature is on", scalar_ok=True).copy()
+        if not isinstance(self.magnitude, MagnitudeLaw):
+            raise SDLInputError(f"magnitude must be a theory.distribution magnitude law (Constant, ShiftedExponential, "
+                                f"Uniform), got {got(self.magnitude)}")
+        if np.any(p < 0) or np.any(p > 1):
             raise SDLInputError(
                 f"p_active is the probability that a feature is ON and must lie in [0, 1]; got {p.tolist()[:8]}"
                 " (if you meant the paper's sparsity S, pass p_active = 1 - S)"
@@ -128,9 +137,10 @@ class FeatureDistribution:
 
     @classmethod
     def uniform(cls, n: int, p_active: float, magnitude: MagnitudeLaw | None = None) -> "FeatureDistribution":
-        if not isinstance(n, (int, np.integer)) or n < 1:
-            raise SDLInputError(f"the number of features n must be a positive integer, got {n!r}")
-        return cls(np.full(int(n), float(p_active)) if np.isscalar(p_active) else p_active, magnitude or Constant(1.0))
+        n = positive_int("the number of features n", n)
+        if np.isscalar(p_active):
+            p_active = np.full(n, probability("p_active", p_active))
+        return cls(p_active, Constant(1.0) if magnitude is None else magnitude)
 
     def for_n(self, n: int) -> np.ndarray:
         """``p_active`` broadcast to ``n`` features (a scalar distribution fits any n)."""
@@ -164,5 +174,7 @@ class FeatureDistribution:
 
     @classmethod
     def from_json(cls, d: dict) -> "FeatureDistribution":
-        return cls(np.asarray(d["p_active"], dtype=float), magnitude_from_json(d["magnitude"]))
+        if not isinstance(d, dict) or "p_active" not in d:
+            raise SDLInputError(f"a distribution JSON is an object with 'p_active' and 'magnitude'; got {got(d)}")
+        return cls(d["p_active"], magnitude_from_json(d.get("magnitude", {"law": "constant", "c": 1.0})))
 

@@ -20,26 +20,18 @@ from theory.activations import Activation, ReLU, activation_from_json
 from theory.distribution import FeatureDistribution
 from theory.errors import SDLInputError
 from theory.geometry import column_norm_error, interference
+from theory import validation as V
 
 UNIT_NORM_TOL = 1e-6
+REPR_MAX_N = 2048  # repr shows the interference only up to this many features
 
 
-def _matrix(name: str, value, hint: str) -> np.ndarray:
-    try:
-        arr = np.array(value, dtype=float)
-    except (TypeError, ValueError) as exc:
-        raise SDLInputError(f"{name} must be a numeric matrix ({hint}): {exc}") from None
-    if arr.ndim != 2 or 0 in arr.shape:
-        raise SDLInputError(f"{name} must be a non-empty 2-d array ({hint}), got shape {arr.shape}")
-    if not np.all(np.isfinite(arr)):
-        raise SDLInputError(f"{name} contains NaN or infinite entries")
-    arr.setflags(write=False)
-    return arr
+_matrix = V.matrix
 
 
 def normalize_columns(W) -> np.ndarray:
     """``W`` with every column scaled to unit norm (zero columns are an error)."""
-    W = np.array(W, dtype=float)
+    W = np.array(V.matrix("W", W, "features as columns"))
     norms = np.linalg.norm(W, axis=0)
     if np.any(norms == 0):
         raise SDLInputError(f"columns {np.flatnonzero(norms == 0).tolist()} are zero and cannot be normalised")
@@ -77,17 +69,21 @@ class Instance:
                 )
         if not isinstance(self.activation, Activation):
             raise SDLInputError(
-                f"activation must be one of theory.activations (ReLU(), JumpReLU(theta=...), TopK(k=...), ...), got {self.activation!r}"
+                f"activation must be one of theory.activations (ReLU(), JumpReLU(theta=...), TopK(k=...), ...), got {V.got(self.activation)}"
             )
         if self.distribution is not None and not isinstance(self.distribution, FeatureDistribution):
-            raise SDLInputError("distribution must be a theory.distribution.FeatureDistribution")
+            raise SDLInputError(f"distribution must be a theory.distribution.FeatureDistribution, got {V.got(self.distribution)}")
+        encoder_bias = V.bool_flag("encoder_bias", self.encoder_bias)
         if self.weights is None:
             weights = self.distribution.feature_weights(n) if self.distribution is not None else np.ones(n)
+            if not np.all(weights > 0):
+                raise SDLInputError(
+                    f"the distribution gives feature weights M_d = p_d Π(1-p_j) E[m²] = 0 for features "
+                    f"{np.flatnonzero(~(weights > 0)).tolist()[:8]} (p_active 0, or another feature always on): "
+                    "L̃ would ignore them; every M_d must be > 0, so use p_active strictly between 0 and 1")
         else:
-            weights = np.atleast_1d(np.array(self.weights, dtype=float))
-            if weights.shape != (n,):
-                raise SDLInputError(f"weights (the feature weights M_d) must have one entry per feature: shape ({n},), got {weights.shape}")
-            if not np.all(np.isfinite(weights)) or np.any(weights <= 0):
+            weights = V.vector("weights", self.weights, n, "the feature weights M_d, one entry per feature", scalar_ok=n == 1)
+            if np.any(weights <= 0):
                 raise SDLInputError(f"feature weights M_d must be finite and > 0, got {weights.tolist()[:8]}")
             if self.distribution is not None:
                 implied = self.distribution.feature_weights(n)
@@ -100,7 +96,7 @@ class Instance:
         object.__setattr__(self, "W_p", W_p)
         object.__setattr__(self, "W_r", W_r)
         object.__setattr__(self, "weights", weights)
-        object.__setattr__(self, "encoder_bias", bool(self.encoder_bias))
+        object.__setattr__(self, "encoder_bias", encoder_bias)
 
     # --- sizes and geometry -----------------------------------------------------------------
     @property
@@ -148,11 +144,7 @@ class Instance:
         else:
             if not self.encoder_bias:
                 raise SDLInputError("b_E given but the instance has encoder_bias=False; use instance.replace(encoder_bias=True)")
-            b = np.atleast_1d(np.array(b_E, dtype=float))
-            if b.shape != (n_pre,):
-                raise SDLInputError(f"b_E must have one entry per encoder row: shape ({n_pre},), got {b.shape}")
-            if not np.all(np.isfinite(b)):
-                raise SDLInputError("b_E contains NaN or infinite entries")
+            b = V.vector("b_E", b_E, n_pre, "encoder bias, one entry per encoder row", scalar_ok=n_pre == 1)
         return W_D, W_E, b
 
     def pre_activations(self, W_E, b_E=None) -> np.ndarray:
@@ -174,19 +166,24 @@ class Instance:
 
     @classmethod
     def from_json(cls, d: dict) -> "Instance":
+        if not isinstance(d, dict) or "W_p" not in d or not isinstance(d.get("activation", {}), dict):
+            raise SDLInputError(f"an instance JSON is an object with 'W_p' (and optionally W_r, weights, activation, "
+                                f"encoder_bias, distribution) as written by Instance.to_json(); got {V.got(d)}")
         dist = d.get("distribution")
         return cls(
-            W_p=np.asarray(d["W_p"], dtype=float),
-            W_r=None if d.get("W_r") is None else np.asarray(d["W_r"], dtype=float),
+            W_p=d["W_p"],
+            W_r=d.get("W_r"),
             weights=None if dist is not None else d.get("weights"),
-            activation=activation_from_json(d["activation"]),
+            activation=activation_from_json(d.get("activation", {"name": "relu"})),
             encoder_bias=d.get("encoder_bias", False),
             distribution=None if dist is None else FeatureDistribution.from_json(dist),
         )
 
     def __repr__(self) -> str:
         kind = "SAE" if self.is_sae else "transcoder"
+        # The interference needs the n × n Gram matrix: fine for small n, gigabytes for a wide instance.
+        M = f"interference={self.interference:.3g}, " if self.n <= REPR_MAX_N else ""
         return (
             f"Instance({kind}, n={self.n}, n_p={self.n_p}, n_r={self.n_r}, activation={self.activation.describe()}, "
-            f"interference={self.interference:.3g}, encoder_bias={self.encoder_bias})"
+            f"{M}encoder_bias={self.encoder_bias})"
         )

@@ -18,7 +18,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from theory.errors import SDLInputError
+from theory import validation as V
 from theory.instance import Instance
+
+MAX_SAMPLES = 10**8  # Monte-Carlo draws per estimate: beyond this a call runs for hours
 
 
 def single_feature_codes(instance: Instance, W_E, b_E=None) -> np.ndarray:
@@ -28,6 +31,7 @@ def single_feature_codes(instance: Instance, W_E, b_E=None) -> np.ndarray:
 
 def approx_residuals(instance: Instance, W_D, W_E, b_E=None) -> np.ndarray:
     """``R[d] = w_r^d − W_D σ(W_E w_p^d + b)`` (features × n_r)."""
+    V.instance_of("instance", instance, Instance, "a theory.Instance")
     W_D, W_E, b = instance.check_params(W_D, W_E, b_E)
     X_q = single_feature_codes(instance, W_E, b if instance.encoder_bias else None)
     return instance.W_r.T - X_q @ W_D.T
@@ -92,8 +96,7 @@ def sample_losses(instance: Instance, W_D, W_E, b_E, X: np.ndarray, b_D=None) ->
 def _z(confidence: float) -> float:
     from scipy.stats import norm
 
-    if not 0 < confidence < 1:
-        raise SDLInputError(f"confidence must lie in (0, 1), got {confidence}")
+    confidence = V.probability("confidence", confidence, open_low=True, open_high=True)
     return float(norm.ppf(0.5 + confidence / 2))
 
 
@@ -116,6 +119,12 @@ def exact_loss(
     ``"subsets"`` (enumerate active sets with their exact probabilities, Monte-Carlo magnitudes:
     ``samples`` draws in all, ``n <= 14``), ``"monte_carlo"`` or ``"auto"`` (the first that applies).
     """
+    V.instance_of("instance", instance, Instance, "a theory.Instance")
+    method = V.one_of("method", method, ("auto", "exact", "subsets", "monte_carlo"))
+    samples = V.integer("samples", samples, 2, MAX_SAMPLES)
+    batch = V.positive_int("batch", batch)
+    seed = V.seed("seed", seed)
+    confidence = V.probability("confidence", confidence, open_low=True, open_high=True)
     dist = instance.distribution
     if dist is None:
         raise SDLInputError(
@@ -124,12 +133,8 @@ def exact_loss(
     W_D, W_E, b = instance.check_params(W_D, W_E, b_E)
     b = b if instance.encoder_bias else None
     if b_D is not None:
-        b_D = np.asarray(b_D, dtype=float)
-        if b_D.shape != (instance.n_r,):
-            raise SDLInputError(f"b_D must have shape ({instance.n_r},), got {b_D.shape}")
+        b_D = V.vector("b_D", b_D, instance.n_r, "decoder bias, one entry per output dimension n_r")
     n = instance.n
-    if samples < 2:
-        raise SDLInputError(f"samples must be >= 2, got {samples}")
     if method == "auto":
         method = "exact" if dist.magnitude.is_constant and n <= 16 else ("subsets" if n <= 10 else "monte_carlo")
     p = dist.for_n(n)

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from theory.errors import SDLInputError
+from theory import validation as V
 from theory.instance import Instance
 
 
@@ -29,28 +30,32 @@ class ActivationPattern:
     n_features: int
 
     def __post_init__(self):
-        firing = tuple(frozenset(int(d) for d in F) for F in self.firing)
-        if not firing:
+        n = V.positive_int("n_features", self.n_features)
+        if isinstance(self.firing, (str, bytes, dict)) or not isinstance(self.firing, (list, tuple)):
+            raise SDLInputError("a pattern is a list of sets of feature indices, one set per neuron, e.g. "
+                                f"[{{0, 1}}, set()]; got {V.got(self.firing)}")
+        if not self.firing:
             raise SDLInputError("a pattern needs at least one neuron (one set F_i per neuron)")
-        bad = sorted({d for F in firing for d in F if not 0 <= d < self.n_features})
-        if bad:
-            raise SDLInputError(f"pattern mentions features {bad} but features are numbered 0..{self.n_features - 1}")
+        firing = tuple(_feature_set(i, F, n) for i, F in enumerate(self.firing))
         object.__setattr__(self, "firing", firing)
+        object.__setattr__(self, "n_features", n)
 
     @classmethod
     def from_sets(cls, sets, n_features: int) -> "ActivationPattern":
-        try:
-            firing = tuple(frozenset(s) for s in sets)
-        except TypeError:
-            raise SDLInputError("a pattern is a list of sets of feature indices, one set per neuron, e.g. [{0, 1}, set()]") from None
-        return cls(firing, int(n_features))
+        if isinstance(sets, np.ndarray):
+            raise SDLInputError("a pattern given as an array must be a features × neurons boolean mask "
+                                f"(pass mask.astype(bool)); got {V.got(sets)}, which reads equally well as indices")
+        if isinstance(sets, (str, bytes, dict)) or not isinstance(sets, (list, tuple)):
+            raise SDLInputError("a pattern is a list of sets of feature indices, one set per neuron, e.g. "
+                                f"[{{0, 1}}, set()]; got {V.got(sets)}")
+        return cls(tuple(sets), n_features)
 
     @classmethod
     def from_mask(cls, mask) -> "ActivationPattern":
         """From ``mask[d, i]`` (features × neurons)."""
-        mask = np.asarray(mask, dtype=bool)
-        if mask.ndim != 2:
-            raise SDLInputError(f"a pattern mask is features × neurons, got shape {mask.shape}")
+        mask = V.bool_mask("pattern mask", mask, "features × neurons")
+        if 0 in mask.shape:
+            raise SDLInputError(f"a pattern mask is features × neurons with at least one of each, got shape {mask.shape}")
         return cls(tuple(frozenset(np.flatnonzero(mask[:, i]).tolist()) for i in range(mask.shape[1])), mask.shape[0])
 
     @property
@@ -99,8 +104,13 @@ class ActivationPattern:
         return "(" + ", ".join("{" + ",".join(map(str, sorted(F))) + "}" if F else "∅" for F in self.firing) + ")"
 
 
+def _feature_set(i: int, F, n: int) -> frozenset[int]:
+    return V.index_set(f"the features F_{i} of neuron {i}", F, n)
+
+
 def as_pattern(pattern, instance: Instance, n_neurons: int | None = None) -> ActivationPattern:
     """Accept an :class:`ActivationPattern`, a list of sets, or a features × neurons mask."""
+    V.instance_of("instance", instance, Instance, "a theory.Instance")
     if isinstance(pattern, ActivationPattern):
         p = pattern
     elif isinstance(pattern, np.ndarray) and pattern.dtype == bool:
@@ -116,9 +126,10 @@ def as_pattern(pattern, instance: Instance, n_neurons: int | None = None) -> Act
 
 def pattern_of(instance: Instance, W_E, b_E=None) -> ActivationPattern:
     """The activation pattern of an encoder on the single-feature inputs (C2–C8)."""
-    W_E = np.asarray(W_E, dtype=float)
-    if W_E.ndim != 2 or W_E.shape[1] != instance.n_p:
-        raise SDLInputError(f"W_E must be n_q × n_p = ? × {instance.n_p}, got shape {W_E.shape}")
+    V.instance_of("instance", instance, Instance, "a theory.Instance")
+    W_E = V.matrix("W_E", W_E, "encoder, n_q × n_p", shape=(None, instance.n_p))
+    if b_E is not None:
+        b_E = V.vector("b_E", b_E, W_E.shape[0], "encoder bias, one entry per encoder row")
     problem = instance.activation.encoder_problem(W_E)
     if problem:
         raise SDLInputError(f"W_E: {problem}")
@@ -214,9 +225,12 @@ class Region:
         return np.eye(self.instance.n) if self.inputs is None else self.inputs
 
     def pack(self, W_E, b_E=None) -> np.ndarray:
-        v = np.asarray(W_E, dtype=float).reshape(-1)
+        v = V.matrix("W_E", W_E, "encoder, one row per encoder row × n_p", shape=(self.n_pre, self.instance.n_p)).reshape(-1)
+        if b_E is not None and not self.instance.encoder_bias:
+            raise SDLInputError("b_E given but the instance has encoder_bias=False")
         if self.instance.encoder_bias:
-            v = np.concatenate([v, np.zeros(self.n_pre) if b_E is None else np.asarray(b_E, dtype=float)])
+            b = np.zeros(self.n_pre) if b_E is None else V.vector("b_E", b_E, self.n_pre, "encoder bias, one entry per encoder row")
+            v = np.concatenate([v, b])
         T = self.tie
         if T is None:
             return v
@@ -356,8 +370,9 @@ def region_on_inputs(instance: Instance, X, mask) -> Region:
     ``Z[s, i] = <w_E^i, W_p x_s> + b_i`` and the region is the pull-back of
     ``activation.region_constraints(mask)`` to ``v = (vec W_E, b)``; :func:`region` is ``X = I``.
     """
-    X = np.atleast_2d(np.asarray(X, dtype=float))
-    mask = np.asarray(mask, dtype=bool)
+    V.instance_of("instance", instance, Instance, "a theory.Instance")
+    X = V.matrix("X", np.atleast_2d(X) if isinstance(X, np.ndarray) else X, "inputs × n, in feature coordinates")
+    mask = V.bool_mask("mask", np.atleast_2d(mask) if isinstance(mask, np.ndarray) else mask, "inputs × neurons")
     if X.shape[1] != instance.n:
         raise SDLInputError(f"inputs must be given in feature coordinates (rows of length n = {instance.n}), got shape {X.shape}")
     if mask.ndim != 2 or mask.shape[0] != X.shape[0]:

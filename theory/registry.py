@@ -272,6 +272,11 @@ def make_activation(name: str, **params):
 
 
 def activation_from_json(d: dict):
+    if not isinstance(d, dict) or not isinstance(d.get("name"), str):
+        from theory.validation import got
+
+        raise SDLInputError(f"an activation JSON is an object with 'name' (and its parameters), e.g. {{'name': 'relu'}}; "
+                            f"got {got(d)}")
     d = dict(d)
     return make_activation(d.pop("name"), **d)
 

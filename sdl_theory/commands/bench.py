@@ -37,6 +37,9 @@ def register(subparsers) -> None:
     p.add_argument("--out", help="output directory (default: out/bench-<preset>)")
     p.add_argument("--save-models", action=argparse.BooleanOptionalAction, default=True,
                    help="write each trained model as cfg.json + model.safetensors under OUT/models")
+    p.add_argument("--overwrite", action="store_true", default=False,
+                   help="OUT holds a run with another configuration: delete its results, models and checkpoints "
+                        "first (without it such a run is refused; the same configuration continues its checkpoints)")
     p.add_argument("--dry-run", action="store_true", default=False,
                    help="print the resolved config and exit without training")
     seen: set = set()
@@ -89,7 +92,8 @@ def run(args) -> int:
     print("config:", json.dumps(to_jsonable(cfg), separators=(",", ":")))
     if args.dry_run:
         return 0
-    results = run_bench(cfg, cfg.out, log=lambda s: print(s, flush=True), save_models=args.save_models)
+    results = run_bench(cfg, cfg.out, log=lambda s: print(s, flush=True), save_models=args.save_models,
+                        overwrite=args.overwrite)
     print()
     print((Path(cfg.out) / "table.md").read_text())
     print(f"wrote {cfg.out}/results.json, {cfg.out}/table.md")

@@ -39,10 +39,14 @@ def register(subparsers) -> None:
 def run(args) -> int:
     from theory.errors import SDLInputError
 
-    if args.acs_max_vars < 0 or args.restarts < 0:
-        raise SDLInputError("--acs-max-vars and --restarts must be >= 0")
-    if not args.tol > 0:
-        raise SDLInputError(f"--tol must be > 0, got {args.tol}")
+    from theory import validation as V
+
+    V.nonneg_int("--acs-max-vars", args.acs_max_vars)
+    V.nonneg_int("--restarts", args.restarts, 1000)
+    V.seed("--seed", args.seed)
+    V.finite_float("--tol", args.tol, lo=0, lo_open=True)
+    if args.out:
+        _check_out_file(args.out)  # before the work: an unwritable --out must not lose a computed result
     from proofs_check.bridge import inspect_model, load_checkpoint_instance
 
     model, W_p, W_r, weights, how = load_checkpoint_instance(args.checkpoint, args.instance, features=args.features)
@@ -57,11 +61,33 @@ def run(args) -> int:
     out["seed"] = args.seed
     from numerics.io import dumps, write_json_atomic
 
-    if args.out:
-        write_json_atomic(args.out, out)
     if args.json:
         sys.stdout.write(dumps(out))
     else:
         print(f"checkpoint: {args.checkpoint} ({out['checkpoint_format']} format)  (instance: {how})")
         print(res.to_text())
+    if args.out:  # printed first, so a write that still fails (disk full) loses nothing
+        try:
+            write_json_atomic(args.out, out)
+        except OSError as exc:
+            raise SDLInputError(f"could not write --out {args.out} ({exc.strerror or exc}); the result is printed above") from None
     return 0
+
+
+def _check_out_file(path: str) -> None:
+    import os
+    import tempfile
+    from pathlib import Path
+
+    from theory.errors import SDLInputError
+
+    p = Path(path)
+    if p.is_dir():
+        raise SDLInputError(f"--out {path} is a directory; give a file name such as {p / 'inspect.json'}")
+    try:
+        p.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=p.parent, prefix=".sdl-write-test-")
+        os.close(fd)
+        os.unlink(tmp)
+    except OSError as exc:
+        raise SDLInputError(f"cannot write --out {path} ({exc.strerror or exc}); choose a writable path") from None

@@ -38,9 +38,13 @@ def study_parser(name: str) -> argparse.ArgumentParser:
     from sdl_theory.flags import add_fields
 
     study = get(name)
-    p = argparse.ArgumentParser(prog=f"sdl-theory study {name}", description=study.summary)
+    from sdl_theory.cli import OneLineParser
+
+    p = OneLineParser(prog=f"sdl-theory study {name}", description=study.summary)
     p.add_argument("--out", required=True,
                    help="output directory (NAME.json, NAME.png and README.md are written there)")
+    p.add_argument("--overwrite", action="store_true",
+                   help="OUT holds this study's result with another configuration: replace it (without it, refused)")
     p.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
                    help="override a config field as text, e.g. --set lams=0.2,1.0,2.0 (repeatable)")
     add_fields(p.add_argument_group(f"{name} settings (the fields of {study.config.__name__})"), study.config)
@@ -79,6 +83,12 @@ def run(args) -> int:
     ns = study_parser(args.name).parse_args(args.settings)
     values = given(ns, study.config)
     study, cfg = make_config(args.name, overrides=ns.set, given=values)
+    from numerics.io import to_jsonable
+    from numerics.outdir import claim_out_dir
+
+    # one configuration per --out: a rerun with other settings must not overwrite results silently
+    claim_out_dir(ns.out, to_jsonable(dataclasses.asdict(cfg)), f"{study.name}.json",
+                  (f"{study.name}.json", f"{study.name}.png"), overwrite=ns.overwrite, what=f"{study.name} study")
     command = "sdl-theory " + " ".join(sys.argv[1:]) if sys.argv and sys.argv[0].endswith("sdl-theory") else None
     command = command or f"sdl-theory study {args.name} --out {ns.out} --seed {cfg.seed}" + (
         f" --seeds {values['seeds']}" if "seeds" in values else "")

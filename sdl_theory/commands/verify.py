@@ -28,7 +28,8 @@ def register(subparsers) -> None:
                    help="claims to check, e.g. C1 C3 or mypkg.claims:MyClaim (default: every built-in claim)")
     p.add_argument("--activation", action="append", default=[], metavar="FAMILY",
                    help="search only these activation families (repeatable; a registered name or module:Attr)")
-    p.add_argument("--out", default=DEFAULT_OUT, metavar="DIR", help=f"report directory (default: ./{DEFAULT_OUT})")
+    p.add_argument("--out", default=DEFAULT_OUT, metavar="DIR", help=f"report directory (default: ./{DEFAULT_OUT}); a report already there is replaced by this run's "
+                        "(report.md, report.json and the figures of the claims checked)")
     p.add_argument("--budget", type=int, default=None, metavar="N",
                    help="examples per adversarial search (default: 40; C1–C9 take about 30 s, the training claims C10/C11 a few minutes)")
     p.add_argument("--seed", type=int, default=None, metavar="S", help="search seed (default: 0); same seed, same report")
@@ -95,18 +96,16 @@ def run(args) -> int:
     import contextlib
     import time
 
-    from proofs_check import DEFAULT_BUDGET, DEFAULT_SEED
+    from proofs_check import DEFAULT_BUDGET, DEFAULT_SEED, MAX_BUDGET
     from proofs_check.report import table, write_report
-    from theory.errors import SDLInputError
+    from theory import validation as V
 
     from theory import registry
 
     ids = _claim_ids(args.claims)
     searched = [registry.get(a).ref for a in args.activation]  # unknown families: one clear error first
-    budget = DEFAULT_BUDGET if args.budget is None else args.budget
-    seed = DEFAULT_SEED if args.seed is None else args.seed
-    if budget < 1:
-        raise SDLInputError(f"--budget must be a positive number of search examples, got {budget}")
+    budget = DEFAULT_BUDGET if args.budget is None else V.positive_int("--budget (search examples)", args.budget, MAX_BUDGET)
+    seed = DEFAULT_SEED if args.seed is None else V.seed("--seed", args.seed)
     _check_writable(args.out)
     outcomes, seconds = [], {}
     if searched:

@@ -20,7 +20,8 @@ class MatryoshkaTraining(TopKTraining):
 
     def validate(self, n_latents=None) -> None:
         super().validate(n_latents)
-        if any(isinstance(p, bool) or int(p) != p or p < 1 for p in self.prefixes):
+        if not isinstance(self.prefixes, (tuple, list)) or any(
+                isinstance(p, bool) or not isinstance(p, int) or p < 1 for p in self.prefixes):
             raise SDLInputError(f"Matryoshka prefixes must be positive integers, got {list(self.prefixes)}")
 
 

@@ -11,6 +11,7 @@ from theory.activations.base import Activation, LinearConstraint
 from theory.errors import SDLInputError
 from theory.options import option
 from theory.registry import Family, register
+from theory.validation import finite_float, got
 
 
 @dataclass(frozen=True)
@@ -25,8 +26,7 @@ class JumpReLU(Activation):
     name: ClassVar[str] = "jumprelu"
 
     def __post_init__(self):
-        if not np.isfinite(self.theta) or self.theta < 0:
-            raise SDLInputError(f"JumpReLU threshold theta must be a finite number >= 0, got {self.theta}")
+        object.__setattr__(self, "theta", finite_float("JumpReLU threshold theta", self.theta, lo=0))
 
     def active(self, Z):
         return np.asarray(Z, dtype=float) > self.theta
@@ -69,8 +69,9 @@ class ReLU(JumpReLU):
     name: ClassVar[str] = "relu"
 
     def __post_init__(self):
-        if self.theta != 0:
-            raise SDLInputError("ReLU has no threshold; use JumpReLU(theta=...) for a non-zero one")
+        if not (isinstance(self.theta, (int, float)) and not isinstance(self.theta, bool) and self.theta == 0):
+            raise SDLInputError(f"ReLU has no threshold (got theta={got(self.theta)}); use JumpReLU(theta=...) for a non-zero one")
+        object.__setattr__(self, "theta", 0.0)
 
     def evaluate_torch(self, z):
         return z.clamp(min=0)
@@ -127,8 +128,7 @@ class L1Training:
     l1_coeff: float = option(3e-3, "ReLU / Gated: L1 coefficient (on the FVU scale)")
 
     def validate(self, n_latents=None) -> None:
-        if not self.l1_coeff >= 0:
-            raise SDLInputError(f"l1_coeff must be >= 0, got {self.l1_coeff}")
+        finite_float("l1_coeff", self.l1_coeff, lo=0)
 
 
 @dataclass(frozen=True)
@@ -140,11 +140,9 @@ class JumpReLUTraining:
     bandwidth: float = option(0.05, "JumpReLU: rectangle-kernel width ε of the straight-through estimator")
 
     def validate(self, n_latents=None) -> None:
-        if not self.l0_coeff >= 0:
-            raise SDLInputError(f"l0_coeff must be >= 0, got {self.l0_coeff}")
-        if not (self.threshold_init > 0 and self.bandwidth > 0):
-            raise SDLInputError(f"JumpReLU threshold_init and bandwidth must be > 0, got {self.threshold_init}, "
-                                f"{self.bandwidth}")
+        finite_float("l0_coeff", self.l0_coeff, lo=0)
+        finite_float("JumpReLU threshold_init", self.threshold_init, lo=0, lo_open=True)
+        finite_float("JumpReLU bandwidth", self.bandwidth, lo=0, lo_open=True)
 
 
 RELU = register(Family(

@@ -21,12 +21,11 @@ from theory.activations.relu import JumpReLU
 from theory.errors import SDLInputError
 from theory.options import option
 from theory.registry import Family, register
+from theory.validation import finite_float, integer, positive_int
 
 
 def _check_k(k) -> int:
-    if isinstance(k, bool) or int(k) != k or k < 1:
-        raise SDLInputError(f"k must be a positive integer, got {k!r}")
-    return int(k)
+    return positive_int("k", k)
 
 
 def _top_set_constraints(on: list, off: list, relu: bool, full: bool) -> list[LinearConstraint]:
@@ -65,7 +64,7 @@ class TopK(Activation):
     name: ClassVar[str] = "topk"
 
     def __post_init__(self):
-        _check_k(self.k)
+        object.__setattr__(self, "k", _check_k(self.k))
 
     def active(self, Z):
         return topk_mask(Z, self.k)
@@ -145,9 +144,9 @@ class BatchTopK(Activation):
     per_sample: ClassVar[bool] = False
 
     def __post_init__(self):
-        _check_k(self.k)
-        if self.threshold is not None and (not np.isfinite(self.threshold) or self.threshold < 0):
-            raise SDLInputError(f"BatchTopK inference threshold must be >= 0, got {self.threshold}")
+        object.__setattr__(self, "k", _check_k(self.k))
+        if self.threshold is not None:
+            object.__setattr__(self, "threshold", finite_float("BatchTopK inference threshold", self.threshold, lo=0))
 
     def active(self, Z):
         Z2, squeeze = _as_2d(Z)
@@ -261,8 +260,8 @@ class TopKTraining:
     k: int = option(0, "TopK family: active latents per sample (0 = sqrt(n_q))")
 
     def validate(self, n_latents=None) -> None:
-        if isinstance(self.k, bool) or int(self.k) != self.k or self.k < 0 or \
-                (n_latents is not None and self.k > n_latents):
+        k = integer("k", self.k)
+        if k < 0 or (n_latents is not None and k > n_latents):
             raise SDLInputError(f"k = {self.k} must be an integer in [0, n_latents = {n_latents}] (0 = sqrt(n_latents))")
 
 
