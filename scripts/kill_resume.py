@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parents[1]
 SPEC = {
     "data": {"n_features": 12, "d_in": 10, "n_samples": 2048, "interference": 0.4, "p_active": 0.1,
              "pgd_steps": 200, "seed": 3},
-    "train": {"arch": "topk", "n_latents": 24, "k": 3, "batch_size": 32, "epochs": 3.0, "lr": 3e-3,
+    "train": {"arch": "topk_relu", "n_latents": 24, "hyper": {"k": 3}, "batch_size": 32, "epochs": 3.0, "lr": 3e-3,
               "dead_window": 5, "k_aux": 4, "resample": True, "resample_every": 40, "resample_batch": 64,
               "eval_every": 25, "eval_samples": 128, "checkpoint_every": 1, "device": "cpu", "quiet": True,
               "seed": 5},
