@@ -57,9 +57,14 @@ def check(claim_id: str, instance=None, *, budget: int | None = None, seed: int 
         if kwargs:
             raise SDLInputError(f"{claim_id}: {sorted(kwargs)} apply to a given instance; pass instance=... too")
         return claim.search(budget=budget, seed=seed, **search_options)
-    V.instance_of("instance", instance, Instance, "a theory.Instance (or None for the claim's own search)")
+    # most claims check a theory.Instance; a claim may declare what else it checks (C10/C11: a bench size name)
+    types = getattr(claim, "INSTANCE_TYPES", (Instance,))
+    V.instance_of("instance", instance, types, " or ".join(
+        "a theory.Instance" if t is Instance else f"a {t.__name__}" for t in types) + " (or None for the claim's own search)")
     given = {k: v for k, v in options(claim, kwargs).items() if k in kwargs}  # unknown options refused here
-    return claim.check_instance(instance, seed=seed, budget=budget, **_checked_kwargs(instance, given))
+    if isinstance(instance, Instance):
+        given = _checked_kwargs(instance, given)
+    return claim.check_instance(instance, seed=seed, budget=budget, **given)
 
 
 def _checked_kwargs(instance: Instance, kw: dict) -> dict:

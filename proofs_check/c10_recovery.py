@@ -44,6 +44,7 @@ CLAIM = Claim(
     ),
 )
 
+INSTANCE_TYPES = (str,)          # check(claim, "small"): the instance is a bench size name
 SEARCH_OPTIONS = ("size",)      # search(size=...): the bench size (verify --bench-size)
 Options = NoOptions             # check_instance(size_name) takes no further options
 READINGS = ("decoder", "encoder")

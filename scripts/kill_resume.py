@@ -74,6 +74,16 @@ def _finish(proc: subprocess.Popen) -> None:
         raise RuntimeError(f"training child failed (rc {proc.returncode}): {err[-3000:]}")
 
 
+def _checkpointed_step(root: str) -> int:
+    from numerics.io import latest_checkpoint
+
+    try:
+        path = latest_checkpoint(root)
+        return -1 if path is None else int(str(path.name).rsplit("-", 1)[-1])
+    except (OSError, ValueError):  # mid-rename: try again
+        return -1
+
+
 def _total_steps(spec: dict) -> int:
     t, d = spec["train"], spec["data"]
     steps = int(round(t["epochs"] * (d["n_samples"] // t["batch_size"])))
@@ -110,9 +120,16 @@ def run(workdir: str | Path, kills: int, seed: int = 0, spec: dict | None = None
         proc = _spawn(killed)
         step = _wait_start(proc)
         resumed_from.append(step)
-        # uniform over the remaining training time, so kills spread over the run (writes included)
-        delay = rng.uniform(0.0, train_s * max(0.02, 1.0 - step / total_steps))
+        # Kill once the run has checkpointed a randomly chosen later step (spreading the kills evenly over
+        # what is left), then a random few milliseconds more: the kill lands inside or between writes.
+        left = kills - done
+        target = min(total_steps - 1, step + rng.randint(1, max(1, 2 * (total_steps - step) // (left + 1))))
+        t_kill = time.perf_counter()
+        while proc.poll() is None and _checkpointed_step(killed["ckdir"]) < target:
+            time.sleep(0.002)
+        delay = rng.uniform(0.0, 0.03)
         time.sleep(delay)
+        delay += time.perf_counter() - t_kill
         if proc.poll() is not None:  # finished before the kill: start over from scratch
             _finish(proc)
             finished_early += 1
@@ -134,7 +151,8 @@ def run(workdir: str | Path, kills: int, seed: int = 0, spec: dict | None = None
     differing = sorted(k for k in a if k not in b or not torch.equal(a[k], b[k]))
     leftovers = sorted(str(p.relative_to(work)) for p in work.rglob("*") if ".tmp" in p.name or p.name.startswith(".tmp"))
     summary = {
-        "kills": done, "seed": seed, "resumed_from_steps": resumed_from, "kill_delays_s": delays,
+        "kills": done, "seed": seed, "total_steps": total_steps, "resumed_from_steps": resumed_from,
+        "kill_delays_s": delays,
         "restarts_from_scratch": finished_early, "uninterrupted_train_s": round(train_s, 3),
         "tensors": sorted(a), "differing_tensors": differing, "bit_identical": not differing and set(a) == set(b),
         "temporary_files_left": leftovers,

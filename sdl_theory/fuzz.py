@@ -440,7 +440,7 @@ def _stub_cli_work(stack: contextlib.ExitStack) -> None:
     import proofs_check.bridge as bridge
     import sdl_theory.commands.verify as verify
 
-    def fake_claim(claim_id, budget, seed):
+    def fake_claim(claim_id, budget, seed, *args, **kwargs):
         from proofs_check.report import ClaimOutcome
 
         return ClaimOutcome(claim_id, None, "stubbed by the fuzz", "", "")
