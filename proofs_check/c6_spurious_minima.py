@@ -60,7 +60,7 @@ from theory.partial_optimum import (
     stationary_partial_minima,
 )
 from theory.patterns import ActivationPattern, as_pattern, pattern_of, region
-from theory.strategies import instances, seeds
+from theory.strategies import instances, searched_families, seeds
 
 
 @dataclass(frozen=True)
@@ -352,10 +352,10 @@ def _partition(draw, n: int):
 
 
 @st.composite
-def _space(draw):
+def _space(draw, families=None):
     """Every family, bias or not, SAE or transcoder, n > n_p or not, unequal weights, orthonormal /
     random / negative geometries; a polysemantic partition pattern."""
-    inst = draw(instances(min_n=2, max_n=3, max_dim=3))
+    inst = draw(instances(min_n=2, max_n=3, max_dim=3, families=families))
     return inst, draw(_partition(inst.n))
 
 
@@ -429,6 +429,13 @@ def _search(budget: int, seed: int):
     return found, _corrected_search(budget, seed)
 
 
+@lru_cache(maxsize=8)
+def _gated_search(budget: int, seed: int):
+    """The Gated unit (tied and untied), searched apart so the default search stays comparable."""
+    return find_counterexample(_space(families=("gated",)), _predicate, budget=max(10, budget // 2), seed=seed + 7,
+                               shrink_budget=budget)
+
+
 def search(budget: int = 40, seed: int = 0) -> Verdict:
     steps = tuple(proof_steps())
     found, repaired = _search(int(budget), int(seed))
@@ -436,12 +443,15 @@ def search(budget: int = 40, seed: int = 0) -> Verdict:
                          + (f"; fails at {repaired.details}" if repaired.found else ""), merged_counts(repaired))
     hand = {name: {k: r[k] for k in ("outcome", "pattern")} | {"reason_or_loss": r.get("reason", r.get("loss"))}
             for name, (inst, pat) in hand_instances().items() for r in [decide(inst, pat)]}
-    numbers = {"search": found.summary(), "corrected_search": repaired.summary(), "hand_instances": hand}
+    gated = _gated_search(int(budget), int(seed))
+    numbers = {"search": found.summary(), "corrected_search": repaired.summary(), "hand_instances": hand,
+               "gated_search": gated.summary(), "gated_counterexample": gated.details,
+               "families_searched": list(searched_families()) + ["gated (tied and untied)"]}
     failing_steps = [s.name for s in steps if not s.holds]
     if not found.found:
         return Verdict("C6", CLAIM.title, "holds",
                        f"a partial minimum with positive loss found (or not excluded) for every searched pattern: {found.summary()}. "
-                       f"Proof steps that do not follow in general: {failing_steps}.",
+                       f"Proof steps that do not follow in general: {failing_steps}. Gated units: {gated.summary()}.",
                        None, cc, steps, numbers, seed, budget)
     ex = found.details
     inst = ex["instance"]
@@ -456,7 +466,9 @@ def search(budget: int = 40, seed: int = 0) -> Verdict:
                 f"W_r = {'W_p' if inst['W_r'] is None else np.round(np.asarray(inst['W_r']), 4).tolist()}, "
                 f"weights M = {np.round(np.asarray(inst['weights']), 4).tolist()}, bias = {inst['encoder_bias']}, "
                 f"{found.summary()}. Proof steps that do not follow: {failing_steps}. Smallest instances: "
-                + "; ".join(f"{k}: {v['outcome']}" for k, v in hand.items()) + ".")
+                + "; ".join(f"{k}: {v['outcome']}" for k, v in hand.items()) + ". Gated units (tied and untied), "
+                f"searched apart: {gated.summary()}"
+                + (f" — {gated.details['reason']}" if gated.found else "") + ".")
     return Verdict("C6", CLAIM.title, "fails", evidence, ex, cc, steps, numbers, seed, budget)
 
 
