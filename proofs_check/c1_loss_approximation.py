@@ -34,7 +34,7 @@ from hypothesis import strategies as st
 from proofs_check.algebra import equality_step, inequality_step
 from proofs_check.claim import Claim
 from proofs_check.search import SKIP, UNDECIDED, find_counterexample, search_condition
-from proofs_check.verdict import MIN_MET, CorrectedCondition, StepCheck, Verdict, merged_counts
+from proofs_check.verdict import MIN_MET, ROBUST_MARGIN, CorrectedCondition, StepCheck, Verdict, margin_note, merged_counts
 from theory.activations import JumpReLU
 from theory.distribution import Constant, FeatureDistribution, Uniform
 from theory import validation as V
@@ -345,9 +345,6 @@ def _superposed(example) -> bool:
     return example[0].n > example[0].n_p
 
 
-ROBUST_MARGIN = 0.05  # a robust counterexample keeps every pre-activation this far from every threshold and tie
-
-
 def data_margin(instance: Instance, W_E, b_E=None) -> float:
     """The smallest distance of a pre-activation from a threshold or a tie over the inputs both objectives
     evaluate: the unit single features (L̃) and, for constant magnitudes, every active set at that magnitude
@@ -472,8 +469,7 @@ def search(budget: int = 40, seed: int = 0) -> Verdict:
     ex["margin_from_thresholds"] = data_margin(inst, ex["W_E"], ex["b_E"])
     minimal = (f"minimal counterexample: {ex['activation']}, n = {len(ex['instance']['weights'])}, p = {ex['p']:.3g}, "
                f"{describe_magnitude(inst.distribution.magnitude)}: |L − L̃| = {ex['gap']:.4g} > n² C p² = {ex['bound_high']:.4g} "
-               f"(C ≤ {ex['C_high']:.3g}; smallest distance of a pre-activation from a threshold or tie "
-               f"{ex['margin_from_thresholds']:.3g}{', so it flips with the > vs >= convention' if ex['margin_from_thresholds'] < ROBUST_MARGIN else ''})"
+               f"(C ≤ {ex['C_high']:.3g}; {margin_note(ex['margin_from_thresholds'])})"
                f"; the single-feature part differs from L̃ by {ex['homogeneity_defect_term']:.3g}. {found.summary()}.")
     numbers["robust_search"] = robust_found.summary()
     if robust_found.found:

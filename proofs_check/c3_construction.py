@@ -24,7 +24,7 @@ from hypothesis import strategies as st
 from proofs_check.algebra import equality_step, inequality_step
 from proofs_check.claim import Claim
 from proofs_check.search import SKIP, find_counterexample, search_condition
-from proofs_check.verdict import MIN_MET, CorrectedCondition, StepCheck, Verdict, merged_counts
+from proofs_check.verdict import MIN_MET, ROBUST_MARGIN, CorrectedCondition, StepCheck, Verdict, margin_note, merged_counts
 from theory.activations import JumpReLU, TopK
 from theory.errors import SDLInputError
 from theory.geometry import coherence
@@ -65,9 +65,6 @@ def construction(instance: Instance, n_q: int | None = None, scale: float = 1.0)
     W_D = np.zeros((instance.n_r, n_q))
     W_D[:, :n] = instance.W_r / scale
     return W_D, W_E, (np.zeros(n_q) if instance.encoder_bias else None)
-
-
-ROBUST_MARGIN = 0.05  # a robust counterexample keeps every pre-activation this far from every threshold and tie
 
 
 def claimed_bound(instance: Instance) -> float:
@@ -293,9 +290,8 @@ def search(budget: int = 40, seed: int = 0) -> Verdict:
     ex["margin_from_thresholds"] = robust_margin(m_inst, construction(m_inst, ex["n_q"])[1])
     evidence = (f"minimal counterexample: {ex['activation']}, n = {len(ex['gram_W_p'])}, n_q = {ex['n_q']}, "
                 f"M = {ex['interference_M']:.3g}: L̃ = {ex['loss']:.6g} > bound {ex['bound']:.6g} "
-                f"({'diagonal unit switched off' if not ex['diagonal_kept'] else 'negative entries kept'}; smallest "
-                f"distance of a pre-activation from a threshold or tie {ex['margin_from_thresholds']:.3g}"
-                f"{', so it flips with the > vs >= convention' if ex['margin_from_thresholds'] < ROBUST_MARGIN else ''}). "
+                f"({'diagonal unit switched off' if not ex['diagonal_kept'] else 'negative entries kept'}; "
+                f"{margin_note(ex['margin_from_thresholds'])}). "
                 f"{found.summary()}.")
     numbers["robust_search"] = robust_found.summary()
     if robust_found.found:

@@ -105,6 +105,15 @@ class CorrectedCondition:
         return to_jsonable(self.__dict__)
 
 
+ROBUST_MARGIN = 0.05  # a robust counterexample keeps every pre-activation this far from every threshold and tie
+
+
+def margin_note(margin: float) -> str:
+    """How a counterexample's distance from thresholds and ties reads (issue 12: no verdict on a tie)."""
+    flips = ", so it flips with the > vs >= convention" if margin < ROBUST_MARGIN else ""
+    return f"smallest distance of a pre-activation from a threshold or tie {margin:.3g}{flips}"
+
+
 def verification_gap(counts: dict | None) -> str | None:
     """Why a search with these counts does not verify a corrected condition (None when it does)."""
     if not counts:
