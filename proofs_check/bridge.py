@@ -34,6 +34,7 @@ from theory.derivation import least_squares_decoder, stationarity_residual
 from theory.errors import SDLInputError
 from theory.instance import Instance
 from theory.objective import approx_loss
+from theory.margins import point_slack
 from theory.patterns import pattern_of, region
 
 INSTANCE_FILE = "instance.json"
@@ -84,6 +85,11 @@ class Inspection:
         r = self.residual
         lines.append("stationarity residual of L̃ in Ω_P: " + ", ".join(
             f"||∇_{k}|| = {v:.3g}" for k, v in r["norms"].items()) + f"  (relative {r['relative']:.3g})")
+        if "region_slack" in r:
+            sl = r["region_slack"]
+            lines.append(f"position in Ω_P: smallest slack {sl['strict']:.3g} over the strict inequalities, "
+                         f"{sl['weak']:.3g} over the weak ones — "
+                         + ("strictly inside" if sl["inside"] and sl["strict"] > 0 else "ON A BOUNDARY (a tie)"))
         d = self.ls_decoder
         lines.append(f"least-squares decoder W_D*: relative error of learned W_D {d['relative_error']:.3g}; "
                      f"cosine per live column min {_fmt(d['cosine_min'])}, mean {_fmt(d['cosine_mean'])}; "
@@ -229,13 +235,14 @@ def inspect_point(inst: Instance, W_D, W_E, b_E=None, *, b_D=None, acs: bool = T
           "loss": approx_loss(inst, W_Ds, W_E, bb)}
     # partial optimum of the pattern by ACS from the current point
     n_vars = n_q * inst.n_p + (n_q if inst.encoder_bias else 0)
-    R = region(inst, P)
+    # where the point sits in its own region, from Z alone (O(n·n_q); the dense region is never built here)
+    slack = point_slack(inst, W_E, bb)
     po: dict
     if not acs:
         po = {"skipped": "disabled"}
     elif n_vars > acs_max_vars:
         po = {"skipped": f"{n_vars} encoder variables > acs_max_vars = {acs_max_vars}"}
-    elif not R.contains(W_E, bb):
+    elif not (slack["inside"] and region(inst, P).contains(W_E, bb)):
         po = {"skipped": "the point lies on a boundary of its region (ties); ACS needs an interior start"}
     else:
         res = _acs(inst, P, W_E, bb, acs_iters)
@@ -278,7 +285,8 @@ def inspect_point(inst: Instance, W_D, W_E, b_E=None, *, b_D=None, acs: bool = T
         activation=inst.activation.describe(), encoder_bias=inst.encoder_bias,
         pattern=P.to_json(), dead_neurons=P.dead_neurons,
         polysemantic_neurons=[i for i, F in enumerate(P.firing) if len(F) >= 2],
-        partition_problem=P.partition_problem(), achieved_loss=achieved, loss_scale=scale, residual=residual,
+        partition_problem=P.partition_problem(), achieved_loss=achieved, loss_scale=scale,
+        residual=dict(residual, region_slack=slack),
         ls_decoder=ls, partial_optimum=po, global_optimum=glob, unmet=tuple(unmet), extra=extra)
 
 

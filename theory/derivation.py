@@ -33,7 +33,7 @@ import sympy as sp
 from theory import validation as V
 from theory.errors import SDLInputError
 from theory.instance import Instance
-from theory.objective import single_feature_codes
+from theory.objective import single_feature_codes, sparse_if_sparse
 
 # --------------------------------------------------------------------------------------------
 # Matrix form (any dimension)
@@ -240,15 +240,34 @@ def gradients(instance: Instance, W_D, W_E, b_E=None, *, method: str = "auto") -
             gb += fn["grad_b"](*args)
         gb = gb[:, 0]
     else:
-        # Σ_d −2 M_d r_d s_dᵀ, Σ_d −2 M_d (S_dᵀ W_Dᵀ r_d) w_p^dᵀ, Σ_d −2 M_d S_dᵀ W_Dᵀ r_d
-        C = instance.activation.output_matrix(mask)
-        X_q = np.einsum("dqe,de->dq", C, instance.pre_activations(W_E, b))
-        R = instance.W_r.T - X_q @ W_D.T
-        MR = instance.weights[:, None] * R
-        gD = -2 * MR.T @ X_q
-        back = np.einsum("dqe,dq->de", C, MR @ W_D)  # row d: S_dᵀ W_Dᵀ M_d r_d
-        gE = -2 * back.T @ instance.W_p.T
-        gb = -2 * back.sum(axis=0)
+        if instance.activation.pre_per_unit == 1:
+            # Σ_d −2 M_d r_d s_dᵀ, Σ_d −2 M_d (S_d W_Dᵀ r_d) w_p^dᵀ, Σ_d −2 M_d S_d W_Dᵀ r_d
+            X_q = np.where(mask, instance.pre_activations(W_E, b), 0.0)
+            S = sparse_if_sparse(X_q)
+            R = instance.W_r.T - np.asarray(S @ W_D.T)
+            MR = instance.weights[:, None] * R
+            gD = -2 * np.asarray(S.T @ MR).T
+            if S is X_q:
+                back = mask * (MR @ W_D)  # row d: S_d W_Dᵀ M_d r_d
+                gE = -2 * back.T @ instance.W_p.T
+                gb = -2 * back.sum(axis=0)
+            else:  # only the active cells of S_d W_Dᵀ M_d r_d are needed: nnz·n_r instead of n·n_q·n_r
+                from scipy.sparse import csr_matrix
+
+                rows, cols = np.nonzero(mask)
+                back = csr_matrix((np.einsum("kr,kr->k", MR[rows], W_D.T[cols]), (rows, cols)), shape=mask.shape)
+                gE = -2 * np.asarray(back.T @ instance.W_p.T)
+                gb = -2 * np.asarray(back.sum(axis=0)).ravel()
+        else:  # units reading several pre-activations (Gated): σ(z_d) = C_d z_d
+            # Σ_d −2 M_d r_d s_dᵀ, Σ_d −2 M_d (S_dᵀ W_Dᵀ r_d) w_p^dᵀ, Σ_d −2 M_d S_dᵀ W_Dᵀ r_d
+            C = instance.activation.output_matrix(mask)
+            X_q = np.einsum("dqe,de->dq", C, instance.pre_activations(W_E, b))
+            R = instance.W_r.T - X_q @ W_D.T
+            MR = instance.weights[:, None] * R
+            gD = -2 * MR.T @ X_q
+            back = np.einsum("dqe,dq->de", C, MR @ W_D)  # row d: S_dᵀ W_Dᵀ M_d r_d
+            gE = -2 * back.T @ instance.W_p.T
+            gb = -2 * back.sum(axis=0)
     return Gradients(gD, gE, gb if instance.encoder_bias else None)
 
 
@@ -284,6 +303,15 @@ def least_squares_decoder(instance: Instance, W_E, b_E=None) -> np.ndarray:
     if b_E is not None:
         b_E = V.vector("b_E", b_E, W_E.shape[0], "encoder bias, one entry per neuron")
     X_q = single_feature_codes(instance, W_E, b_E)
+    if X_q.shape[1] > X_q.shape[0]:
+        # more neurons than features: with A = M^½ X_q (n × n_q), G = AᵀA and A(AᵀA)⁺ = (AAᵀ)⁺A, so
+        # W_D* = W_r M^½ (AAᵀ)⁺ A needs the n × n Gram instead of the n_q × n_q one (same nonzero
+        # spectrum, so the same rcond cut); n_q = 16000 would otherwise be a 2 GB pinv
+        sq = np.sqrt(instance.weights)
+        A = sparse_if_sparse(sq[:, None] * X_q)
+        AAt = A @ A.T
+        K = np.linalg.pinv(AAt.toarray() if hasattr(AAt, "toarray") else AAt, rcond=1e-12, hermitian=True)
+        return np.asarray(((instance.W_r * sq[None, :]) @ K) @ A)
     G = X_q.T @ (instance.weights[:, None] * X_q)
     B = instance.W_r @ (instance.weights[:, None] * X_q)
     return B @ np.linalg.pinv(G, rcond=1e-12, hermitian=True)

@@ -24,6 +24,7 @@ from theory import validation as V
 
 UNIT_NORM_TOL = 1e-6
 REPR_MAX_N = 2048  # repr shows the interference only up to this many features
+_Z_CACHE_MIN_FLOPS = 5e8
 
 
 _matrix = V.matrix
@@ -148,10 +149,32 @@ class Instance:
         return W_D, W_E, b
 
     def pre_activations(self, W_E, b_E=None) -> np.ndarray:
-        """``Z[d, i] = <w_E^i, w_p^d> + b_i``: the neurons' inputs on the single-feature inputs ``w_p^d``."""
+        """``Z[d, i] = <w_E^i, w_p^d> + b_i``: the neurons' inputs on the single-feature inputs ``w_p^d``.
+
+        A large product (``n·n_p·n_q >= 5·10⁸``; paper size is 1.2·10¹⁰) is kept for the last encoder,
+        keyed by a digest of its bytes (and of ``b_E``): one inspection evaluates L̃, its gradients, the
+        least-squares decoder and the region slack at the same encoder, each of which would redo it
+        (issue 9). Such a large result is returned read-only (it is shared); copy it to write into it."""
         W_E = np.asarray(W_E, dtype=float)
-        Z = self.W_p.T @ W_E.T
-        return Z if b_E is None else Z + np.asarray(b_E, dtype=float)[None, :]
+        b = None if b_E is None else np.asarray(b_E, dtype=float)
+        if not (W_E.ndim == 2 and self.n * W_E.size >= _Z_CACHE_MIN_FLOPS):
+            Z = self.W_p.T @ W_E.T
+            return Z if b is None else Z + b[None, :]
+        import hashlib
+
+        h = hashlib.blake2b(np.ascontiguousarray(W_E).view(np.uint8).data, digest_size=20)
+        if b is not None:
+            h.update(np.ascontiguousarray(b).view(np.uint8).data)
+        key = (W_E.shape, b is None, h.digest())
+        hit = self.__dict__.get("_z_cache")
+        if hit is None or hit[0] != key:
+            Z = self.W_p.T @ W_E.T
+            if b is not None:
+                Z += b[None, :]
+            Z.flags.writeable = False   # shared: writing into it raises instead of corrupting the cache
+            hit = (key, Z)
+            object.__setattr__(self, "_z_cache", hit)
+        return hit[1]
 
     # --- serialisation -------------------------------------------------------------------------
     def to_json(self) -> dict:

@@ -29,12 +29,23 @@ def single_feature_codes(instance: Instance, W_E, b_E=None) -> np.ndarray:
     return instance.activation.evaluate(instance.pre_activations(W_E, b_E))
 
 
+def sparse_if_sparse(X: np.ndarray, min_size: int = 1_000_000, max_density: float = 0.05):
+    """``X`` as a scipy CSR matrix when it is large and mostly zeros (a TopK model's single-feature
+    codes: k of n_q per row), else ``X`` itself. Products ``X @ A`` give the same dense result either
+    way; the sparse one costs ``nnz·cols`` instead of ``rows·n_q·cols`` (issue 9: paper-size inspect)."""
+    if X.size >= min_size and np.count_nonzero(X) <= max_density * X.size:
+        from scipy.sparse import csr_matrix
+
+        return csr_matrix(X)
+    return X
+
+
 def approx_residuals(instance: Instance, W_D, W_E, b_E=None) -> np.ndarray:
     """``R[d] = w_r^d − W_D σ(W_E w_p^d + b)`` (features × n_r)."""
     V.instance_of("instance", instance, Instance, "a theory.Instance")
     W_D, W_E, b = instance.check_params(W_D, W_E, b_E)
-    X_q = single_feature_codes(instance, W_E, b if instance.encoder_bias else None)
-    return instance.W_r.T - X_q @ W_D.T
+    X_q = sparse_if_sparse(single_feature_codes(instance, W_E, b if instance.encoder_bias else None))
+    return instance.W_r.T - np.asarray(X_q @ W_D.T)
 
 
 def approx_loss_terms(instance: Instance, W_D, W_E, b_E=None) -> np.ndarray:

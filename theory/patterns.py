@@ -377,6 +377,9 @@ def region_on_inputs(instance: Instance, X, mask) -> Region:
         raise SDLInputError(f"inputs must be given in feature coordinates (rows of length n = {instance.n}), got shape {X.shape}")
     if mask.ndim != 2 or mask.shape[0] != X.shape[0]:
         raise SDLInputError(f"mask must be inputs × neurons with {X.shape[0]} rows, got shape {mask.shape}")
+    from theory.margins import check_dense_region
+
+    check_dense_region(instance, X.shape[0], mask.shape[1])  # refuse before allocating (issue 9)
     P = ActivationPattern.from_mask(mask)
     act = instance.activation
     n_q, n_p = mask.shape[1], instance.n_p

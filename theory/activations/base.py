@@ -138,7 +138,21 @@ def topk_mask(Z: np.ndarray, k: int) -> np.ndarray:
     """Boolean mask of the ``k`` largest entries of each row (ties: lower index first)."""
     Z2, squeeze = _as_2d(Z)
     k = min(k, Z2.shape[1])
-    order = np.argsort(-Z2, axis=1, kind="stable")[:, :k]
-    mask = np.zeros(Z2.shape, dtype=bool)
-    np.put_along_axis(mask, order, True, axis=1)
+    if k <= 0:
+        mask = np.zeros(Z2.shape, dtype=bool)
+    elif np.isnan(Z2).any():  # NaN order as in a stable sort of −Z (last): the general path
+        order = np.argsort(-Z2, axis=1, kind="stable")[:, :k]
+        mask = np.zeros(Z2.shape, dtype=bool)
+        np.put_along_axis(mask, order, True, axis=1)
+    else:
+        # O(n_q) per row instead of a sort (paper-size inspect, issue 9): everything above the k-th largest
+        # value, then the lowest-index entries equal to it until k are on — what the stable sort keeps
+        kth = np.partition(Z2, Z2.shape[1] - k, axis=1)[:, Z2.shape[1] - k][:, None]
+        mask = Z2 >= kth
+        over = np.flatnonzero(mask.sum(axis=1) > k)   # rows where ties at the k-th value overflow k
+        if over.size:
+            sub, kk = Z2[over], kth[over]
+            tie = sub == kk
+            need = k - (sub > kk).sum(axis=1, keepdims=True)
+            mask[over] = (sub > kk) | (tie & (np.cumsum(tie, axis=1) <= need))
     return mask[0] if squeeze else mask

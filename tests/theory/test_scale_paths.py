@@ -1,0 +1,132 @@
+"""The paths that make inspect scale (issue 9) agree with the small exact ones they replace:
+top-k by partition vs a stable sort, sparse codes vs dense, the n × n least-squares Gram vs the
+n_q × n_q one, the point's slack from Z vs the dense region, the cached product vs a fresh one."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import theory.derivation as Dv
+import theory.objective as Obj
+from theory import Instance
+from theory.activations import BatchTopK, JumpReLU, ReLU, TopK, TopKReLU
+from theory.activations.base import topk_mask
+from theory.errors import SDLInputError
+from theory.instance import normalize_columns
+from theory.margins import MAX_DENSE_REGION_BYTES, check_dense_region, point_slack
+from theory.patterns import pattern_of, region
+
+
+def _stable_topk(Z, k):
+    Z2 = np.atleast_2d(Z)
+    k = min(k, Z2.shape[1])
+    order = np.argsort(-Z2, axis=1, kind="stable")[:, :k]
+    m = np.zeros(Z2.shape, dtype=bool)
+    np.put_along_axis(m, order, True, axis=1)
+    return m if np.ndim(Z) == 2 else m[0]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(1, 5), st.integers(1, 8), st.integers(1, 9), st.integers(0, 2**31 - 1), st.booleans())
+def test_topk_mask_matches_the_stable_sort(rows, cols, k, seed, ties):
+    rng = np.random.default_rng(seed)
+    Z = rng.integers(-2, 3, size=(rows, cols)).astype(float) if ties else rng.normal(size=(rows, cols))
+    assert np.array_equal(topk_mask(Z, k), _stable_topk(Z, k))
+    assert np.array_equal(topk_mask(Z[0], k), _stable_topk(Z[0], k))
+
+
+def _instance(act, seed, n=6, n_p=5, bias=True):
+    rng = np.random.default_rng(seed)
+    return Instance(W_p=normalize_columns(rng.normal(size=(n_p, n))), weights=rng.uniform(0.5, 2.0, size=n),
+                    activation=act, encoder_bias=bias)
+
+
+FAMILIES = [ReLU(), JumpReLU(theta=0.3), TopK(k=2), TopKReLU(k=2), BatchTopK(k=2)]
+
+
+@pytest.mark.parametrize("act", FAMILIES, ids=lambda a: a.describe())
+def test_sparse_codes_give_the_dense_results(act, monkeypatch):
+    inst = _instance(act, 1, n=9, n_p=7)
+    rng = np.random.default_rng(2)
+    W_E, b, W_D = rng.normal(size=(30, 7)), rng.normal(size=30) * 0.5 - 0.4, rng.normal(size=(7, 30))
+    dense = (Dv.gradients(inst, W_D, W_E, b, method="vectorized"), Obj.approx_loss(inst, W_D, W_E, b),
+             Dv.least_squares_decoder(inst, W_E, b))
+    real = Obj.sparse_if_sparse
+    always = lambda X, min_size=0, max_density=1.0: real(X, 0, 1.0)  # noqa: E731
+    monkeypatch.setattr(Obj, "sparse_if_sparse", always)
+    monkeypatch.setattr(Dv, "sparse_if_sparse", always)
+    assert not isinstance(always(np.eye(2)), np.ndarray)   # the sparse path is really taken
+    g = Dv.gradients(inst, W_D, W_E, b, method="vectorized")
+    for a, c in ((g.W_D, dense[0].W_D), (g.W_E, dense[0].W_E), (g.b_E, dense[0].b_E)):
+        assert np.allclose(a, c, atol=1e-10)
+    assert Obj.approx_loss(inst, W_D, W_E, b) == pytest.approx(dense[1], rel=1e-12)
+    assert np.allclose(Dv.least_squares_decoder(inst, W_E, b), dense[2], atol=1e-10)
+
+
+def test_least_squares_dual_form_is_the_normal_equations():
+    # n_q > n takes the n × n Gram; it must be the min-norm solution B G⁺ of the n_q × n_q one
+    for act in (ReLU(), TopKReLU(k=2)):
+        inst = _instance(act, 3, n=5, n_p=4)
+        rng = np.random.default_rng(4)
+        W_E, b = rng.normal(size=(12, 4)), rng.normal(size=12) * 0.3
+        X = Obj.single_feature_codes(inst, W_E, b)
+        G = X.T @ (inst.weights[:, None] * X)
+        B = inst.W_r @ (inst.weights[:, None] * X)
+        assert np.allclose(Dv.least_squares_decoder(inst, W_E, b), B @ np.linalg.pinv(G, rcond=1e-12, hermitian=True),
+                           atol=1e-10)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.sampled_from(FAMILIES), st.integers(0, 2**31 - 1), st.integers(2, 7), st.booleans())
+def test_point_slack_is_the_dense_regions(act, seed, n_q, rounded):
+    inst = _instance(act, seed % 1000, n=4, n_p=3)
+    rng = np.random.default_rng(seed)
+    W_E = rng.normal(size=(n_q, 3))
+    b = rng.normal(size=n_q) * 0.5
+    if rounded:  # coarse values make ties and zeros: boundaries must be seen
+        W_E, b = np.round(W_E), np.round(b)
+    got = point_slack(inst, W_E, b)
+    R = region(inst, pattern_of(inst, W_E, b))
+    s, w = R.slack(W_E, b)
+    assert got["strict"] == pytest.approx(s.min() if s.size else np.inf, abs=1e-12)
+    assert got["weak"] == pytest.approx(w.min() if w.size else np.inf, abs=1e-12)
+    assert got["inside"] == bool(R.contains(W_E, b))
+
+
+def test_dense_region_refused_before_allocation():
+    big = _instance(ReLU(), 0, n=1000, n_p=768)
+    with pytest.raises(SDLInputError, match="too large for an exact LP"):
+        check_dense_region(big, 1000, 16000)
+    with pytest.raises(SDLInputError, match="GiB"):
+        region(big, [set()] * 16000)
+    check_dense_region(big, 2, 3)   # small is fine
+    assert MAX_DENSE_REGION_BYTES <= 2**30
+
+
+def test_cached_product_is_the_fresh_one(monkeypatch):
+    import theory.instance as I
+
+    monkeypatch.setattr(I, "_Z_CACHE_MIN_FLOPS", 0)
+    inst = _instance(ReLU(), 5)
+    rng = np.random.default_rng(6)
+    W_E = rng.normal(size=(8, 5))
+    Z1 = inst.pre_activations(W_E)
+    with pytest.raises(ValueError, match="read-only"):
+        Z1[:] = 0.0                  # the shared result cannot be scribbled on
+    assert inst.pre_activations(W_E) is Z1 and np.allclose(Z1, inst.W_p.T @ W_E.T)
+    W_E[0, 0] += 1.0                 # a changed encoder is a different key
+    assert np.allclose(inst.pre_activations(W_E), inst.W_p.T @ W_E.T)
+
+
+def test_cached_product_keys_on_the_bias(monkeypatch):
+    import theory.instance as I
+
+    monkeypatch.setattr(I, "_Z_CACHE_MIN_FLOPS", 0)
+    inst = _instance(ReLU(), 7)
+    rng = np.random.default_rng(8)
+    W_E, b = rng.normal(size=(8, 5)), rng.normal(size=8)
+    for bias in (b, b + 1.0, None, b):
+        want = inst.W_p.T @ W_E.T + (0.0 if bias is None else bias[None, :])
+        assert np.allclose(inst.pre_activations(W_E, bias), want)
