@@ -333,3 +333,23 @@ def test_round_trip_through_sae_lens(tmp_path):
         with torch.no_grad():
             assert rel(back(x), sae(x)) <= 1e-5, name
     assert sae_lens.__version__
+
+
+@pytest.mark.parametrize("name", ["relu", "jumprelu", "gated"])
+def test_b_dec_subtraction_on_the_sparse_and_dense_paths(name, monkeypatch):
+    # the sparse code path (few active entries) must see x − b_dec exactly as the dense one, gradients included
+    x = inputs()
+    out = {}
+    for below in (0.0, 1.0):
+        m = build_model(name, D, N, seed=4, apply_b_dec_to_input=True)
+        with torch.no_grad():
+            m.b_dec.copy_(rand(D, seed=11))
+            m.b_enc.copy_(rand(N, seed=12, scale=0.3))
+        monkeypatch.setattr(type(m), "sparse_below", below)
+        terms, code, y_hat = m.loss(x, x)
+        sum(terms.values()).backward()
+        out[below] = (y_hat.detach(), m.b_dec.grad.clone(), m.W_enc.grad.clone(), code.sparse)
+    assert not out[0.0][3] and out[1.0][3]
+    for a, b in zip(out[0.0][:3], out[1.0][:3]):
+        assert torch.allclose(a, b, rtol=1e-4, atol=1e-5)
+    assert out[0.0][1].abs().sum() > 0
