@@ -13,7 +13,8 @@ benchmark (``bench/train_throughput.py``) — runs :meth:`Engine.train_step`; th
   from a checkpoint continues exactly as the uninterrupted run would have.
 - **Callbacks** (:class:`Callback`): extra loss terms (:class:`AuxK`, :class:`Anchoring`), gradient and
   weight constraints (:class:`DecoderNorm`), :class:`Resample` (THEORY.md §8, C9), :class:`Evaluate`,
-  :class:`Convergence`, :class:`Checkpoint`, :class:`Progress`. Any callback may end the run with
+  :class:`Checkpoint`, :class:`Progress`, and the one convergence criterion
+  (:class:`numerics.convergence.ConvergenceMonitor`). Any callback may end the run with
   :meth:`Engine.stop`; the result records why (``stop_reason``) and, for a convergence criterion,
   whether it converged.
 
@@ -88,23 +89,35 @@ class ExactLoss:
 
 
 @torch.no_grad()
-def heldout_loss(engine: "Engine", size: int, index: int = 0) -> float:
-    """The objective's total on the held-out batch ``(index, size, stream 1)`` (the same batch every call)."""
+def objective_total(engine: "Engine", batch: Batch, penalties: bool = False) -> float:
+    """The objective's total on ``batch`` in eval mode; with ``penalties``, plus each callback's
+    :meth:`Callback.penalty` (e.g. the anchoring term), as the convergence criterion measures it."""
     m = engine.model
     was = m.training
     m.eval()
     try:
-        terms, _, _ = engine.objective(m, engine.batches(index, size, 1))
-        return float(torch.stack([t.detach() for t in terms.values()]).sum())
+        terms, _, _ = engine.objective(m, batch)
+        total = float(torch.stack([t.detach() for t in terms.values()]).sum())
+        if penalties:
+            for cb in engine.callbacks:
+                p = cb.penalty(engine)
+                if p is not None:
+                    total += float(p)
+        return total
     finally:
         m.train(was)
+
+
+def heldout_loss(engine: "Engine", size: int, index: int = 0) -> float:
+    """The objective's total on the held-out batch ``(index, size, stream 1)`` (the same batch every call)."""
+    return objective_total(engine, engine.batches(index, size, 1))
 
 
 # ============================================================================================= engine
 @dataclass
 class RunResult:
     model: Any
-    history: list = field(default_factory=list)  # evaluations (Evaluate / Convergence)
+    history: list = field(default_factory=list)  # evaluations (Evaluate)
     steps: int = 0
     wall_s: float = 0.0
     resampled: int = 0                            # neurons resampled over the run
@@ -138,6 +151,11 @@ class Callback:
 
     def on_end(self, engine: "Engine") -> None:
         """When the run ends (budget or stop)."""
+
+    def penalty(self, engine: "Engine") -> torch.Tensor | None:
+        """A term of the objective that depends on the parameters only (anchoring), counted in the
+        held-out loss of the convergence criterion; None: none."""
+        return None
 
     def state(self) -> dict:
         """JSON state saved in checkpoints."""
@@ -360,49 +378,6 @@ class Evaluate(Callback):
     def on_end(self, engine):
         if not engine.history or engine.history[-1]["step"] != engine.step:
             self._eval(engine)
-
-
-class Convergence(Callback):
-    """Stop when the relative change of the held-out loss over the last ``window`` steps is below ``eps``.
-
-    Every ``every`` steps the objective is evaluated on one fixed held-out batch (``heldout`` samples,
-    stream 1); once ``window`` steps of losses exist, ``|L(t) − L(t − window)| / |L(t − window)| < eps``
-    ends the run with ``converged = True``. A run that ends on its step budget has ``converged = False``."""
-
-    name = "convergence"
-
-    def __init__(self, every: int, window: int, eps: float, heldout: int = 4096):
-        if every < 1 or window < every or window % every or not eps > 0:
-            raise SDLInputError(f"convergence needs 1 <= every <= window, window a multiple of every, eps > 0; "
-                                f"got every={every}, window={window}, eps={eps}")
-        self.every, self.window, self.eps, self.heldout = int(every), int(window), float(eps), int(heldout)
-        self.losses: list[tuple[int, float]] = []
-
-    def relative_change(self) -> float | None:
-        lag = self.window // self.every
-        if len(self.losses) <= lag:
-            return None
-        now, before = self.losses[-1][1], self.losses[-1 - lag][1]
-        return abs(now - before) / max(abs(before), 1e-30)
-
-    def after_step(self, engine, out):
-        if engine.step % self.every:
-            return
-        self.losses.append((engine.step, heldout_loss(engine, self.heldout)))
-        rel = self.relative_change()
-        if rel is not None and rel < self.eps:
-            engine.stop(f"converged: held-out loss changed by {rel:.3g} (< {self.eps:g}) over {self.window} steps",
-                        converged=True)
-
-    def on_end(self, engine):
-        if engine.converged is None:
-            engine.converged = False
-
-    def state(self):
-        return {"losses": self.losses}
-
-    def load_state(self, state):
-        self.losses = [tuple(x) for x in state.get("losses", [])]
 
 
 class Checkpoint(Callback):

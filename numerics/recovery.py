@@ -59,7 +59,7 @@ def train_run(method: str, setting: dict, data, base: TrainConfig, criterion: Co
                                checkpoint_dir="", hyper=hyper, **direct)
     monitor = ConvergenceMonitor(criterion)
     t0 = time.perf_counter()
-    res = Trainer(tcfg, data).run(stop=monitor)
+    res = Trainer(tcfg, data, callbacks=[monitor]).run()
     wall = time.perf_counter() - t0
     skip = int(anchor_k) if skip is None else int(skip)
     m = evaluate(res.model, data, n_samples=eval_samples, taus=(TAU,), skip=skip)

@@ -31,8 +31,9 @@ def make_model(cfg: TrainConfig, data: BenchData) -> SparseCoder:
 
 
 class Trainer(Engine):
-    """One bench run: the engine with the callbacks ``cfg`` asks for (plus any ``callbacks`` given, e.g. a
-    :class:`numerics.engine.Convergence` criterion), run after the recipe's own and before the checkpoint."""
+    """One bench run: the engine with the callbacks ``cfg`` asks for (plus any ``callbacks`` given, e.g. the
+    convergence criterion :class:`numerics.convergence.ConvergenceMonitor`), run after the recipe's own and
+    before the checkpoint."""
 
     def __init__(self, cfg: TrainConfig, data: BenchData, model: SparseCoder | None = None,
                  callbacks: Sequence[Callback] = ()):
@@ -96,29 +97,11 @@ class Trainer(Engine):
                 "dead_frac": 1.0 - float(code.fired().float().mean()), "gt_dec@0.9": rec["gt"][0.9],
                 "mip_dec": rec["mip"]}
 
-    def anchor_loss(self) -> torch.Tensor:
-        """The anchoring penalty now (THEORY.md §6), e.g. for a held-out convergence loss."""
-        return self.callback(Anchoring).penalty(self)
-
-    def run(self, on_eval: Optional[Callable[[dict], None]] = None,
-            stop: Optional[Callable[["Trainer"], bool]] = None) -> RunResult:
-        """Train up to the step budget; ``stop(trainer)`` after each step may end the run early (the
-        convergence criterion, :class:`numerics.convergence.ConvergenceMonitor`)."""
+    def run(self, on_eval: Optional[Callable[[dict], None]] = None) -> RunResult:
+        """Train up to the step budget (a callback, e.g. :class:`numerics.convergence.ConvergenceMonitor`,
+        may end it earlier); ``on_eval(evaluation)`` is called with each periodic evaluation."""
         self.evaluator.on_eval = on_eval
-        if stop is not None and not any(isinstance(cb, _StopHook) for cb in self.callbacks):
-            self.callbacks.insert(len(self.callbacks) - 1, _StopHook(stop))  # before Progress
         return super().run()
-
-
-class _StopHook(Callback):
-    """Adapts a ``stop(trainer) -> bool`` function to the engine's stopping hook."""
-
-    def __init__(self, fn: Callable[["Trainer"], bool]):
-        self.fn = fn
-
-    def after_step(self, engine, out):
-        if self.fn(engine):
-            engine.stop("stop hook", converged=getattr(self.fn, "converged", None))
 
 
 def train(cfg: TrainConfig, data: BenchData, model: SparseCoder | None = None) -> RunResult:

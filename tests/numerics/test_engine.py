@@ -5,8 +5,8 @@ import pytest
 import torch
 
 from numerics.data import Batch
-from numerics.engine import (Callback, Checkpoint, Convergence, Engine, ExactLoss, Resample, TheoryUnits,
-                             heldout_loss)
+from numerics.convergence import Convergence, ConvergenceMonitor
+from numerics.engine import Callback, Checkpoint, Engine, ExactLoss, Resample, TheoryUnits, heldout_loss
 from numerics.models import build_model
 from studies.common import independent_sampler, sampler_batches
 from theory.errors import SDLInputError
@@ -43,13 +43,18 @@ def test_a_callback_can_stop_the_run_and_the_result_says_why():
     assert res.steps == 5 and res.stop_reason == "budget"
 
 
+CRIT = Convergence(eps=2e-3, window=5, eval_every=20, max_steps=3000, heldout_samples=1024)
+
+
 def test_convergence_stops_early_when_the_heldout_loss_is_flat_and_not_otherwise():
-    res = _engine(steps=3000, callbacks=[Convergence(every=20, window=100, eps=2e-3, heldout=1024)]).run()
+    mon = ConvergenceMonitor(CRIT)
+    res = _engine(steps=3000, callbacks=[mon]).run()
     assert res.converged is True and res.steps < 3000 and res.stop_reason.startswith("converged")
-    short = _engine(steps=40, callbacks=[Convergence(every=20, window=100, eps=2e-3, heldout=1024)]).run()
+    assert mon.record()["final_spread"] < CRIT.eps and mon.history[-1][0] == res.steps
+    short = _engine(steps=40, callbacks=[ConvergenceMonitor(CRIT)]).run()
     assert short.converged is False and short.stop_reason == "budget"
-    with pytest.raises(SDLInputError, match="window a multiple of every"):
-        Convergence(every=30, window=100, eps=1e-3)
+    with pytest.raises(SDLInputError, match="exceeds the budget"):
+        ConvergenceMonitor(Convergence(window=100, eval_every=30, max_steps=1000))
 
 
 def test_checkpointed_run_resumes_bit_identically_with_resampling(tmp_path):
@@ -70,7 +75,7 @@ def test_checkpointed_run_resumes_bit_identically_with_resampling(tmp_path):
 
 def test_a_converged_run_resumed_stays_converged(tmp_path):
     def cbs():
-        return [Convergence(every=20, window=100, eps=2e-3, heldout=1024), Checkpoint(tmp_path)]
+        return [ConvergenceMonitor(CRIT), Checkpoint(tmp_path)]
 
     first = _engine(steps=3000, callbacks=cbs()).run()
     assert first.converged

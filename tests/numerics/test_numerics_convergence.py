@@ -1,4 +1,4 @@
-"""The convergence criterion, the stopping hook, the sweep selection rule."""
+"""The convergence criterion (one dataclass, one engine callback), the sweep selection rule."""
 import pytest
 import torch
 
@@ -10,22 +10,26 @@ from numerics.train import Trainer
 from theory.errors import SDLInputError
 
 
-class _FakeTrainer:
-    """Just what the monitor reads: a step counter and a loss sequence."""
+class _FakeEngine:
+    """Just what the monitor reads: a step counter, a loss sequence, and ``stop``."""
 
     def __init__(self, losses):
-        self.losses, self.step = list(losses), 0
+        self.losses, self.step, self.stopped, self.converged = list(losses), 0, None, None
+
+    def stop(self, reason, converged=None):
+        self.stopped, self.converged = reason, converged
 
 
 def _monitor(losses, **kw):
     crit = Convergence(**{"eps": 1e-2, "window": 3, "eval_every": 1, "max_steps": 100, **kw})
     mon = ConvergenceMonitor(crit)
-    mon.heldout_loss = lambda tr: tr.losses[tr.step - 1]
-    tr = _FakeTrainer(losses)
+    mon.heldout_loss = lambda eng: eng.losses[eng.step - 1]
+    eng = _FakeEngine(losses)
     stopped_at = None
     for s in range(1, len(losses) + 1):
-        tr.step = s
-        if mon(tr):
+        eng.step = s
+        mon.after_step(eng, {})
+        if eng.stopped:
             stopped_at = s
             break
     return mon, stopped_at
@@ -40,6 +44,9 @@ def test_window_spread():
 def test_flat_loss_converges_falling_loss_does_not():
     mon, at = _monitor([5, 3, 2, 1.5, 1.2, 1.0, 1.001, 1.002, 1.0, 1.001])
     assert mon.converged and at == 9          # window of 3+1 evaluations inside 1 %: steps 6..9
+    rec = mon.record()
+    assert rec["converged"] and rec["heldout_loss"] == 1.0 and rec["final_spread"] == pytest.approx(0.002 / 1.00075)
+    assert rec["heldout_history"][-1] == [9, 1.0] and rec["criterion"]["window"] == 3
     mon, at = _monitor([2.0 * 0.97 ** i for i in range(40)])   # 3 % per evaluation: never flat
     assert not mon.converged and at is None
 
@@ -49,6 +56,8 @@ def test_criterion_validation_names_the_argument():
         Convergence(eps=0).validate()
     with pytest.raises(SDLInputError, match="exceeds the budget"):
         Convergence(window=10, eval_every=100, max_steps=500).validate()
+    with pytest.raises(SDLInputError, match="eps"):
+        ConvergenceMonitor(Convergence(eps=-1))   # the engine callback validates its criterion too
 
 
 @pytest.fixture(scope="module")
@@ -57,16 +66,20 @@ def data():
                                  pgd_steps=200))
 
 
-def test_trainer_stops_when_the_hook_says_so(data):
+def test_trainer_runs_the_callbacks_it_is_given_and_one_may_stop_it(data):
+    from numerics.engine import Callback
+
     cfg = TrainConfig(arch="topk_relu", n_latents=16, hyper={"k": 2}, batch_size=64, lr=1e-2, epochs=100, max_steps=400, quiet=True,
                       eval_every=400, device="cpu")
     calls = []
 
-    def stop(tr):
-        calls.append(tr.step)
-        return tr.step == 37
-    res = Trainer(cfg, data).run(stop=stop)
-    assert res.steps == 37 and calls[-1] == 37 and calls[:3] == [1, 2, 3]
+    class StopAt37(Callback):
+        def after_step(self, engine, out):
+            calls.append(engine.step)
+            if engine.step == 37:
+                engine.stop("37")
+    res = Trainer(cfg, data, callbacks=[StopAt37()]).run()
+    assert res.steps == 37 and calls[-1] == 37 and calls[:3] == [1, 2, 3] and res.stop_reason == "37"
 
 
 def test_run_record_says_not_converged_when_the_budget_is_too_small(data):
@@ -77,6 +90,7 @@ def test_run_record_says_not_converged_when_the_budget_is_too_small(data):
     loose = Convergence(eps=10.0, window=2, eval_every=10, max_steps=400, heldout_samples=128)
     r = train_run("topk_sae", {"k": 2}, data, base, loose, eval_samples=256)
     assert r["converged"] is True and r["steps"] == 30   # first moment a full window exists
+    assert [h[0] for h in r["heldout_history"]] == [10, 20, 30]
     for key in ("setting", "converged", "steps", "l0", "explained_variance", "m_gt_decoder", "m_gt_encoder",
                 "m_ip_decoder", "m_ip_encoder"):
         assert key in r
@@ -99,3 +113,16 @@ def test_both_ends():
     assert covers_both_ends([_run(0.5, 0), _run(5.0, 1)], 2.0)["both"]
     assert not covers_both_ends([_run(1.5, 0), _run(5.0, 1)], 2.0)["both"]
     assert covers_both_ends([_run(1.5, 0, dead=0.6), _run(5.0, 1)], 2.0)["both"]
+
+
+def test_heldout_loss_counts_the_anchoring_penalty(data):
+    from numerics.engine import Anchoring, objective_total
+
+    cfg = TrainConfig(arch="relu", n_latents=16, batch_size=64, lr=1e-2, epochs=1, max_steps=5, quiet=True, anchor_k=2,
+                      anchor_init=False, device="cpu")
+    tr = Trainer(cfg, data)
+    mon = ConvergenceMonitor(Convergence(window=1, eval_every=1, max_steps=5, heldout_samples=128))
+    batch = tr.batches(0, 128, 3)
+    plain = objective_total(tr, batch)
+    pen = float(tr.callback(Anchoring).penalty(tr))
+    assert pen > 0 and mon.heldout_loss(tr) == pytest.approx(plain + pen, rel=1e-12)
