@@ -10,8 +10,9 @@ threshold ``θ >= 0``, else 0 (TopK∘ReLU is ``θ = 0``). With this directory o
 
 The file declares what every layer needs: the theory activation (the protocol of
 ``theory.activations.base``: which units are on, the region's linear inequalities, homogeneity),
-its hypothesis strategy (what ``verify`` searches), its torch model and its training
-hyperparameters (whose fields become ``bench`` settings), all in one :class:`theory.registry.Family`.
+its hypothesis strategy (what ``verify`` searches), its torch model, its training
+hyperparameters (whose fields become ``bench`` settings) and the sweep over them that a recovery
+experiment trains (:mod:`numerics.recovery`), all in one :class:`theory.registry.Family`.
 """
 from __future__ import annotations
 
@@ -127,4 +128,6 @@ def __getattr__(name):  # PEP 562: ``thresholded_topk:ThresholdedTopKCoder`` res
 
 FAMILY = register(Family(
     "thresholded_topk", ThresholdedTopK, "Top-k units above a threshold θ", draw_activation=_draw,
-    model=f"{__name__}:ThresholdedTopKCoder", hyperparameters=ThresholdedTopKTraining))
+    model=f"{__name__}:ThresholdedTopKCoder", hyperparameters=ThresholdedTopKTraining,
+    # what C10/C11-style sweeps try (the product, k outermost); without it a grid is derived from the defaults
+    sweep={"k": (1, 2, 4, 8), "theta": (0.05, 0.2)}))

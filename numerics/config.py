@@ -182,16 +182,8 @@ def check_hyper(hyper: dict) -> None:
 
 
 # The paper's Table 1 (arXiv 2512.05534; τ = 0.95, p_active = 0.01): (M_GT %, M_IP, +FA M_GT %, +FA M_IP) per
-# method; the method names are declared by the families (theory.registry.Family.methods).
-PAPER_TABLE1 = {
-    "relu_sae": (0.00, 0.205, 0.00, 0.246),
-    "jumprelu_sae": (0.00, 0.237, 0.00, 0.333),
-    "topk_sae": (84.90, 0.983, 87.63, 0.986),
-    "batchtopk_sae": (84.80, 0.981, 89.38, 0.988),
-    "matryoshka_sae": (83.70, 0.982, 87.32, 0.985),
-    "transcoder": (23.60, 0.838, 25.05, 0.838),
-    "crosscoder": (56.42, 0.940, 57.71, 0.941),
-}
+# method, as each family declares its rows (theory.registry.Family.paper_rows).
+PAPER_TABLE1 = registry.paper_table()
 PAPER_METHODS = tuple(PAPER_TABLE1)
 
 

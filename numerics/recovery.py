@@ -6,8 +6,9 @@ what the paper leaves open, a setting selected without looking at the ground tru
   ``steps``, ``l0``, ``explained_variance``, ``dead_frac`` and the ground-truth scores at τ = 0.95
   for both readings — decoder atoms against ``W_r`` and encoder rows against ``W_p`` (the paper's
   metric uses ``W_Eᵀ``): ``m_gt_decoder``, ``m_gt_encoder``, ``m_ip_decoder``, ``m_ip_encoder``.
-* :func:`sweep` runs a method over its grid (:data:`DEFAULT_GRIDS`: the L1 / L0 coefficient, the
-  JumpReLU threshold initialisation, k) and then the learning rate around the selected point.
+* :func:`sweep` runs a method over its grid (the family's own, :meth:`theory.registry.Family.sweep_grid`:
+  the L1 / L0 coefficient, the JumpReLU threshold initialisation, k; a family of yours declares its
+  ``sweep`` or gets one derived from its hyperparameters) and then the learning rate around the selected point.
 * :func:`select` is the selection rule, blind to the ground truth: among converged runs, the one
   whose L0 is closest (in log ratio) to the true mean number of active features ``n · p_active``;
   ties go to the higher explained variance.
@@ -30,15 +31,6 @@ from numerics.convergence import Convergence, ConvergenceMonitor
 
 TAU = 0.95
 
-# The knobs the paper does not fix, per architecture, wide enough to reach both ends on the bench.
-DEFAULT_GRIDS: dict[str, list[dict]] = {
-    "relu": [{"l1_coeff": c} for c in (0.003, 0.03, 0.3, 3.0)],
-    "gated": [{"l1_coeff": c} for c in (0.003, 0.03, 0.3, 3.0)],
-    "jumprelu": [{"l0_coeff": c, "threshold_init": t} for t in (0.1, 1.0) for c in (0.003, 0.03, 0.3)],
-    "topk_relu": [{"k": k} for k in (1, 2, 4, 8, 16)],
-    "batchtopk": [{"k": k} for k in (1, 2, 4, 8)],
-    "matryoshka": [{"k": k} for k in (1, 2, 4, 8)],
-}
 LR_FACTORS = (1 / 3, 3.0)     # learning rates tried around the selected setting
 
 
@@ -108,11 +100,19 @@ def covers_both_ends(runs: list[dict], target: float) -> dict:
     return {"dense_end": dense, "collapse_end": collapse, "both": dense and collapse}
 
 
+def grid_for(method: str, values: dict | None = None) -> list[dict]:
+    """The settings ``method``'s family sweeps (:meth:`theory.registry.Family.sweep_grid`); ``values``:
+    knob → values replacing the family's (a bench size's grid, e.g. ``{"k": (1, 4)}``)."""
+    from theory import registry
+
+    return registry.get(parse_method(method)[1]).sweep_grid(values)
+
+
 def sweep(method: str, data, base: TrainConfig, criterion: Convergence, *, grid: list[dict] | None = None,
           seed: int = 0, lr_factors=LR_FACTORS, log=None) -> dict:
-    """``{"sweep": [run, …], "selected": run | None, "target_l0": …, "ends": …}`` for one method."""
-    _, arch = parse_method(method)
-    grid = DEFAULT_GRIDS[arch] if grid is None else grid
+    """``{"sweep": [run, …], "selected": run | None, "target_l0": …, "ends": …}`` for one method
+    (``grid``: the settings; default: :func:`grid_for` the method)."""
+    grid = grid_for(method) if grid is None else grid
     target = target_l0(data)
     runs = []
     for setting in grid:

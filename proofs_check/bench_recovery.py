@@ -20,12 +20,23 @@ import dataclasses
 from dataclasses import dataclass, field
 from functools import lru_cache
 
+from theory import registry
 from theory.errors import SDLInputError
 
 SIZES = ("micro", "tiny", "small", "scaled")
-SAE_METHODS = ("relu_sae", "jumprelu_sae", "topk_sae", "batchtopk_sae", "matryoshka_sae")
-TOPK_FAMILY = ("topk_sae", "batchtopk_sae", "matryoshka_sae")
-PENALISED = ("relu_sae", "jumprelu_sae")
+
+
+def paper_sae_methods(sets_k: bool | None = None) -> tuple[str, ...]:
+    """The paper's Table 1 SAE rows, as the families declare them (``Family.paper_rows``); ``sets_k``: only
+    the TopK family (sparsity by ``k``) / only the penalised ones (ReLU, JumpReLU: an L1 / L0 coefficient)."""
+    return tuple(m for fam in registry.families(trainable=True) for m in fam.paper_rows
+                 if fam.methods.get(m) == "sae" and (sets_k is None or fam.sets_k == sets_k))
+
+
+SAE_METHODS = paper_sae_methods()               # relu_sae … matryoshka_sae
+TOPK_FAMILY = paper_sae_methods(sets_k=True)    # C10 part 1: TopK, BatchTopK, Matryoshka
+PENALISED = paper_sae_methods(sets_k=False)     # C10 part 2: ReLU, JumpReLU
+TREND_METHOD = TOPK_FAMILY[0]                   # C10 parts 3 and 4: the TopK SAE
 
 
 @dataclass(frozen=True)
@@ -35,15 +46,22 @@ class BenchSpec:
     train: dict                     # TrainConfig fields shared by every run
     convergence: dict               # Convergence fields
     methods: tuple = SAE_METHODS
-    grids: dict = field(default_factory=dict)   # family → list of settings (empty: numerics.recovery defaults)
+    # knob → values replacing each family's own sweep values at this size (Family.sweep_grid; empty: the families')
+    sweep_values: dict = field(default_factory=dict)
     lr_factors: tuple = (1 / 3, 3.0)
     superposition_n: tuple = ()     # C10 trend: n values at the same n_p
     density_p: tuple = ()           # C10 trend: p_active values
     anchor_frac: float = 0.1
     seeds: int = 3                  # C11 paired seeds
 
+    def grid(self, method: str) -> list[dict]:
+        """The settings ``method`` is swept over at this size."""
+        from numerics.recovery import grid_for
+
+        return grid_for(method, self.sweep_values)
+
     def to_json(self) -> dict:
-        return dataclasses.asdict(self)
+        return {**dataclasses.asdict(self), "grids": {m: self.grid(m) for m in self.methods}}
 
 
 def spec_for(size: str) -> BenchSpec:
@@ -53,8 +71,8 @@ def spec_for(size: str) -> BenchSpec:
             data=dict(n_features=12, d_in=10, n_samples=2048, interference=0.3, p_active=0.1, seed=0, pgd_steps=500),
             train=dict(n_latents=24, batch_size=128, lr=1e-2, dead_window=20, k_aux=8, eval_samples=512),
             convergence=dict(eps=2e-2, window=3, eval_every=20, max_steps=200, heldout_samples=256),
-            methods=("relu_sae", "topk_sae"),
-            grids={"relu": [{"l1_coeff": c} for c in (0.01, 3.0)], "topk_relu": [{"k": k} for k in (1, 4)]},
+            methods=(PENALISED[0], TREND_METHOD),
+            sweep_values={"l1_coeff": (0.01, 3.0), "k": (1, 4)},
             lr_factors=(), superposition_n=(12, 14), density_p=(), seeds=2)
     if size == "tiny":
         return BenchSpec(
@@ -62,11 +80,8 @@ def spec_for(size: str) -> BenchSpec:
             data=dict(n_features=40, d_in=32, n_samples=8192, interference=0.1, p_active=0.05, seed=0),
             train=dict(n_latents=160, batch_size=256, lr=5e-3, dead_window=50, k_aux=32, eval_samples=2048),
             convergence=dict(eps=5e-3, window=4, eval_every=25, max_steps=1500, heldout_samples=2048),
-            grids={"relu": [{"l1_coeff": c} for c in (0.003, 0.1, 3.0)],
-                   "jumprelu": [{"l0_coeff": c, "threshold_init": t} for t in (0.1, 1.0) for c in (0.01, 0.3)],
-                   "topk_relu": [{"k": k} for k in (1, 2, 8)],
-                   "batchtopk": [{"k": k} for k in (1, 2, 8)],
-                   "matryoshka": [{"k": k} for k in (1, 2, 8)]},
+            sweep_values={"l1_coeff": (0.003, 0.1, 3.0), "threshold_init": (0.1, 1.0), "l0_coeff": (0.01, 0.3),
+                          "k": (1, 2, 8)},
             superposition_n=(32, 44), density_p=(0.05, 0.15), seeds=3)   # n/n_p 1.0 → 1.375 (M = 0.1 ≥ Welch)
     if size == "small":
         return BenchSpec(
@@ -82,11 +97,8 @@ def spec_for(size: str) -> BenchSpec:
             train=dict(n_latents=4000, batch_size=1024, lr=1e-3, dead_window=100, k_aux=256, eval_samples=4096,
                        anchor_lambda=0.1),
             convergence=dict(eps=2e-3, window=6, eval_every=100, max_steps=20000, heldout_samples=4096),
-            grids={"relu": [{"l1_coeff": c} for c in (0.01, 0.1, 1.0)],
-                   "jumprelu": [{"l0_coeff": c, "threshold_init": t} for t in (0.1, 1.0) for c in (0.001, 0.01, 0.1)],
-                   "topk_relu": [{"k": k} for k in (1, 2, 4, 8, 25)],
-                   "batchtopk": [{"k": k} for k in (1, 2, 4, 8, 25)],
-                   "matryoshka": [{"k": k} for k in (1, 2, 4, 8, 25)]},
+            sweep_values={"l1_coeff": (0.01, 0.1, 1.0), "threshold_init": (0.1, 1.0), "l0_coeff": (0.001, 0.01, 0.1),
+                          "k": (1, 2, 4, 8, 25)},
             lr_factors=(), superposition_n=(250, 325), density_p=(0.01, 0.04), seeds=3)
     raise SDLInputError(f"unknown bench size {size!r}; choose one of {', '.join(SIZES)}")
 
@@ -136,7 +148,6 @@ def _criterion(spec: BenchSpec):
 @lru_cache(maxsize=4)
 def sweeps(size: str = "tiny", seed: int = 0) -> dict:
     """C10's sweeps and trend arms: ``{"spec", "instance", "methods": {name: sweep}, "trend": …}``."""
-    from numerics.config import parse_method
     from numerics.metrics import random_baseline
     from numerics.recovery import TAU, single_thread, sweep, target_l0, train_run
 
@@ -150,8 +161,7 @@ def sweeps(size: str = "tiny", seed: int = 0) -> dict:
         out["instance"] = {"reached_interference": data.reached, "target_l0": target_l0(data),
                            "random_baseline": random_baseline(base.n_latents, data.W_p, (TAU,), seed=1)}
         for method in spec.methods:
-            arch = parse_method(method)[1]
-            out["methods"][method] = sweep(method, data, base, crit, grid=spec.grids.get(arch),
+            out["methods"][method] = sweep(method, data, base, crit, grid=spec.grid(method),
                                            lr_factors=spec.lr_factors, seed=seed)
         # trend arms: TopK with k = the instance's true mean active count (the selection rule's own target)
         for key, values, field_name in (("superposition", spec.superposition_n, "n_features"),
@@ -160,7 +170,7 @@ def sweeps(size: str = "tiny", seed: int = 0) -> dict:
             for v in values:
                 d = _data(spec, **{field_name: v})
                 k = max(1, round(target_l0(d)))
-                r = train_run("topk_sae", {"k": k}, d, base, crit, seed=seed)
+                r = train_run(TREND_METHOD, {"k": k}, d, base, crit, seed=seed)
                 r.update({field_name: v, "n_over_n_p": d.config.n_features / d.config.d_in,
                           "reached_interference": d.reached})
                 arms.append(r)

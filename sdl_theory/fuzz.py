@@ -277,7 +277,7 @@ def api_targets() -> dict[str, st.SearchStrategy]:
     def activation_ctor(draw):
         cls = draw(st.sampled_from([A.ReLU, A.JumpReLU, A.TopK, A.TopKReLU, A.BatchTopK]))
         arg = draw(mostly(st.integers(0, 4) | st.floats(0, 3), junk | st.integers(-2, 0) | finite))
-        key = {"relu": "theta", "jumprelu": "theta"}.get(cls.name, "k")
+        key = "theta" if hasattr(cls, "theta") else "k"   # ReLU / JumpReLU take a threshold, the TopK family k
         if cls is A.BatchTopK and draw(st.booleans()):
             return call(cls, k=1, threshold=arg)
         return call(cls, **{key: arg})

@@ -74,3 +74,13 @@ def test_bench_trains_it_and_inspect_reads_it_in_a_fresh_process(tmp_path):
     got = json.loads(proc.stdout)
     assert got["activation"] == "ThresholdedTopK(k=2, θ=0.2)"  # the model's σ as the family's theory activation
     assert got["sizes"]["n_q"] == res["config"]["train"]["n_latents"]
+
+
+def test_its_sweep_grid_is_its_own_declaration_and_a_bench_size_scales_it():
+    from numerics.recovery import grid_for
+    from proofs_check.bench_recovery import spec_for
+
+    grid = grid_for(FAMILY)
+    assert grid[:3] == [{"k": 1, "theta": 0.05}, {"k": 1, "theta": 0.2}, {"k": 2, "theta": 0.05}] and len(grid) == 8
+    micro = spec_for("micro")   # the micro bench sweeps k over (1, 4): so does this family there
+    assert micro.grid(FAMILY) == [{"k": k, "theta": t} for k in (1, 4) for t in (0.05, 0.2)]

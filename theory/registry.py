@@ -14,7 +14,8 @@ Your own family, with no edit to the package::
     from theory.registry import Family, register
     @dataclass(frozen=True)
     class MyUnit(Activation): ...
-    register(Family("my_unit", MyUnit, strategy=..., model="mypkg.models:MyCoder"))
+    register(Family("my_unit", MyUnit, strategy=..., model="mypkg.models:MyCoder",
+                    hyperparameters=MyTraining, sweep={"k": (1, 2, 4), "theta": (0.1, 0.5)}))
 
     sdl-theory derive --activation mypkg.acts:MyUnit       # imports mypkg.acts, finds the family
 
@@ -46,6 +47,11 @@ class Family:
       :class:`numerics.models.SparseCoder`; None = theory only (not trainable);
     - ``hyperparameters``: dataclass of the model's constructor arguments (fields = bench flags);
     - ``methods``: bench method names that mean this family (the paper's Table 1 rows) → kind;
+    - ``paper_rows``: the paper's Table 1 numbers of those methods, ``(M_GT %, M_IP, +FA M_GT %, +FA M_IP)``
+      (arXiv 2512.05534, τ = 0.95, p_active = 0.01); the bench prints them beside its own;
+    - ``sweep``: the knobs the paper leaves open, swept by C10/C11 (:mod:`numerics.recovery`): hyperparameter
+      name → values, the grid being their product (first knob outermost); None: derived from the
+      hyperparameters' defaults (:meth:`sweep_axes`). A bench size may replace a knob's values (:meth:`sweep_grid`);
     - ``searched``: drawn by the claims' default search spaces (a family of yours only inside
       :func:`searching`, e.g. ``verify --activation``, so that importing it never changes a built-in verdict);
     - ``homogeneous``: every member is positively homogeneous (C1's corrected condition).
@@ -60,6 +66,8 @@ class Family:
     model: str | type | None = None
     hyperparameters: type | None = None
     methods: Mapping[str, str] = field(default_factory=dict)
+    paper_rows: Mapping[str, tuple] = field(default_factory=dict)
+    sweep: Mapping[str, tuple] | None = None
     aliases: tuple[str, ...] = ()
     searched: bool = True
     homogeneous: bool = False
@@ -141,9 +149,56 @@ class Family:
         h = self.hyper(values, n_latents=n_latents, strict=strict)
         return {} if h is None else dataclasses.asdict(h)
 
+    @property
+    def sets_k(self) -> bool:
+        """Sparsity set by a number ``k`` of active latents (the TopK family) rather than by a penalty."""
+        return self.hyperparameters is not None and "k" in self._hyper_fields()
+
+    def _hyper_fields(self) -> dict:
+        if self.hyperparameters is None:
+            return {}
+        return {f.name: f for f in dataclasses.fields(self.hyperparameters) if f.init}
+
+    def sweep_axes(self) -> dict[str, tuple]:
+        """The sweep's knobs → values: the declared ``sweep``, or else derived from the hyperparameters'
+        defaults, each numeric one on its own (the others at their defaults): an integer default ``d``
+        (``k``) over ``1, 2, 4, 8`` when ``d = 0`` (its "automatic" value) else ``d/2, d, 2d``; a float
+        default ``d > 0`` (a coefficient, a threshold) over ``d/10, d, 10d`` (0, i.e. off, is not swept)."""
+        if self.sweep is not None:
+            return {k: tuple(v) for k, v in self.sweep.items()}
+        axes = {}
+        for name, f in self._hyper_fields().items():
+            d = f.default
+            if isinstance(d, bool) or not isinstance(d, (int, float)):
+                continue
+            if isinstance(d, int):
+                axes[name] = (1, 2, 4, 8) if d == 0 else tuple(sorted({max(1, d // 2), d, 2 * d}))
+            elif d > 0:
+                axes[name] = (d / 10, d, d * 10)
+        return axes
+
+    def sweep_grid(self, values: Mapping[str, Any] | None = None) -> list[dict]:
+        """The settings a sweep trains (each a dict of hyperparameters, keys in the dataclass's order).
+
+        ``values``: knob → values (e.g. a bench size's smaller grid) replacing the values of the knobs this
+        family sweeps (others are ignored). A declared ``sweep`` is a product; a derived one varies one knob
+        at a time."""
+        axes = self.sweep_axes()
+        for k in axes:
+            if values and k in values:
+                axes[k] = tuple(values[k])
+        order = list(self._hyper_fields())
+        ordered = lambda st: {k: st[k] for k in sorted(st, key=lambda k: order.index(k) if k in order else len(order))}  # noqa: E731
+        if self.sweep is None:
+            return [ordered({k: v}) for k, vals in axes.items() for v in vals]
+        import itertools
+
+        return [ordered(dict(zip(axes, combo))) for combo in itertools.product(*axes.values())]
+
 
 _FAMILIES: dict[str, Family] = {}
 _ALIASES: dict[str, str] = {}
+
 _SEARCHED: list[tuple[str, ...] | None] = [None]  # a stack: verify --activation narrows the default search
 _BUILTIN_PREFIXES = ("theory.", "numerics.", "proofs_check.", "sdl_theory.")
 
@@ -167,10 +222,21 @@ def register(family: Family) -> Family:
     ref = family.ref or (family.name if module.startswith(_BUILTIN_PREFIXES) else
                          f"{module}:{family.activation.__qualname__}")
     family = dataclasses.replace(family, ref=ref)
+    _check_sweep(family)
     _FAMILIES[key] = family
     for a in family.aliases:
         _ALIASES.setdefault(_key(a), key)
     return family
+
+
+def _check_sweep(family: Family) -> None:
+    if family.sweep is None:
+        return
+    known = set(family._hyper_fields())
+    bad = sorted(set(family.sweep) - known)
+    if bad or not all(isinstance(v, (tuple, list)) and len(v) > 0 for v in family.sweep.values()):
+        raise SDLInputError(f"family {family.name}: sweep must map its hyperparameters ({sorted(known) or 'none'}) to "
+                            f"non-empty tuples of values; got {dict(family.sweep)}")
 
 
 def _ensure_builtins() -> None:
@@ -303,5 +369,12 @@ def method_names() -> tuple[str, ...]:
     return tuple(m for f in _FAMILIES.values() for m in f.methods)
 
 
+def paper_table() -> dict[str, tuple]:
+    """The paper's Table 1 rows as the families declare them (``Family.paper_rows``), SAE methods first."""
+    _ensure_builtins()
+    rows = [(f.methods.get(m, "sae") != "sae", m, r) for f in _FAMILIES.values() for m, r in f.paper_rows.items()]
+    return {m: r for _, m, r in sorted(rows, key=lambda t: t[0])}
+
+
 __all__ = ["Family", "register", "get", "family_of", "families", "names", "searching", "make_activation",
-           "activation_from_json", "method", "method_names"]
+           "activation_from_json", "method", "method_names", "paper_table"]

@@ -211,4 +211,5 @@ def _draw_gated(draw, max_k: int):
 GATED = register(Family(
     "gated", Gated, "Gated SAE: a gate path decides firing, a magnitude path the value (tied: W_mag = exp(r) ⊙ W_gate)",
     draw_activation=_draw_gated, region_text=_gated_region, model="numerics.models.gated:GatedCoder",
-    hyperparameters=L1Training, methods={"gated_sae": "sae"}, searched=False))
+    hyperparameters=L1Training, methods={"gated_sae": "sae"}, sweep={"l1_coeff": (0.003, 0.03, 0.3, 3.0)},
+    searched=False))

@@ -29,4 +29,5 @@ MATRYOSHKA = register(Family(
     "matryoshka", BatchTopK, "Matryoshka: BatchTopK trained so that nested prefixes reconstruct too",
     params=("k", "threshold"), draw_activation=_draw_k(BatchTopK), region_text=_batch_region,
     model="numerics.models.matryoshka:MatryoshkaCoder", hyperparameters=MatryoshkaTraining,
-    methods={"matryoshka_sae": "sae"}, searched=False))
+    methods={"matryoshka_sae": "sae"}, paper_rows={"matryoshka_sae": (83.70, 0.982, 87.32, 0.985)},
+    sweep={"k": (1, 2, 4, 8)}, searched=False))

@@ -148,9 +148,12 @@ class JumpReLUTraining:
 RELU = register(Family(
     "relu", ReLU, "ReLU max(0, z), trained with an L1 penalty", params=(), region_text=_threshold_region,
     model="numerics.models.relu:ReLUCoder", hyperparameters=L1Training, methods={"relu_sae": "sae"},
+    paper_rows={"relu_sae": (0.00, 0.205, 0.00, 0.246)}, sweep={"l1_coeff": (0.003, 0.03, 0.3, 3.0)},
     homogeneous=True))
 JUMPRELU = register(Family(
     "jumprelu", JumpReLU, "JumpReLU z·H(z − θ), trained with an L0 penalty", draw_activation=_draw_jumprelu,
     region_text=_threshold_region, model="numerics.models.jumprelu:JumpReLUCoder",
-    hyperparameters=JumpReLUTraining, methods={"jumprelu_sae": "sae"}))
+    hyperparameters=JumpReLUTraining, methods={"jumprelu_sae": "sae"},
+    paper_rows={"jumprelu_sae": (0.00, 0.237, 0.00, 0.333)},
+    sweep={"threshold_init": (0.1, 1.0), "l0_coeff": (0.003, 0.03, 0.3)}))
 # the Gated family (its own two-pre-activation unit) is declared in theory/activations/gated.py
