@@ -311,12 +311,19 @@ def load_model(path_dir: str | os.PathLike, device: str | torch.device = "cpu"):
     path_dir = Path(path_dir)
     if not (path_dir / CONFIG_FILE).is_file():
         path_dir = latest_checkpoint(path_dir) or path_dir
+    from theory.registry import saved_name
+
     cfg = read_json(path_dir / CONFIG_FILE)
-    if "model" not in cfg:
+    if not isinstance(cfg, dict) or not isinstance(cfg.get("model"), dict):
         raise SDLInputError(f"{path_dir / CONFIG_FILE} has no 'model' entry; not a model saved by save_model")
-    model = build_model(**cfg["model"])
+    spec = dict(cfg["model"])
+    spec["name"] = saved_name(spec.get("name"))   # a family renamed since the file was saved (topk → topk_relu)
+    model = build_model(**spec)
     model.load_state_dict(load_tensors(path_dir / MODEL_FILE), strict=True)
-    return model.to(device), cfg.get("config")
+    config = cfg.get("config")
+    if isinstance(config, dict) and "arch" in config:
+        config = {**config, "arch": saved_name(config["arch"])}
+    return model.to(device), config
 
 
 # ---------------------------------------------------------------------------------------- optimizer

@@ -199,6 +199,12 @@ class Family:
 _FAMILIES: dict[str, Family] = {}
 _ALIASES: dict[str, str] = {}
 
+# Names that files saved by earlier versions use for a family since renamed → its name now; the one table
+# of them. Only names read from saved files go through it (:func:`saved_name`): a name typed today means
+# what it says (``topk`` is the theory-only TopK, which has no model).
+SAVED_NAME_ALIASES: dict[str, str] = {
+    "topk": "topk_relu",   # numerics' name for the TopK∘ReLU SAE before the one registry (commit 839ca9b)
+}
 _SEARCHED: list[tuple[str, ...] | None] = [None]  # a stack: verify --activation narrows the default search
 _BUILTIN_PREFIXES = ("theory.", "numerics.", "proofs_check.", "sdl_theory.")
 
@@ -283,6 +289,12 @@ def get(name) -> Family:
         raise SDLInputError(f"{name!r} is neither a theory.registry.Family nor an activation class")
     raise SDLInputError(f"unknown activation family {name!r}; choose one of {', '.join(names())} "
                         "or name your own as module:Attr (a Family, or an activation class whose module registers one)")
+
+
+def saved_name(name: str) -> str:
+    """The family name a saved file's ``name`` (a model's ``cfg.json``, a saved training config's ``arch``)
+    means now: renamed families through :data:`SAVED_NAME_ALIASES`, anything else unchanged."""
+    return SAVED_NAME_ALIASES.get(name, name) if isinstance(name, str) else name
 
 
 def family_of(activation) -> Family:
@@ -377,4 +389,4 @@ def paper_table() -> dict[str, tuple]:
 
 
 __all__ = ["Family", "register", "get", "family_of", "families", "names", "searching", "make_activation",
-           "activation_from_json", "method", "method_names", "paper_table"]
+           "activation_from_json", "method", "method_names", "paper_table", "saved_name", "SAVED_NAME_ALIASES"]

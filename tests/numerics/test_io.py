@@ -8,6 +8,7 @@ import torch
 
 from numerics import io
 from numerics.models import build_model
+from theory.errors import SDLInputError
 
 
 def _mode(p):
@@ -126,3 +127,27 @@ def test_save_model_replaces_the_whole_set_and_keeps_files_beside_it(tmp_path):
     model, cfg = io.load_model(d)
     assert cfg == {"lr": 2} and torch.equal(model.W_enc, _model(1).W_enc)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["m"]
+
+
+def test_a_checkpoint_saved_under_the_old_name_topk_loads_as_topk_relu(tmp_path, monkeypatch):
+    """Before the one registry, numerics called the TopK∘ReLU SAE ``topk`` (now the theory-only TopK); a
+    cfg.json written then (model name and training config's arch ``topk``) loads as ``topk_relu``."""
+    from theory import registry
+
+    model = build_model("topk_relu", 6, 10, k=2, seed=3)
+    io.save_model(tmp_path / "old", model, config={"arch": "topk_relu", "lr": 0.01})
+    cfg_path = tmp_path / "old" / io.CONFIG_FILE
+    cfg = json.loads(cfg_path.read_text())
+    cfg["model"]["name"], cfg["config"]["arch"] = "topk", "topk"   # as the old numerics wrote it
+    cfg_path.write_text(json.dumps(cfg))
+    loaded, config = io.load_model(tmp_path / "old")
+    assert loaded.spec()["name"] == "topk_relu" and config == {"arch": "topk_relu", "lr": 0.01}
+    assert loaded.k == 2
+    x = torch.randn(5, 6)
+    assert torch.equal(loaded(x), model(x))
+    # the alias table is what makes it load: without it the old name is the theory-only TopK, refused clearly
+    monkeypatch.setattr(registry, "SAVED_NAME_ALIASES", {})
+    with pytest.raises(SDLInputError, match="no torch model"):
+        io.load_model(tmp_path / "old")
+    # and a name typed today still means what it says
+    assert registry.get("topk").name == "topk"
