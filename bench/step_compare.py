@@ -23,7 +23,6 @@ Steps timed (forward, backward, Adam, decoder normalisation where the method has
 """
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import platform
 import statistics
@@ -35,6 +34,7 @@ from numerics.models import build_model
 from numerics.data import Batch
 from numerics.engine import FVU, DecoderNorm, Engine
 from theory import registry
+from sizes import parse_sizes, size_parser   # bench/sizes.py (the scripts run as files)
 
 
 def _ours(arch: str, d: int, nq: int, k: int, x: torch.Tensor, **kw):
@@ -161,22 +161,13 @@ def crossover(d: int, nq: int, B: int, repeats: int, densities=(0.005, 0.01, 0.0
 
 
 def main(argv=None) -> dict:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--batch", type=int, default=4096)
-    ap.add_argument("--d-in", type=int, default=768)
-    ap.add_argument("--n-latents", type=int, default=16000)
-    ap.add_argument("--k", type=int, default=32)
-    ap.add_argument("--repeats", type=int, default=5)
+    ap = size_parser(__doc__, k=32, repeats=5, small=(1024, 192, 4000, 8))
     ap.add_argument("--archs", default=",".join(f.name for f in registry.families(trainable=True)),
                     help="the project's families to time (comma-separated; default: every trainable family)")
     ap.add_argument("--no-peers", action="store_true", help="skip SAELens / dictionary_learning")
     ap.add_argument("--crossover", action="store_true", help="also locate the ReLU dense/sparse cross-over")
     ap.add_argument("--densities", default="0.005,0.01,0.02,0.04,0.08", help="code densities of --crossover")
-    ap.add_argument("--small", action="store_true", help="B=1024, n_p=192, n_q=4000, k=8")
-    ap.add_argument("--json", help="also write the numbers to this file")
-    a = ap.parse_args(argv)
-    if a.small:
-        a.batch, a.d_in, a.n_latents, a.k = 1024, 192, 4000, 8
+    a = parse_sizes(ap, argv)
     torch.manual_seed(0)
     B, d, nq, k = a.batch, a.d_in, a.n_latents, a.k
     x = torch.randn(B, d).abs() * (torch.rand(B, d) < 0.5)   # non-negative, half zeros: ReLU codes stay sparse-ish

@@ -15,7 +15,6 @@ Prints samples/s and the ratios step time / encoder-matmul time. Paper sizes by 
 """
 from __future__ import annotations
 
-import argparse
 import platform
 import time
 
@@ -26,7 +25,7 @@ from numerics.data import Batch
 from numerics.device import resolve_device
 from numerics.engine import FVU, DecoderNorm, Engine
 from numerics.models import build_model
-from numerics.optim import make_adam
+from sizes import parse_sizes, size_parser   # bench/sizes.py (the scripts run as files)
 
 
 def timeit(fn, repeats: int, sync) -> float:
@@ -42,18 +41,9 @@ def timeit(fn, repeats: int, sync) -> float:
 
 
 def main(argv=None) -> dict:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--batch", type=int, default=4096)
-    ap.add_argument("--d-in", type=int, default=768)
-    ap.add_argument("--n-latents", type=int, default=16000)
-    ap.add_argument("--k", type=int, default=100)
-    ap.add_argument("--repeats", type=int, default=3)
+    ap = size_parser(__doc__, k=100, repeats=3, small=(1024, 192, 4000, 25))
     ap.add_argument("--device", default="auto")
-    ap.add_argument("--small", action="store_true", help="B=1024, n_p=192, n_q=4000, k=25")
-    ap.add_argument("--json", help="also write the numbers to this file")
-    a = ap.parse_args(argv)
-    if a.small:
-        a.batch, a.d_in, a.n_latents, a.k = 1024, 192, 4000, 25
+    a = parse_sizes(ap, argv)
     dev = resolve_device(a.device)
     sync = torch.cuda.synchronize if dev.type == "cuda" else (lambda: None)
     torch.manual_seed(0)

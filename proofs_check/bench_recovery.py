@@ -113,6 +113,19 @@ def resolve_size(claim_id: str, spec, kw: dict) -> str:
     return size
 
 
+def bench_check(claim, hypotheses, experiment, verdict_from, spec, *, seed: int, budget: int, kw: dict):
+    """``check_instance`` of a claim decided on the bench (C10, C11): ``spec`` names the bench size; the
+    claim's ``hypotheses(BenchSpec)`` are checked first, then ``verdict_from(experiment(size, seed), seed,
+    budget, size)`` (the experiment, :func:`sweeps` or :func:`anchoring`, is run once and cached)."""
+    from proofs_check.verdict import Verdict
+
+    size = resolve_size(claim.id, spec, kw)
+    unmet = hypotheses(spec_for(size))
+    if unmet:
+        return Verdict(claim.id, claim.title, "hypotheses_not_met", "; ".join(unmet), seed=seed, budget=budget)
+    return verdict_from(experiment(size, int(seed)), seed, budget, size)
+
+
 def with_seed(spec: BenchSpec, seed: int) -> BenchSpec:
     """The same experiment on the instance drawn with ``seed`` (model seeds start there too)."""
     return dataclasses.replace(spec, data={**spec.data, "seed": int(seed)})

@@ -30,7 +30,7 @@ method's recovery–L0 frontier.
 """
 from __future__ import annotations
 
-from proofs_check.bench_recovery import PENALISED, TOPK_FAMILY, resolve_size, spec_for, strip_histories, sweeps
+from proofs_check.bench_recovery import PENALISED, TOPK_FAMILY, bench_check, spec_for, strip_histories, sweeps
 from proofs_check.claim import Claim, NoOptions
 from proofs_check.verdict import StepCheck, Verdict
 
@@ -227,12 +227,8 @@ def verdict_from(r: dict, seed: int, budget: int, size: str) -> Verdict:
 
 
 def check_instance(spec, *, seed: int = 0, budget: int = 40, **kw) -> Verdict:
-    """``spec``: a bench size name (``tiny``, ``small``, ``scaled``)."""
-    size = resolve_size("C10", spec, kw)
-    unmet = hypotheses(spec_for(size))
-    if unmet:
-        return Verdict("C10", CLAIM.title, "hypotheses_not_met", "; ".join(unmet), seed=seed, budget=budget)
-    return verdict_from(sweeps(size, int(seed)), seed, budget, size)
+    """``spec``: a bench size name (``micro``, ``tiny``, ``small``, ``scaled``)."""
+    return bench_check(CLAIM, hypotheses, sweeps, verdict_from, spec, seed=seed, budget=budget, kw=kw)
 
 
 def search(budget: int = 40, seed: int = 0, size: str = "tiny") -> Verdict:

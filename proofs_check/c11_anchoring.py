@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from proofs_check.bench_recovery import anchoring, resolve_size, spec_for, strip_histories
+from proofs_check.bench_recovery import anchoring, bench_check, strip_histories
 from proofs_check.claim import Claim, NoOptions
 from proofs_check.verdict import StepCheck, Verdict
 
@@ -140,12 +140,8 @@ def verdict_from(r: dict, seed: int, budget: int, size: str) -> Verdict:
 
 
 def check_instance(spec, *, seed: int = 0, budget: int = 40, **kw) -> Verdict:
-    """``spec``: a bench size name (``tiny``, ``small``, ``scaled``)."""
-    size = resolve_size("C11", spec, kw)
-    unmet = hypotheses(spec_for(size))
-    if unmet:
-        return Verdict("C11", CLAIM.title, "hypotheses_not_met", "; ".join(unmet), seed=seed, budget=budget)
-    return verdict_from(anchoring(size, int(seed)), seed, budget, size)
+    """``spec``: a bench size name (``micro``, ``tiny``, ``small``, ``scaled``)."""
+    return bench_check(CLAIM, hypotheses, anchoring, verdict_from, spec, seed=seed, budget=budget, kw=kw)
 
 
 def search(budget: int = 40, seed: int = 0, size: str = "tiny") -> Verdict:
