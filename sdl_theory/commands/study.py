@@ -6,7 +6,9 @@
   random initialisations end in one (C6, C8);
 - ``resampling``: a spurious partial minimum with a dead neuron, trained with and without resampling (C9);
 - ``identifiability``: zero-loss solutions that recover no feature, and recovery of trained SAEs over
-  ``n/n_p`` and ``n_q/n`` (C4).
+  ``n/n_p`` and ``n_q/n`` (C4);
+- ``real-model``: an SAE, a transcoder and a crosscoder trained on all-MiniLM-L6-v2's activations (the optional
+  ``minilm`` extra) against stationarity, dead latents, absorption and anchoring (issue 9).
 
 Each study is a :class:`studies.Study` (``studies.get(NAME)``): a config dataclass and
 ``run(config, out) -> result`` (written as ``NAME.json``, ``NAME.png`` and ``README.md``), so a
@@ -24,7 +26,8 @@ from studies import STUDIES, get
 def register(subparsers) -> None:
     p = subparsers.add_parser(
         "study", help="run one of the theory-vs-training studies (writes a PNG and a JSON into --out)",
-        description="Studies of issue 5: absorption, shrinkage, partial-minima, resampling, identifiability. "
+        description="Studies of issues 5 and 9: absorption, shrinkage, partial-minima, resampling, identifiability, "
+                    "real-model (needs the minilm extra, or --source synthetic). "
                     "Every field of the study's config is a flag: sdl-theory study NAME --help lists them.",
         add_help=False)
     p.add_argument("name", choices=sorted(STUDIES), help="which study")
