@@ -71,7 +71,7 @@ class RealModelConfig:
     cache: str = option("out/cache/minilm", "directory of the cached activation shards")
     save_models: str = option("", "directory to save the trained models in (one cfg.json + model.safetensors "
                                   "each, for sdl-theory inspect); empty: not saved")
-    threads: int = option(2, "torch CPU threads")
+    threads: int = option(1, "torch CPU threads (1: on a shared, loaded CPU more threads spin and waste time)")
     source: str = option("minilm", "minilm: MiniLM on the embedded corpus (needs the extra); synthetic: planted "
                                    "activations of the same shape of hierarchy (no extra; for tests and notebooks)")
     synthetic_dim: int = option(48, "synthetic source: width of the activations")
