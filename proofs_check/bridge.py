@@ -45,6 +45,9 @@ INSTANCE_FILE = "instance.json"
 # --------------------------------------------------------------------------------------------
 
 
+PATTERN_JSON_MAX = 100_000   # firing (feature, neuron) pairs listed in an inspection's JSON
+
+
 @dataclass(frozen=True)
 class Inspection:
     """Everything :func:`inspect_point` found; ``to_json`` / ``to_text`` print it."""
@@ -52,7 +55,7 @@ class Inspection:
     sizes: dict
     activation: str
     encoder_bias: bool
-    pattern: list
+    pattern: list | None                   # F_i per neuron; None above PATTERN_JSON_MAX firing cells
     dead_neurons: list
     polysemantic_neurons: list
     partition_problem: str | None
@@ -64,9 +67,10 @@ class Inspection:
     global_optimum: dict                   # reference, status
     unmet: tuple[str, ...] = ()
     extra: dict = field(default_factory=dict)
+    pattern_mask: np.ndarray | None = field(default=None, repr=False, compare=False)  # features × neurons
 
     def to_json(self) -> dict:
-        return _jsonable({k: getattr(self, k) for k in self.__dataclass_fields__})
+        return _jsonable({k: getattr(self, k) for k in self.__dataclass_fields__ if k != "pattern_mask"})
 
     def to_text(self) -> str:
         s = self.sizes
@@ -280,11 +284,19 @@ def inspect_point(inst: Instance, W_D, W_E, b_E=None, *, b_D=None, acs: bool = T
         why = (f"L̃ = {achieved:.6g} is above the reference {gref:.6g} and the point is not at the partial optimum of its "
                "pattern (unfinished training, or a penalty that L̃ does not have)")
     glob = dict(ref, status=status, why=why, tol=tol)
+    cells = P.n_cells
+    if cells <= PATTERN_JSON_MAX:
+        pattern_json = P.to_json()
+    else:  # a paper-size ReLU pattern is 8 million indices: counts in the JSON, the mask by --pattern-out
+        pattern_json = None
+        extra["pattern_omitted"] = (f"{cells:,} (feature, neuron) pairs fire, more than {PATTERN_JSON_MAX:,}: the sets F_i "
+                                    "are left out of the JSON (sdl-theory inspect --pattern-out FILE writes the mask)")
+        extra["pattern_counts"] = [len(F) for F in P.firing]
     return Inspection(
         sizes={"n": inst.n, "n_p": inst.n_p, "n_r": inst.n_r, "n_q": n_q},
         activation=inst.activation.describe(), encoder_bias=inst.encoder_bias,
-        pattern=P.to_json(), dead_neurons=P.dead_neurons,
-        polysemantic_neurons=[i for i, F in enumerate(P.firing) if len(F) >= 2],
+        pattern=pattern_json, dead_neurons=P.dead_neurons, pattern_mask=P.mask,
+        polysemantic_neurons=P.polysemantic_neurons,
         partition_problem=P.partition_problem(), achieved_loss=achieved, loss_scale=scale,
         residual=dict(residual, region_slack=slack),
         ls_decoder=ls, partial_optimum=po, global_optimum=glob, unmet=tuple(unmet), extra=extra)

@@ -51,3 +51,22 @@ def test_inspect_errors_are_one_line(tmp_path, capsys):
     assert "not a valid instance file" in capsys.readouterr().err
     (ck / "cfg.json").unlink()
     assert main(["inspect", str(ck)]) == 2
+
+
+def test_a_large_pattern_goes_to_pattern_out_not_the_json(tmp_path, capsys, monkeypatch):
+    import proofs_check.bridge as B
+    from safetensors.numpy import load_file
+
+    ck = _checkpoint(tmp_path / "ck", spurious=True)
+    assert main(["inspect", str(ck), "--json"]) == 0
+    full = json.loads(capsys.readouterr().out)
+    assert full["pattern"] == [[0, 1], [2], []]
+    monkeypatch.setattr(B, "PATTERN_JSON_MAX", 2)
+    assert main(["inspect", str(ck), "--json", "--pattern-out", str(tmp_path / "p.safetensors")]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["pattern"] is None and out["extra"]["pattern_counts"] == [2, 1, 0]
+    assert "3 (feature, neuron) pairs fire" in out["extra"]["pattern_omitted"]
+    mask = load_file(str(tmp_path / "p.safetensors"))["mask"]
+    assert mask.tolist() == [[1, 0, 0], [1, 0, 0], [0, 1, 0]]
+    assert main(["inspect", str(ck), "--pattern-out", str(tmp_path)]) == 2
+    assert "--pattern-out" in capsys.readouterr().err

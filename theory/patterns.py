@@ -15,11 +15,54 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from collections.abc import Sequence
+
 import numpy as np
 
 from theory.errors import SDLInputError
 from theory import validation as V
 from theory.instance import Instance
+
+
+_LAZY_MIN_CELLS = 1 << 22   # masks from this many (feature, neuron) cells keep F_i as the mask's columns
+
+
+class MaskFiring(Sequence):
+    """The sets ``F_i`` of a large pattern, read from its features × neurons mask on access.
+
+    A tuple of frozensets of a paper-size ReLU pattern (8 million indices) takes about 800 MB; the mask
+    takes 16 MB (issue 9). Behaves as the tuple of frozensets would: indexing, iteration, ``len``,
+    equality (with another pattern's sets, lazily or not) and hashing."""
+
+    __slots__ = ("_m",)
+
+    def __init__(self, mask: np.ndarray):
+        self._m = mask
+
+    def __len__(self) -> int:
+        return self._m.shape[1]
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            return tuple(self[j] for j in range(*i.indices(len(self))))
+        return frozenset(np.flatnonzero(self._m[:, i]).tolist())
+
+    def __iter__(self):
+        for col in self._m.T:
+            yield frozenset(np.flatnonzero(col).tolist())
+
+    def __eq__(self, other) -> bool:
+        if isinstance(other, MaskFiring):
+            return self._m.shape == other._m.shape and bool(np.array_equal(self._m, other._m))
+        if isinstance(other, (tuple, list)):
+            return len(other) == len(self) and all(a == b for a, b in zip(self, other))
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(tuple(self))
+
+    def __repr__(self) -> str:
+        return f"MaskFiring({len(self)} neurons over {self._m.shape[0]} features)"
 
 
 @dataclass(frozen=True)
@@ -56,7 +99,16 @@ class ActivationPattern:
         mask = V.bool_mask("pattern mask", mask, "features × neurons")
         if 0 in mask.shape:
             raise SDLInputError(f"a pattern mask is features × neurons with at least one of each, got shape {mask.shape}")
-        return cls(tuple(frozenset(np.flatnonzero(mask[:, i]).tolist()) for i in range(mask.shape[1])), mask.shape[0])
+        # the sets come from the mask's own nonzeros, so they need no per-index validation (at paper size
+        # that is 8 million Python-level checks, issue 9); the mask is kept for ``mask``
+        m = mask.copy()
+        m.flags.writeable = False
+        p = object.__new__(cls)
+        object.__setattr__(p, "firing", MaskFiring(m) if m.size >= _LAZY_MIN_CELLS else
+                           tuple(frozenset(np.flatnonzero(c).tolist()) for c in m.T))
+        object.__setattr__(p, "n_features", int(mask.shape[0]))
+        object.__setattr__(p, "_mask", m)
+        return p
 
     @property
     def n_neurons(self) -> int:
@@ -64,28 +116,45 @@ class ActivationPattern:
 
     @property
     def mask(self) -> np.ndarray:
+        """``mask[d, i]``: feature ``d`` switches neuron ``i`` on (a fresh array)."""
+        kept = self.__dict__.get("_mask")
+        if kept is not None:
+            return kept.copy()
         m = np.zeros((self.n_features, self.n_neurons), dtype=bool)
         for i, F in enumerate(self.firing):
             m[list(F), i] = True
         return m
 
     @property
+    def n_cells(self) -> int:
+        """How many (feature, neuron) pairs fire."""
+        return int(self.neuron_counts().sum())
+
+    def neuron_counts(self) -> np.ndarray:
+        """``|F_i|`` per neuron."""
+        kept = self.__dict__.get("_mask")
+        return kept.sum(axis=0) if kept is not None else np.array([len(F) for F in self.firing], dtype=int)
+
+    @property
     def dead_neurons(self) -> list[int]:
-        return [i for i, F in enumerate(self.firing) if not F]
+        return np.flatnonzero(self.neuron_counts() == 0).tolist()
+
+    @property
+    def polysemantic_neurons(self) -> list[int]:
+        return np.flatnonzero(self.neuron_counts() >= 2).tolist()
 
     @property
     def is_polysemantic(self) -> bool:
-        return any(len(F) >= 2 for F in self.firing)
+        return bool(np.any(self.neuron_counts() >= 2))
 
     @property
     def is_partition(self) -> bool:
         """Every feature switches on exactly one neuron (dead neurons allowed)."""
-        counts = self.mask.sum(axis=1)
-        return bool(np.all(counts == 1))
+        return bool(np.all(self._feature_counts() == 1))
 
     def partition_problem(self) -> str | None:
         """``None`` for a partition of ``[n]``; otherwise which features break it."""
-        counts = self.mask.sum(axis=1)
+        counts = self._feature_counts()
         missing = np.flatnonzero(counts == 0).tolist()
         repeated = np.flatnonzero(counts > 1).tolist()
         if not missing and not repeated:
@@ -96,6 +165,10 @@ class ActivationPattern:
         if repeated:
             parts.append(f"features {repeated} switch on more than one neuron")
         return "; ".join(parts)
+
+    def _feature_counts(self) -> np.ndarray:
+        kept = self.__dict__.get("_mask")
+        return kept.sum(axis=1) if kept is not None else self.mask.sum(axis=1)
 
     def to_json(self) -> list[list[int]]:
         return [sorted(F) for F in self.firing]

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import weakref
 from typing import Iterable
 
 import numpy as np
@@ -164,17 +165,44 @@ def _finite_bounded(name: str, arr: np.ndarray, max_abs: float) -> None:
         raise SDLInputError(f"{name} has an entry of magnitude {np.abs(arr).max():.3g}; entries must satisfy |x| <= {max_abs:g}")
 
 
+# Large arrays this module has already checked and returned (read-only, owning their data, so their
+# entries cannot change without deliberately flipping ``writeable``), with the bound they were checked
+# against: passing one back (one inspection hands the same 16000 × 768 encoder to a dozen functions)
+# costs a lookup instead of a copy and a scan (issue 9, paper-size inspect).
+_CHECKED: "weakref.WeakValueDictionary[int, np.ndarray]" = weakref.WeakValueDictionary()
+_CHECKED_BOUND: dict[int, float] = {}
+_CHECKED_MIN_SIZE = 1 << 16
+
+
+def _already_checked(value, max_abs: float) -> bool:
+    return (isinstance(value, np.ndarray) and value.size >= _CHECKED_MIN_SIZE and _CHECKED.get(id(value)) is value
+            and not value.flags.writeable and value.flags.owndata and value.dtype == np.float64
+            and _CHECKED_BOUND.get(id(value), -1.0) <= max_abs)
+
+
+def _remember(arr: np.ndarray, max_abs: float) -> None:
+    if arr.size >= _CHECKED_MIN_SIZE and arr.flags.owndata:
+        key = id(arr)
+        _CHECKED[key] = arr
+        _CHECKED_BOUND[key] = max_abs
+        weakref.finalize(arr, _CHECKED_BOUND.pop, key, None)
+
+
 def matrix(name: str, value, hint: str = "", *, shape: tuple | None = None, max_abs: float = MAX_ABS) -> np.ndarray:
     """A non-empty, finite, real 2-d float array (read-only copy); ``shape`` entries may be None."""
     allowed = "a non-empty 2-d array of real numbers" + (f" ({hint})" if hint else "")
-    arr = _real_array(name, value, allowed)
+    checked = _already_checked(value, max_abs)
+    arr = value if checked else _real_array(name, value, allowed)
     if arr.ndim != 2 or 0 in arr.shape:
         raise SDLInputError(f"{name} must be {allowed}, got shape {arr.shape}")
     if shape is not None and any(s is not None and s != a for s, a in zip(shape, arr.shape)):
         want = " × ".join("?" if s is None else str(s) for s in shape)
         raise SDLInputError(f"{name} must have shape {want}" + (f" ({hint})" if hint else "") + f", got {arr.shape}")
+    if checked:
+        return arr
     _finite_bounded(name, arr, max_abs)
     arr.setflags(write=False)
+    _remember(arr, max_abs)
     return arr
 
 

@@ -27,6 +27,10 @@ def register(subparsers) -> None:
                    help="instance JSON (W_p, optional W_r and weights); default: CHECKPOINT/instance.json or the bench config")
     p.add_argument("--json", action="store_true", help="print the full result as JSON instead of text")
     p.add_argument("--out", default=None, help="also write the JSON result to this file (atomically)")
+    p.add_argument("--pattern-out", default=None, metavar="FILE.safetensors",
+                   help="also write the activation pattern on single-feature inputs as a features × neurons uint8 "
+                        "tensor 'mask' (safetensors, atomically); the JSON lists the sets F_i only up to 100,000 "
+                        "firing pairs")
     p.add_argument("--acs-max-vars", type=int, default=400,
                    help="run ACS (and restarts) only when n_q·n_p (+n_q) is at most this (default 400)")
     p.add_argument("--restarts", type=int, default=4, help="ACS restarts for the global reference (default 4)")
@@ -45,8 +49,9 @@ def run(args) -> int:
     V.nonneg_int("--restarts", args.restarts, 1000)
     V.seed("--seed", args.seed)
     V.finite_float("--tol", args.tol, lo=0, lo_open=True)
-    if args.out:
-        _check_out_file(args.out)  # before the work: an unwritable --out must not lose a computed result
+    for flag, path in (("--out", args.out), ("--pattern-out", args.pattern_out)):
+        if path:
+            _check_out_file(path, flag)  # before the work: an unwritable file must not lose a computed result
     from proofs_check.bridge import inspect_model, load_checkpoint_instance
 
     model, W_p, W_r, weights, how = load_checkpoint_instance(args.checkpoint, args.instance, features=args.features)
@@ -71,10 +76,21 @@ def run(args) -> int:
             write_json_atomic(args.out, out)
         except OSError as exc:
             raise SDLInputError(f"could not write --out {args.out} ({exc.strerror or exc}); the result is printed above") from None
+    if args.pattern_out:
+        import torch
+
+        from numerics.io import save_tensors_atomic
+
+        try:
+            save_tensors_atomic(args.pattern_out, {"mask": torch.from_numpy(res.pattern_mask.astype("uint8"))},
+                                metadata={"rows": "features", "cols": "neurons", "checkpoint": str(args.checkpoint)})
+        except OSError as exc:
+            raise SDLInputError(f"could not write --pattern-out {args.pattern_out} ({exc.strerror or exc}); "
+                                "the result is printed above") from None
     return 0
 
 
-def _check_out_file(path: str) -> None:
+def _check_out_file(path: str, flag: str = "--out") -> None:
     import os
     import tempfile
     from pathlib import Path
@@ -83,11 +99,11 @@ def _check_out_file(path: str) -> None:
 
     p = Path(path)
     if p.is_dir():
-        raise SDLInputError(f"--out {path} is a directory; give a file name such as {p / 'inspect.json'}")
+        raise SDLInputError(f"{flag} {path} is a directory; give a file name such as {p / ('inspect.json' if flag == '--out' else 'pattern.safetensors')}")
     try:
         p.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=p.parent, prefix=".sdl-write-test-")
         os.close(fd)
         os.unlink(tmp)
     except OSError as exc:
-        raise SDLInputError(f"cannot write --out {path} ({exc.strerror or exc}); choose a writable path") from None
+        raise SDLInputError(f"cannot write {flag} {path} ({exc.strerror or exc}); choose a writable path") from None

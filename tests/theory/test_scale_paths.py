@@ -130,3 +130,75 @@ def test_cached_product_keys_on_the_bias(monkeypatch):
     for bias in (b, b + 1.0, None, b):
         want = inst.W_p.T @ W_E.T + (0.0 if bias is None else bias[None, :])
         assert np.allclose(inst.pre_activations(W_E, bias), want)
+
+
+# --- paper-size inspect: no per-call rework, a pattern that fits in memory (issue 9) ----------
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.integers(1, 6), st.integers(1, 9), st.integers(0, 2**31 - 1), st.floats(0.0, 1.0))
+def test_a_mask_backed_pattern_is_the_tuple_of_sets(n, n_q, seed, density):
+    import theory.patterns as TP
+
+    mask = np.random.default_rng(seed).random((n, n_q)) < density
+    eager = TP.ActivationPattern.from_sets([set(np.flatnonzero(mask[:, i]).tolist()) for i in range(n_q)], n)
+    old = TP._LAZY_MIN_CELLS
+    TP._LAZY_MIN_CELLS = 1
+    try:
+        lazy = TP.ActivationPattern.from_mask(mask)
+    finally:
+        TP._LAZY_MIN_CELLS = old
+    assert isinstance(lazy.firing, TP.MaskFiring)
+    assert lazy == eager and eager == lazy and hash(lazy) == hash(eager)
+    assert lazy.firing == eager.firing and list(lazy.firing) == list(eager.firing)
+    assert [lazy.firing[i] for i in range(n_q)] == list(eager.firing) and lazy.firing[1:] == eager.firing[1:]
+    counts = mask.sum(axis=0)
+    assert lazy.dead_neurons == eager.dead_neurons == [i for i in range(n_q) if counts[i] == 0]
+    assert lazy.polysemantic_neurons == eager.polysemantic_neurons == [i for i in range(n_q) if counts[i] >= 2]
+    assert lazy.n_cells == eager.n_cells == int(mask.sum())
+    assert lazy.partition_problem() == eager.partition_problem() and lazy.to_json() == eager.to_json()
+    assert np.array_equal(lazy.mask, mask) and np.array_equal(eager.mask, mask)
+    m = lazy.mask
+    m[:] = ~m   # the returned mask is the caller's copy
+    assert np.array_equal(lazy.mask, mask)
+    if mask.any():  # a different pattern is not equal
+        other = mask.copy()
+        other[np.argwhere(mask)[0][0], np.argwhere(mask)[0][1]] = False
+        assert TP.ActivationPattern.from_mask(other) != lazy
+
+
+def test_a_checked_matrix_is_not_rechecked_unless_it_could_have_changed():
+    from theory import validation as V
+
+    big = np.random.default_rng(0).normal(size=(300, 300))
+    a = V.matrix("W", big)
+    assert a is not big and not a.flags.writeable
+    assert V.matrix("W", a) is a                    # handed back: the same checked array
+    big[0, 0] = np.nan                              # the caller's own array was copied, not kept
+    with pytest.raises(SDLInputError, match="NaN"):
+        V.matrix("W", big)
+    a.flags.writeable = True                        # re-opened for writing: checked again
+    a[1, 1] = np.inf
+    with pytest.raises(SDLInputError, match="NaN or infinite"):
+        V.matrix("W", a)
+    c = V.matrix("W", np.full((300, 300), 5.0))
+    with pytest.raises(SDLInputError, match="magnitude"):
+        V.matrix("W", c, max_abs=1.0)               # a tighter bound than it was checked against
+
+
+def test_the_topk_mask_of_a_shared_product_is_computed_once(monkeypatch):
+    import theory.activations.base as AB
+
+    Z = np.random.default_rng(1).normal(size=(64, 1 << 15))
+    Z.flags.writeable = False
+    calls = []
+    real = AB._topk_mask
+    monkeypatch.setattr(AB, "_topk_mask", lambda z, k: calls.append(k) or real(z, k))
+    m1 = AB.topk_mask(Z, 3)
+    m2 = AB.topk_mask(Z, 3)
+    assert m1 is m2 and not m1.flags.writeable and calls == [3]
+    assert np.array_equal(AB.topk_mask(Z, 5), real(Z, 5)) and calls == [3, 5]   # another k: computed
+    W = Z.copy()                                     # a writeable array may change: never memoised
+    AB.topk_mask(W, 5)
+    W[:, 0] = 100.0
+    assert AB.topk_mask(W, 5)[:, 0].all()
