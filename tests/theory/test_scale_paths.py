@@ -202,3 +202,25 @@ def test_the_topk_mask_of_a_shared_product_is_computed_once(monkeypatch):
     AB.topk_mask(W, 5)
     W[:, 0] = 100.0
     assert AB.topk_mask(W, 5)[:, 0].all()
+
+
+def test_cached_product_by_identity_only_for_arrays_that_cannot_change(monkeypatch):
+    import hashlib
+
+    import theory.instance as I
+
+    monkeypatch.setattr(I, "_Z_CACHE_MIN_FLOPS", 0)
+    inst = _instance(ReLU(), 9)
+    W_E = np.random.default_rng(10).normal(size=(8, 5))
+    W_E.flags.writeable = False
+    b = np.zeros(8)
+    Z1 = inst.pre_activations(W_E, b)
+    digests = []
+    real = hashlib.blake2b
+    monkeypatch.setattr(hashlib, "blake2b", lambda *a, **k: digests.append(1) or real(*a, **k))
+    assert inst.pre_activations(W_E, b.copy()) is Z1 and digests == []      # same frozen encoder, equal bias
+    b[0] = 1.0                                                                  # the caller's bias changed
+    assert np.allclose(inst.pre_activations(W_E, b), inst.W_p.T @ W_E.T + b) and digests == [1]
+    W_E.flags.writeable = True                                                  # re-opened and written
+    W_E[0, 0] += 1.0
+    assert np.allclose(inst.pre_activations(W_E, b), inst.W_p.T @ W_E.T + b) and len(digests) == 2
