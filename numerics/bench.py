@@ -165,6 +165,21 @@ def _fmt_pct(x: Optional[float]) -> str:
     return "–" if x is None else f"{100 * x:.2f}%"
 
 
+def _data_extras(d: dict) -> str:
+    """The non-default firing model of a results config, in words (older configs lack these keys)."""
+    parts = []
+    if d.get("firing", "uniform") == "zipf":
+        parts.append(f"Zipfian firing p_d ∝ (d+1)^-{d.get('zipf_exponent', 1.0)} (mean p_active)")
+    if d.get("n_parents"):
+        parts.append(f"hierarchy {d['n_parents']} parents × {d['n_children']} children, "
+                     f"{d.get('hierarchy_levels', 1)} level(s){', exclusive' if d.get('exclusive_children') else ''}")
+    if d.get("magnitude_spread", 0):
+        parts.append(f"per-feature magnitude spread σ = {d['magnitude_spread']}")
+    if d.get("offset_norm", 0):
+        parts.append(f"data offset of norm {d['offset_norm']}")
+    return (" Data: " + "; ".join(parts) + ".") if parts else ""
+
+
 def _fmt(x: Optional[float]) -> str:
     return "–" if x is None else f"{x:.3f}"
 
@@ -191,7 +206,8 @@ def markdown_table(results: dict) -> str:
         f"n = {d['n_features']}, n_p = {d['d_in']}, n_q = {t['n_latents']}, samples = {d['n_samples']}, "
         f"M = {d['interference']} (reached {_fmt(results['reached_interference'].get('W_p'))}), "
         f"p_active = {d['p_active']}, k = {t.get('hyper', {}).get('k', t.get('k'))}, anchors = {round(cfg['anchor_frac'] * d['n_features'])} "
-        f"(λ = {t['anchor_lambda']}), τ = {tau}, seed = {d['seed']}, wall {results.get('wall_s', 0):.0f}s.",
+        f"(λ = {t['anchor_lambda']}), τ = {tau}, seed = {d['seed']}, wall {results.get('wall_s', 0):.0f}s."
+        + _data_extras(d),
         "Ours: decoder atoms vs W_r (encoder rows in results.json). Paper: arXiv 2512.05534 Table 1 "
         "(n = 1000, n_p = 768, n_q = 16000, τ = 0.95).",
         "",

@@ -27,15 +27,29 @@ class DataConfig:
     n_sources: int = option(2, "m, crosscoder only")
     interference: float = option(0.1, "target M for every generated feature matrix")
     signed_interference: bool = option(False, "target max <w_i,w_j> (paper's M) instead of max |<w_i,w_j>|")
-    p_active: float = option(0.01, "probability that a feature is on (the paper's ambiguous S)")
+    p_active: float = option(0.01, "probability that a feature is on (the paper's ambiguous S); with "
+                                   "--firing zipf the mean over features")
+    firing: str = option("uniform", "uniform | zipf: per-feature firing probabilities p_d ∝ (d+1)^(-zipf_exponent) "
+                                    "with mean p_active (SynthSAEBench's Zipfian firing)")
+    zipf_exponent: float = option(1.0, "exponent of --firing zipf")
     c_min: float = option(1.0, "active magnitude = c_min + Exp(beta)")
     beta: float = option(1.0, "mean of the exponential part")
+    magnitude_spread: float = option(0.0, "per-feature magnitude scale exp(σ·z_d − σ²/2), z_d ~ N(0,1) drawn once "
+                                          "from the seed, times c_min + Exp(beta); σ = this (0 = the same law for all)")
+    offset_norm: float = option(0.0, "norm of a data offset added to every input (and target): a seeded random "
+                                     "direction (SynthSAEBench's bias); 0 = none")
     n_parents: int = option(0, "hierarchy: number of parent features (0 = no hierarchy)")
-    n_children: int = option(0, "children per parent")
-    exclusive_children: bool = option(False, "at most one child of a parent on at once")
+    n_children: int = option(0, "children per parent (per node, at every level)")
+    hierarchy_levels: int = option(1, "levels of children below each parent (2: parent → children → grandchildren); "
+                                      "a feature is on whenever one of its children is")
+    exclusive_children: bool = option(False, "at most one child of a parent on at once (at every level)")
     n_samples: int = option(100_000, "size of the (streamed) training set")
     pgd_steps: int = option(3000, "max projected-gradient steps per feature matrix")
     seed: int = option(0, "seed of the feature matrices and the samples")
+
+    def hierarchy_features(self) -> int:
+        """Features the hierarchy takes (``n_parents·(1 + C + … + C^levels)``), the first of ``n_features``."""
+        return sum(hierarchy_level_sizes(self))
 
     def validate(self) -> None:
         V.one_of("kind", self.kind, KINDS)
@@ -57,14 +71,46 @@ class DataConfig:
                                 f"got c_min={self.c_min}, beta={self.beta}")
         if (self.n_parents > 0) != (self.n_children > 0):
             raise SDLInputError("a hierarchy needs both n_parents > 0 and n_children > 0 (or both 0 for none)")
-        if self.n_parents * (1 + self.n_children) > self.n_features:
+        V.positive_int("hierarchy_levels", self.hierarchy_levels, 12)
+        if self.hierarchy_features() > self.n_features:
+            L = self.hierarchy_levels
             raise SDLInputError(
-                f"hierarchy needs n_parents*(1+n_children) = {self.n_parents * (1 + self.n_children)} "
+                f"hierarchy needs n_parents·(1 + n_children + … + n_children^{L}) = {self.hierarchy_features()} "
                 f"features but n_features = {self.n_features}; raise n_features or shrink the hierarchy")
+        V.one_of("firing", self.firing, ("uniform", "zipf"))
+        V.finite_float("zipf_exponent", self.zipf_exponent, lo=0, hi=10)
+        V.finite_float("magnitude_spread", self.magnitude_spread, lo=0, hi=5)
+        V.finite_float("offset_norm", self.offset_norm, lo=0)
+        if self.firing == "zipf":
+            firing_probabilities(self)   # refuses a mean p_active the law cannot have (some p_d > 1)
         check_interference_target(self.n_features, self.d_in, self.interference, self.signed_interference)
         if self.kind == "transcoder":
             check_interference_target(self.n_features, self.d_out or self.d_in, self.interference,
                                       self.signed_interference)
+
+
+def hierarchy_level_sizes(cfg: "DataConfig") -> list[int]:
+    """Features per level of the hierarchy (level 0: the parents); [] without one."""
+    if not (cfg.n_parents and cfg.n_children):
+        return []
+    return [cfg.n_parents * cfg.n_children ** level for level in range(cfg.hierarchy_levels + 1)]
+
+
+def firing_probabilities(cfg: "DataConfig"):
+    """``p_d`` per feature (numpy, length n): ``p_active`` for all, or Zipfian ``p_d = c·(d+1)^(-s)`` with ``c``
+    such that the mean is ``p_active``; refuses a law with some ``p_d > 1``."""
+    import numpy as np
+
+    n = cfg.n_features
+    if cfg.firing == "uniform":
+        return np.full(n, float(cfg.p_active))
+    w = (np.arange(n) + 1.0) ** (-float(cfg.zipf_exponent))
+    p = w * (cfg.p_active * n / w.sum())
+    if p[0] > 1.0:
+        raise SDLInputError(f"--firing zipf with zipf_exponent = {cfg.zipf_exponent:g} and mean p_active = {cfg.p_active:g} "
+                            f"over {n} features puts the first feature's probability at {p[0]:.3g} > 1; lower "
+                            f"zipf_exponent or p_active (at most {cfg.p_active / p[0]:.3g} here)")
+    return p
 
 
 def check_interference_target(n: int, dim: int, M: float, signed: bool = False) -> None:

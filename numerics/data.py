@@ -4,8 +4,9 @@
   ``M`` by projected gradient descent, refusing targets no matrix can reach (Welch bound).
 * :class:`BenchData` holds the ground truth of one bench instance: ``W_p`` (input side), ``W_r``
   (target side: ``W_p`` itself for an SAE, a second matrix for a transcoder, stacked sources for a
-  crosscoder) and the firing model (independent features with probability ``p_active``, optional
-  parent/child hierarchy).
+  crosscoder) and the firing model (independent features with probability ``p_active``, or
+  SynthSAEBench-style: Zipfian per-feature firing probabilities, hierarchies of several levels where a
+  child fires only with its parent, per-feature magnitudes, a data offset).
 * :meth:`BenchData.batch` returns batch ``i`` of the stream, a pure function of ``(seed, i)``: a
   100,000 × 1000 sample matrix is never held densely, and any batch can be regenerated exactly.
 
@@ -14,12 +15,13 @@ places and for ``1 - p_active`` in others (THEORY.md section 5); we avoid the le
 """
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass, field
 
 import torch
 
-from numerics.config import DataConfig, check_interference_target
+from numerics.config import DataConfig, check_interference_target, firing_probabilities, hierarchy_level_sizes
 from theory.errors import SDLInputError
 
 def _max_offdiag(G: torch.Tensor, signed: bool) -> float:
@@ -80,6 +82,8 @@ class BenchData:
     W_p: torch.Tensor                 # n_p × n   (stacked over sources for a crosscoder)
     W_r: torch.Tensor                 # n_r × n   (W_p itself for SAE and crosscoder)
     reached: dict = field(default_factory=dict)   # interference actually reached per matrix
+    offset_p: torch.Tensor | None = None          # data offset added to every x_p (--offset-norm)
+    offset_r: torch.Tensor | None = None          # and to every x_r of a transcoder (an SAE's x_r is x_p)
 
     @property
     def d_in(self) -> int:
@@ -112,8 +116,12 @@ class BenchData:
         W_pT, W_rT = self._transposed_on(torch.device(device))
         x_dev = x.to(device)
         x_p = torch.sparse.mm(x_dev, W_pT)
-        x_r = x_p if W_rT is None else torch.sparse.mm(x_dev, W_rT)
-        return Batch(x=x_dev, x_p=x_p, x_r=x_r)
+        x_r = None if W_rT is None else torch.sparse.mm(x_dev, W_rT)
+        if self.offset_p is not None:
+            x_p = x_p + self.offset_p.to(x_p.device)
+            if x_r is not None:
+                x_r = x_r + self.offset_r.to(x_r.device)
+        return Batch(x=x_dev, x_p=x_p, x_r=x_p if x_r is None else x_r)
 
     def _transposed_on(self, device: torch.device):
         """``W_p^T`` and ``W_r^T`` (None for SAE/crosscoder) on ``device``, copied once per device."""
@@ -136,29 +144,71 @@ def _mix(*parts: int) -> int:
     return h >> 1
 
 
+@functools.lru_cache(maxsize=16)
+def _firing_tensor(cfg: DataConfig) -> torch.Tensor:
+    return torch.tensor(firing_probabilities(cfg), dtype=torch.float32)
+
+
+@functools.lru_cache(maxsize=16)
+def feature_scales(cfg: DataConfig) -> torch.Tensor | None:
+    """Per-feature magnitude scales ``exp(σ z_d − σ²/2)`` (mean 1), drawn once from the data seed; None for σ = 0."""
+    sigma = float(cfg.magnitude_spread)
+    if sigma == 0:
+        return None
+    z = torch.randn(cfg.n_features, generator=torch.Generator().manual_seed(_mix(cfg.seed, 4)), dtype=torch.float64)
+    return torch.exp(sigma * z - sigma * sigma / 2).float()
+
+
+def hierarchy_groups(cfg: DataConfig) -> list[tuple[int, list[int]]]:
+    """``(parent, children)`` of every internal node of the hierarchy, top level first (feature indices)."""
+    sizes = hierarchy_level_sizes(cfg)
+    offs = [sum(sizes[:i]) for i in range(len(sizes))]
+    C = cfg.n_children
+    return [(offs[lvl - 1] + j, list(range(offs[lvl] + j * C, offs[lvl] + (j + 1) * C)))
+            for lvl in range(1, len(sizes)) for j in range(sizes[lvl - 1])]
+
+
 def sample_features(B: int, cfg: DataConfig, gen: torch.Generator) -> torch.Tensor:
     """Sparse non-negative features ``x ∈ R^{B×n}_+`` as a coalesced COO tensor.
 
-    Each feature is on independently with probability ``p_active`` with magnitude ``c_min + Exp(β)``.
+    Feature ``d`` is on independently with probability ``p_d`` (``p_active`` for every feature, or Zipfian
+    with mean ``p_active``: :func:`numerics.config.firing_probabilities`) with magnitude
+    ``s_d·(c_min + Exp(β))`` (``s_d = 1`` unless ``magnitude_spread > 0``: :func:`feature_scales`).
     Hierarchy: features ``0..P-1`` are parents, then ``P·C`` children (parent ``j`` owns children
-    ``P + j·C … P + (j+1)·C − 1``); a parent is forced on whenever one of its children is on, and with
-    ``exclusive_children`` only one (uniformly chosen) of the active children of a parent is kept.
+    ``P + j·C … P + (j+1)·C − 1``), then with ``hierarchy_levels = 2`` their ``P·C²`` children in the same
+    layout, and so on; a feature is forced on whenever one of its children is on (so a child only ever
+    fires with its parent), and with ``exclusive_children`` only one (uniformly chosen) of the active
+    children of a feature is kept (a dropped child takes its descendants with it).
     """
-    n, P, C = cfg.n_features, cfg.n_parents, cfg.n_children
-    on = torch.rand(B, n, generator=gen) < cfg.p_active
-    if P and C:
-        kids = on[:, P:P + P * C].view(B, P, C)
+    n, C = cfg.n_features, cfg.n_children
+    on = torch.rand(B, n, generator=gen) < (cfg.p_active if cfg.firing == "uniform" else _firing_tensor(cfg))
+    sizes = hierarchy_level_sizes(cfg)
+    offs = [sum(sizes[:i]) for i in range(len(sizes))]
+    for lvl in range(len(sizes) - 1, 0, -1):          # deepest level first: a forced-on child forces its parent
+        par, kid, n_par = offs[lvl - 1], offs[lvl], sizes[lvl - 1]
+        kids = on[:, kid:kid + sizes[lvl]].view(B, n_par, C)
         if cfg.exclusive_children:
             # keep the active child with the largest random key: a uniform choice among the active ones
-            key = torch.rand(B, P, C, generator=gen).masked_fill(~kids, -1.0)
+            key = torch.rand(B, n_par, C, generator=gen).masked_fill(~kids, -1.0)
             keep = torch.nn.functional.one_hot(key.argmax(-1), C).bool() & kids
-            on[:, P:P + P * C] = keep.view(B, P * C)
+            on[:, kid:kid + sizes[lvl]] = keep.view(B, n_par * C)
             kids = keep
-        on[:, :P] |= kids.any(-1)
+            for d in range(lvl + 1, len(sizes)):      # descendants of a dropped child go off with it
+                up = on[:, offs[d - 1]:offs[d - 1] + sizes[d - 1]].repeat_interleave(C, dim=1)
+                on[:, offs[d]:offs[d] + sizes[d]] &= up
+        on[:, par:par + n_par] |= kids.any(-1)
     idx = on.nonzero(as_tuple=False).T
     mags = cfg.c_min + torch.empty(idx.shape[1]).exponential_(1.0, generator=gen) * cfg.beta \
         if cfg.beta > 0 else torch.full((idx.shape[1],), float(cfg.c_min))
+    scales = feature_scales(cfg)
+    if scales is not None:
+        mags = mags * scales[idx[1]]
     return torch.sparse_coo_tensor(idx, mags, (B, n), check_invariants=False).coalesce()
+
+
+def _offset(dim: int, norm: float, seed: int) -> torch.Tensor:
+    v = torch.randn(dim, generator=torch.Generator().manual_seed(seed), dtype=torch.float64)
+    return (v * (norm / v.norm())).float()
 
 
 def make_bench(cfg: DataConfig, *, quiet: bool = True) -> BenchData:
@@ -182,4 +232,9 @@ def make_bench(cfg: DataConfig, *, quiet: bool = True) -> BenchData:
     for name, value in reached.items():
         if value > M + 1e-9 and not quiet:
             print(f"warning: {name} reached interference {value:.4f} > target {M} after {cfg.pgd_steps} steps")
-    return BenchData(config=cfg, W_p=W_p, W_r=W_r, reached=reached)
+    offset_p = offset_r = None
+    if cfg.offset_norm > 0:
+        offset_p = _offset(W_p.shape[0], cfg.offset_norm, _mix(cfg.seed, 5))
+        if W_r is not W_p:
+            offset_r = _offset(W_r.shape[0], cfg.offset_norm, _mix(cfg.seed, 6))
+    return BenchData(config=cfg, W_p=W_p, W_r=W_r, reached=reached, offset_p=offset_p, offset_r=offset_r)

@@ -111,24 +111,29 @@ def activation_pattern(model: SparseCoder, data: BenchData) -> dict:
 
 @torch.no_grad()
 def absorption(acts: torch.Tensor, x_on: torch.Tensor, V: torch.Tensor, W: torch.Tensor, dec_dirs: torch.Tensor,
-               n_parents: int, n_children: int, off_frac: float = 0.1, cos_min: float = 0.3) -> dict:
+               n_parents: int = 0, n_children: int = 0, off_frac: float = 0.1, cos_min: float = 0.3, *,
+               groups: list | None = None) -> dict:
     """Absorption rate per parent (Chanin et al. 2025; THEORY.md §8).
 
     A sample where a child of parent p is on counts as *absorbed* when p's best-matching latent (by
     ``V``, encoder rows or decoder atoms) is off or below ``off_frac`` of its mean value on parent-on
     samples, while another active latent's decoder atom has |cos| ≥ ``cos_min`` with ``w^p``.
+    ``groups``: ``(parent, children)`` pairs (every internal node of a several-level hierarchy,
+    :func:`numerics.data.hierarchy_groups`); default: parents ``0..P-1`` owning ``P + p·C …``.
     """
     P, C = n_parents, n_children
-    if P == 0:
+    if groups is None:
+        groups = [(p, list(range(P + p * C, P + (p + 1) * C))) for p in range(P)]
+    if not groups:
         return {}
     cos_v = abs_cosines(V, W)                       # n × n_q
     cos_d = abs_cosines(dec_dirs, W)
     rates = []
-    for p in range(P):
+    for p, children in groups:
         j = int(cos_v[p].argmax())
         parent_on = x_on[:, p]
         typical = acts[parent_on, j].mean() if parent_on.any() else acts[:, j].max()
-        child_on = x_on[:, P + p * C: P + (p + 1) * C].any(1)
+        child_on = x_on[:, children].any(1)
         if not child_on.any():
             continue
         weak = acts[child_on, j] <= off_frac * typical
@@ -184,6 +189,8 @@ def evaluate(model: SparseCoder, data: BenchData, *, n_samples: int = 4096, taus
             out[side].update(firing_scores(acts, on, best))
             cfg = data.config
             if cfg.n_parents:
-                out[side].update(absorption(acts, on, V, W, dec_V, cfg.n_parents, cfg.n_children))
+                from numerics.data import hierarchy_groups
+
+                out[side].update(absorption(acts, on, V, W, dec_V, groups=hierarchy_groups(cfg)))
     out["pattern"] = activation_pattern(model, data)
     return out

@@ -430,10 +430,18 @@ def _bench_instance(ckpt: Path):
     mag = ShiftedExponential(cfg.c_min, cfg.beta) if cfg.beta > 0 else None
     from theory.distribution import Constant
 
-    dist = FeatureDistribution.uniform(n, cfg.p_active, mag or Constant(cfg.c_min))
+    from numerics.config import firing_probabilities
+    from numerics.data import feature_scales
+
+    # independent features: M_d = p_d Π_{j≠d}(1 − p_j) E[m²] s_d² (a hierarchy's dependence is not in L̃'s weights)
+    dist = FeatureDistribution(firing_probabilities(cfg), mag or Constant(cfg.c_min))
+    weights = dist.feature_weights(n)
+    scales = feature_scales(cfg)
+    if scales is not None:
+        weights = weights * scales.double().numpy() ** 2
     W_p = bench.W_p.double().numpy()
     W_r = bench.W_r.double().numpy()
-    return W_p, (None if bench.W_r is bench.W_p else W_r), dist.feature_weights(n), \
+    return W_p, (None if bench.W_r is bench.W_p else W_r), weights, \
         f"regenerated from bench config {results} (data seed {cfg.seed}, kind {cfg.kind})"
 
 
