@@ -226,12 +226,12 @@ def inspect_point(inst: Instance, W_D, W_E, b_E=None, *, b_D=None, acs: bool = T
                 "method": method}
     # least-squares decoder (C6's decoder step)
     W_Ds = least_squares_decoder(inst, W_E, bb)
-    live = [i for i, F in enumerate(P.firing) if F]
-    cos = []
-    for i in live:
-        a, c = W_D[:, i], W_Ds[:, i]
-        na, nc = np.linalg.norm(a), np.linalg.norm(c)
-        cos.append(float(a @ c / (na * nc)) if na > 0 and nc > 0 else None)
+    live = np.flatnonzero(P.neuron_counts() > 0)
+    na, nc = np.linalg.norm(W_D[:, live], axis=0), np.linalg.norm(W_Ds[:, live], axis=0)
+    dots = np.einsum("ri,ri->i", W_D[:, live], W_Ds[:, live])
+    ok = (na > 0) & (nc > 0)
+    cos = [float(d / (a * c)) if k else None for d, a, c, k in zip(dots, na, nc, ok)]
+    live = live.tolist()
     good = [c for c in cos if c is not None]
     ls = {"relative_error": float(np.linalg.norm(W_D - W_Ds) / max(np.linalg.norm(W_Ds), 1e-300)),
           "cosine_per_live_column": dict(zip(map(str, live), cos)) if n_q <= 64 else None,
@@ -291,7 +291,7 @@ def inspect_point(inst: Instance, W_D, W_E, b_E=None, *, b_D=None, acs: bool = T
         pattern_json = None
         extra["pattern_omitted"] = (f"{cells:,} (feature, neuron) pairs fire, more than {PATTERN_JSON_MAX:,}: the sets F_i "
                                     "are left out of the JSON (sdl-theory inspect --pattern-out FILE writes the mask)")
-        extra["pattern_counts"] = [len(F) for F in P.firing]
+        extra["pattern_counts"] = P.neuron_counts().tolist()
     return Inspection(
         sizes={"n": inst.n, "n_p": inst.n_p, "n_r": inst.n_r, "n_q": n_q},
         activation=inst.activation.describe(), encoder_bias=inst.encoder_bias,
