@@ -1,13 +1,18 @@
-"""The one training engine: Adam on a chosen objective, with every extra as a callback.
+"""The one training engine: Adam (or another optimizer) on a chosen objective, with every extra as a callback.
 
 Everything that trains in the project — the bench (:class:`numerics.train.Trainer`), the studies
-(:func:`studies.common.train`), C9's arms (:mod:`proofs_check.c9_resampling`) and the throughput
-benchmark (``bench/train_throughput.py``) — runs :meth:`Engine.train_step`; there is no other loop.
+(:func:`studies.common.train`; the partial-minima study's plain descent on L̃), C9's arms
+(:mod:`proofs_check.c9_resampling`) and the throughput benchmark (``bench/train_throughput.py``) — runs
+:meth:`Engine.train_step`; there is no other training loop. (Not training, and so not here: the exact
+solvers of :mod:`theory` — L-BFGS / Newton polishing of closed-form objectives — C8's step-halving
+descent on L over an enumerated support, and ``bench/step_compare.py``'s plain-torch and peer-library
+reference steps, which exist to be compared with ours.)
 
 - **Objective** (a choice): :class:`FVU` (the model's own loss: fraction of variance unexplained plus its
   penalties, as in sparsify), :class:`TheoryUnits` (``E||x_r − x̂_r||² + λ E Σ_i a_i ||d_i||``, the
   theory's units, THEORY.md §5), :class:`ExactLoss` (the exact loss L of an :class:`theory.instance.Instance`
-  through :mod:`numerics.objective`, e.g. on float64, C1/C9).
+  through :mod:`numerics.objective`, e.g. on float64, C1/C9), :class:`ApproxLoss` (its L̃, no data).
+- **Optimizer**: Adam by default, or any ``optimizer(params, lr)`` (:func:`sgd`: plain gradient descent).
 - **Batches**: ``batches(index, size, stream) -> numerics.data.Batch``, a pure function of its arguments
   (and the run's seed): stream 0 trains, 1 evaluates (held out), 2 feeds resampling. So a run resumed
   from a checkpoint continues exactly as the uninterrupted run would have.
@@ -86,6 +91,32 @@ class ExactLoss:
         losses, Z, H = sample_losses(self.instance, model.W_dec.T, model.W_enc, model.b_enc, batch.x,
                                      mats=cache[key], return_codes=True)
         return {"exact_loss": losses.mean()}, Code(pre=Z.detach(), acts=H.detach()), None
+
+
+@dataclass(frozen=True)
+class ApproxLoss:
+    """The approximate objective ``L̃ = Σ_d M_d ||w_r^d − W_D σ(W_E w_p^d + b)||²`` of ``instance`` (THEORY.md
+    §3; single features at unit magnitude, no data: the batch is ignored) through
+    :func:`numerics.objective.approx_loss`; the code is that of the single-feature inputs (rows = features)."""
+
+    instance: Any
+    name = "approx_loss"
+
+    def __call__(self, model, batch):
+        from numerics.objective import approx_loss_terms, instance_tensors
+
+        key = (model.W_enc.dtype, model.W_enc.device)
+        cache = self.__dict__.setdefault("_mats", {})  # the instance's matrices, converted once per dtype/device
+        if key not in cache:
+            cache[key] = instance_tensors(self.instance, model.W_enc)
+        terms, Z, H = approx_loss_terms(self.instance, model.W_dec.T, model.W_enc, model.b_enc, mats=cache[key],
+                                        return_codes=True)
+        return {"approx_loss": terms.sum()}, Code(pre=Z.detach(), acts=H.detach()), None
+
+
+def sgd(params, lr: float):
+    """Plain gradient descent (no momentum) for :class:`Engine`'s ``optimizer``; e.g. descent on L̃ (C6/C8)."""
+    return torch.optim.SGD(params, lr=lr)
 
 
 @torch.no_grad()
@@ -169,17 +200,19 @@ class Engine:
     """Holds the model, the Adam optimizer, the firing record and the callbacks of one run.
 
     ``steps`` is the step budget; ``batch_size`` the training batch; ``seed`` seeds everything the callbacks
-    draw (resampling) — the batches are the caller's pure function."""
+    draw (resampling) — the batches are the caller's pure function; ``optimizer(params, lr)`` builds the
+    optimizer (default Adam, :func:`numerics.optim.make_adam`; :func:`sgd` for plain gradient descent)."""
 
     def __init__(self, model, objective, batches: Batches, *, steps: int, batch_size: int, lr: float, seed: int = 0,
-                 callbacks: Sequence[Callback] = (), batch_index: Callable[[int], int] | None = None):
+                 callbacks: Sequence[Callback] = (), batch_index: Callable[[int], int] | None = None,
+                 optimizer: Callable | None = None):
         if int(steps) < 0 or int(batch_size) < 1 or not lr > 0:
             raise SDLInputError(f"need steps >= 0, batch_size >= 1, lr > 0; got {steps}, {batch_size}, {lr}")
         self.model, self.objective, self.batches = model, objective, batches
         self.total_steps, self.batch_size, self.lr, self.seed = int(steps), int(batch_size), float(lr), int(seed)
         self.batch_index = batch_index or (lambda i: i)   # e.g. epochs over a finite data set
         self.callbacks = list(callbacks)
-        self.opt = make_adam(model.parameters(), lr)
+        self.opt = (optimizer or make_adam)(model.parameters(), lr)
         self._params = [p for g in self.opt.param_groups for p in g["params"]]
         device = next(model.parameters()).device
         self.last_fired = torch.zeros(model.n_latents, dtype=torch.long, device=device)  # 1-based step of last firing

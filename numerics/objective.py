@@ -58,12 +58,19 @@ def single_feature_codes(instance: Instance, W_E: torch.Tensor, b_E: torch.Tenso
     return instance.activation.evaluate_torch(Z)
 
 
-def approx_loss_terms(instance: Instance, W_D: torch.Tensor, W_E: torch.Tensor, b_E: torch.Tensor | None = None) -> torch.Tensor:
-    """Per-feature terms ``M_d ||w_r^d − W_D σ(W_E w_p^d + b)||²`` of L̃."""
+def approx_loss_terms(instance: Instance, W_D: torch.Tensor, W_E: torch.Tensor, b_E: torch.Tensor | None = None,
+                      *, mats=None, return_codes: bool = False):
+    """Per-feature terms ``M_d ||w_r^d − W_D σ(W_E w_p^d + b)||²`` of L̃ (``mats``: :func:`instance_tensors`
+    computed once by a caller that evaluates many steps; ``return_codes``: also ``(Z, σ(Z))`` of the features)."""
     _check(instance, W_D, W_E, b_E)
-    _, W_r, M = instance_tensors(instance, W_E)
-    R = W_r.T - single_feature_codes(instance, W_E, b_E) @ W_D.T
-    return M * (R * R).sum(dim=1)
+    W_p, W_r, M = instance_tensors(instance, W_E) if mats is None else mats
+    Z = W_p.T @ W_E.T
+    if b_E is not None:
+        Z = Z + b_E
+    H = instance.activation.evaluate_torch(Z)
+    R = W_r.T - H @ W_D.T
+    terms = M * (R * R).sum(dim=1)
+    return (terms, Z, H) if return_codes else terms
 
 
 def approx_loss(instance: Instance, W_D: torch.Tensor, W_E: torch.Tensor, b_E: torch.Tensor | None = None) -> torch.Tensor:

@@ -87,16 +87,16 @@ def firing(inst, W_E, delta: float = 0.02):
 
 
 def gd_on_approx(inst, W_D, W_E, steps: int, lr: float):
-    """Plain gradient descent on L̃ with its symbolic gradients (region by region)."""
-    from theory.derivation import gradients
+    """Plain gradient descent on L̃ (step ``lr / Σ_d M_d``) on the project's one engine: objective
+    :class:`numerics.engine.ApproxLoss` (float64, autograd), optimizer :func:`numerics.engine.sgd`."""
+    from numerics.engine import ApproxLoss, Engine, sgd
+    from numerics.models.theory_coder import TheoryCoder
 
-    W_D, W_E = W_D.copy(), W_E.copy()
+    model = TheoryCoder(inst.activation, W_E, W_D)
     scale = float(inst.weights.sum())
-    for _ in range(steps):
-        g = gradients(inst, W_D, W_E, method="vectorized")
-        W_D -= lr / scale * g.W_D
-        W_E -= lr / scale * g.W_E
-    return W_D, W_E
+    Engine(model, ApproxLoss(inst), lambda index, size, stream: None, steps=steps, batch_size=1, lr=lr / scale,
+           optimizer=sgd).run()
+    return model.W_dec.detach().numpy().T.copy(), model.W_enc.detach().numpy().copy()
 
 
 def compute(cfg: PartialMinimaConfig, log=print) -> dict:

@@ -121,3 +121,27 @@ def test_heldout_loss_uses_one_fixed_batch():
     assert heldout_loss(eng, 512) == heldout_loss(eng, 512)
     eng.train_step()
     assert heldout_loss(eng, 512) != heldout_loss(_engine(), 512)
+
+
+def test_plain_descent_on_the_approximate_loss_is_the_symbolic_gradient_step():
+    """ApproxLoss + sgd on the engine (the partial-minima study's descent on L̃) takes exactly the steps
+    W ← W − lr ∇L̃ of the theory's symbolic gradients."""
+    from numerics.engine import ApproxLoss, sgd
+    from numerics.models.theory_coder import TheoryCoder
+    from theory import Instance
+    from theory.activations import ReLU
+    from theory.derivation import gradients
+    from theory.instance import normalize_columns
+
+    rng = np.random.default_rng(1)
+    inst = Instance(W_p=normalize_columns(rng.normal(size=(3, 4))), activation=ReLU(), weights=np.array([1.0, 0.5, 2.0, 1.5]))
+    W_E, W_D = rng.normal(size=(5, 3)), rng.normal(size=(3, 5))
+    model = TheoryCoder(inst.activation, W_E, W_D)
+    res = Engine(model, ApproxLoss(inst), lambda i, size, stream: None, steps=7, batch_size=1, lr=0.05,
+                 optimizer=sgd).run()
+    for _ in range(7):
+        g = gradients(inst, W_D, W_E, method="vectorized")
+        W_D, W_E = W_D - 0.05 * g.W_D, W_E - 0.05 * g.W_E
+    assert res.steps == 7
+    np.testing.assert_allclose(model.W_enc.detach().numpy(), W_E, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(model.W_dec.detach().numpy().T, W_D, rtol=0, atol=1e-12)
