@@ -66,7 +66,9 @@ class RealModelConfig:
     off_fraction: float = option(0.1, "absorption: the parent latent is off below this fraction of its mean on the parent word")
     anchor_fraction: float = option(0.5, "fraction of the 42 entity classes anchored")
     anchor_lambda: float = option(1.0, "anchoring weight λ (the paper's CLIP setting)")
-    revive: int = option(3, "dead latents per model tried for revival (on 4096 seeded training tokens)")
+    revive: int = option(1, "dead latents per model tried for revival (its own parameters trained, the objective "
+                            "judged on every training token)")
+    revive_steps: int = option(80, "Adam steps (1024 tokens each) on a revived latent's own parameters")
     kinds: tuple = option(KINDS, "which models to train (sae, sae_relu, transcoder, crosscoder)")
     cache: str = option("out/cache/minilm", "directory of the cached activation shards")
     save_models: str = option("", "directory to save the trained models in (one cfg.json + model.safetensors "
@@ -92,7 +94,7 @@ class RealModelConfig:
         if not 0 < self.heldout < 1 or not 0 < self.anchor_fraction < 1:
             raise SDLInputError("heldout and anchor_fraction must lie in (0, 1)")
         if not (self.lr > 0 and self.l1_coeff >= 0 and self.anchor_lambda >= 0 and 0 < self.parent_cos < 1
-                and 0 < self.off_fraction < 1 and self.revive >= 0):
+                and 0 < self.off_fraction < 1 and self.revive >= 0 and self.revive_steps >= 0):
             raise SDLInputError("need lr > 0, l1_coeff >= 0, anchor_lambda >= 0, parent_cos and off_fraction in (0, 1), "
                                 "revive >= 0")
         if self.source not in ("minilm", "synthetic") or self.synthetic_dim < 8:
@@ -327,18 +329,23 @@ def ls_decoder_gap(model, x, y, rows) -> dict:
             "atom_cosine_mean": float(cos.mean()), "atom_cosine_min": float(cos.min()), "live_latents": n_live}
 
 
-def theory_view(model) -> dict:
-    """``sdl-theory inspect --features decoder`` on the model: L̃ with its own atoms as the features."""
+def theory_view(model, live: torch.Tensor | None = None) -> dict:
+    """``sdl-theory inspect --features decoder`` on the model: L̃ with its own atoms as the features (all of
+    them, or with ``live`` only those of the latents that fire on the data)."""
     from proofs_check.bridge import decoder_features, inspect_model
 
     W_p, W_r, how = decoder_features(model)
+    if live is not None and W_p.shape[1] == model.n_latents:
+        keep = live.numpy()
+        W_p, W_r = W_p[:, keep], None if W_r is None else W_r[:, keep]
+        how = f"the decoder atoms (encoder rows, decoder atoms for a transcoder) of the {int(keep.sum())} latents live on the data"
     r = inspect_model(model, W_p, W_r, restarts=0)
     return {"features": how, "n": r.sizes["n"], "residual_relative": r.residual["relative"],
             "residual_norms": r.residual["norms"], "ls_decoder_relative_error": r.ls_decoder["relative_error"],
             "ls_decoder_cosine_mean": r.ls_decoder["cosine_mean"], "achieved_loss": r.achieved_loss,
             "ls_loss": r.ls_decoder["loss"], "loss_scale": r.loss_scale, "status": r.global_optimum["status"],
-            "dead_on_single_features": len(r.dead_neurons), "polysemantic": len(r.polysemantic_neurons),
-            "region_slack": r.residual.get("region_slack")}
+            "dead_on_single_features": len(r.dead_neurons), "dead_neurons": r.dead_neurons,
+            "polysemantic": len(r.polysemantic_neurons), "region_slack": r.residual.get("region_slack")}
 
 
 # ====================================================================================== (b) dead latents
@@ -380,48 +387,104 @@ def _top_direction(M_rows) -> torch.Tensor:
     return torch.linalg.eigh(C)[1][:, -1].float()
 
 
-@torch.no_grad()
-def revival_gain(model, x, y, rows, latent: int, scales=(0.5, 1.0, 2.0, 4.0, 8.0, 16.0)) -> dict:
-    """Relative drop of the model's objective when dead ``latent`` alone is moved: encoder row along the input's
-    top principal direction (either sign, length ``scale`` × the mean encoder-row norm, bias 0), unit decoder atom
+def _grid_start(model, m, x, y, rows, latent, R, scales=(0.5, 1.0, 2.0, 4.0, 8.0, 16.0)):
+    """The best of a grid of starts for dead ``latent`` in the copy ``m``: encoder row along the input's top
+    principal direction (either sign, length ``scale`` × the mean encoder-row norm, bias 0), unit decoder atom
     along the residual's top singular vector, the encoder row then rescaled by the least-squares length of the
-    codes it gets (the decoder stays unit-norm, as trained). A drop > 0: a lower objective exists in that latent's
-    own coordinates, so the partial minimum it sits at is spurious."""
-    import copy
-
-    R = [y[r] - model.decode(model.encode(x[r])) for r in _chunks(rows)]
-    base = objective(model, x, y, rows)
+    codes it gets (the decoder stays unit-norm, as trained)."""
     u = _top_direction(R)
     mean_x = x[rows].mean(0)
     v = u if model.d_in == model.d_out else _top_direction([x[r] - mean_x for r in _chunks(rows)])
     enc_norm = float(model.W_enc.norm(dim=1).mean())
-    m = copy.deepcopy(model)
-    best, where, fired = base, None, False
+    proj = torch.cat([e.double() @ u.double() for e in R])
+    best, state = None, None
     for sign in (1.0, -1.0):
         for s in scales:
             m.W_enc[latent] = sign * s * enc_norm * v
             if m.b_enc is not None:
                 m.b_enc[latent] = 0.0
+            m.W_dec[latent] = u
             a = torch.cat([m.encode(x[r]).dense()[:, latent] for r in _chunks(rows)]).double()
             if float(a.pow(2).sum()) == 0:
                 continue
-            fired = True
-            proj = torch.cat([e.double() @ u.double() for e in R])
             c = float((a * proj).sum() / a.pow(2).sum())
             if c == 0:
                 continue
             m.W_dec[latent] = math.copysign(1.0, c) * u
             m.W_enc[latent] *= abs(c)
             loss = objective(m, x, y, rows)
-            if loss < best:
-                best, where = loss, {"sign": sign, "scale": s, "atom_length": c}
-    return {"latent": latent, "relative_gain": (base - best) / max(base, 1e-30), "at": where, "fired": fired,
-            "tokens": len(rows)}
+            if best is None or loss < best:
+                best = loss
+                state = (m.W_enc[latent].clone(), m.W_dec[latent].clone(), sign, s)
+    if state is not None:
+        m.W_enc[latent], m.W_dec[latent] = state[0], state[1]
+        if m.b_enc is not None:
+            m.b_enc[latent] = 0.0
+    return best, (None if state is None else {"sign": state[2], "scale": state[3]})
 
 
-def dead_latents(model, grads: dict, x, y, rows, n_revive: int, revive_rows: int = 4096, seed: int = 0) -> dict:
+def _refine_latent(m, x, y, rows, latent: int, steps: int, lr: float, batch: int = 1024, seed: int = 0) -> None:
+    """Adam on dead ``latent``'s own parameters only (its encoder row, bias and unit decoder atom; every other
+    gradient zeroed, so every other weight stays put), on seeded mini-batches of ``rows``."""
+    params = [p for p in (m.W_enc, m.W_dec, m.b_enc) if p is not None]
+    opt = torch.optim.Adam(params, lr=lr)
+    yy = y[rows]
+    tv_row = float((yy - yy.mean(0)).pow(2).sum()) / len(rows)   # the set's FVU, estimated per batch
+    keep = torch.zeros(m.n_latents, dtype=torch.bool)
+    keep[latent] = True
+    gen = torch.Generator().manual_seed(seed)
+    m.train()
+    for _ in range(steps):
+        b = rows[torch.randint(0, len(rows), (min(batch, len(rows)),), generator=gen)]
+        opt.zero_grad(set_to_none=False)
+        code = m.encode(x[b])
+        loss = (y[b] - m.decode(code)).pow(2).sum() / (tv_row * len(rows)) * (len(rows) / len(b)) \
+            + sum(m.penalty(code).values())
+        loss.backward()
+        for p in params:
+            p.grad[~keep] = 0.0
+        opt.step()
+        with torch.no_grad():
+            m.W_dec[latent] /= m.W_dec[latent].norm().clamp_min(1e-12)
+    m.eval()
+
+
+def revival_gain(model, x, y, rows, latent: int, *, steps: int = 80, lr: float = 2e-3, seed: int = 0,
+                 start_rows: int = 2048) -> dict:
+    """Relative drop of the model's objective on ``rows`` when only dead ``latent``'s own parameters move:
+    from the better (on a seeded subset of ``start_rows`` tokens) of two starts — the grid of :func:`_grid_start`
+    and the resampling recipe of THEORY.md §8 (:func:`numerics.resample.resample_dead`: an input drawn ∝ loss²,
+    encoder scale 0.2) — then ``steps`` of Adam on that latent alone over seeded mini-batches of ``rows``.
+    A drop > 0: a lower objective exists in its own coordinates, so the partial minimum it sits at is spurious
+    (gradient descent does not find it: its gradient there is exactly zero)."""
+    import copy
+
+    from numerics.resample import resample_dead
+
+    sub = rows[torch.randperm(len(rows), generator=torch.Generator().manual_seed(seed))[:start_rows]]
+    with torch.no_grad():
+        R = [y[r] - model.decode(model.encode(x[r])) for r in _chunks(sub)]
+        base_sub = objective(model, x, y, sub)
+        grid = copy.deepcopy(model)
+        g_loss, g_at = _grid_start(model, grid, x, y, sub, latent, R)
+        rs = copy.deepcopy(model)
+        resample_dead(rs, torch.optim.Adam(rs.parameters()), torch.tensor([latent]), x[sub], y[sub],
+                      torch.Generator().manual_seed(seed), scale=0.2)
+        r_loss = objective(rs, x, y, sub)
+    start, kind, s_loss = (grid, "grid", g_loss) if g_loss is not None and g_loss < r_loss else (rs, "resample", r_loss)
+    _refine_latent(start, x, y, rows, latent, steps, lr, seed=seed)
+    with torch.no_grad():
+        base, end = objective(model, x, y, rows), objective(start, x, y, rows)
+        fires = bool(torch.cat([start.encode(x[r]).dense()[:, latent] for r in _chunks(rows)]).gt(0).any())
+    return {"latent": latent, "relative_gain": (base - end) / max(base, 1e-30), "start": kind,
+            "start_relative_gain_on_subset": (base_sub - s_loss) / max(base_sub, 1e-30), "grid_start": g_at,
+            "steps": steps, "fires_after": fires, "tokens": len(rows)}
+
+
+def dead_latents(model, grads: dict, x, y, rows, n_revive: int, seed: int = 0, revive_steps: int = 80,
+                 lr: float = 2e-3) -> dict:
     """Dead latents on ``rows``: gradient rows (from ``grads``), firing margins, and for the first ``n_revive``
-    the revival gain on a seeded subset of ``revive_rows`` tokens (base and revived models on the same tokens)."""
+    the revival gain (:func:`revival_gain`, judged on all of ``rows``)."""
     fired, margin = firing_margins(model, x, rows)
     dead = (~fired).nonzero().squeeze(1)
     g_rows = torch.zeros(model.n_latents)
@@ -439,9 +502,8 @@ def dead_latents(model, grads: dict, x, y, rows, n_revive: int, revive_rows: int
            "dead_gradient_max": float(g_rows[dead].max()) if len(dead) else None,
            "live_gradient_median": float(live_g.median()) if len(live_g) else None,
            "margins": [float(v) for v in margin[dead][:200]], "revived": []}
-    sub = rows[torch.randperm(len(rows), generator=torch.Generator().manual_seed(seed))[:revive_rows]]
     for i in dead[:n_revive].tolist():
-        out["revived"].append(revival_gain(model, x, y, sub, i))
+        out["revived"].append(revival_gain(model, x, y, rows, i, steps=revive_steps, lr=lr, seed=seed + i))
     gains = [r["relative_gain"] for r in out["revived"]]
     out["revival_gain_min"] = min(gains) if gains else None
     out["revival_gain_max"] = max(gains) if gains else None
@@ -608,13 +670,18 @@ def analyse(acts: Activations, cfg: RealModelConfig, log=print) -> dict:
         g, g0 = _norm(grads), _norm(grads0)
         ls = ls_decoder_gap(model, x, y, acts.train_rows)
         t_view = theory_view(model)
-        dead = dead_latents(model, grads, x, y, acts.train_rows, cfg.revive, seed=cfg.seed)
+        fired = firing_margins(model, x, acts.train_rows)[0]
+        t_live = theory_view(model, fired)
+        data_dead = set((~fired).nonzero().squeeze(1).tolist())
+        t_live["dead_on_single_features_and_on_data"] = len(data_dead & set(t_live["dead_neurons"]))
+        dead = dead_latents(model, grads, x, y, acts.train_rows, cfg.revive, seed=cfg.seed,
+                            revive_steps=cfg.revive_steps, lr=cfg.lr)
         rec = {"arch": model.spec()["name"], "d_in": model.d_in, "d_out": model.d_out, "n_latents": model.n_latents,
                "train": info, "heldout": {k: v for k, v in ev.items() if k != "dead"},
                "objective": loss, "objective_at_init": loss0,
                "gradient_norm": g, "gradient_norm_at_init": g0, "gradient_ratio": g / max(g0, 1e-30),
                "gradient_by_parameter": {n: float(v.norm()) for n, v in grads.items()},
-               "ls_decoder": ls, "theory": t_view, "dead_latents": dead}
+               "ls_decoder": ls, "theory": t_view, "theory_live_atoms": t_live, "dead_latents": dead}
         log(f"[{kind}] {rec['arch']} {model.d_in}→{model.d_out}, {model.n_latents} latents: held-out EV "
             f"{ev['explained_variance']:.3f}, L0 {ev['l0']:.1f}; gradient {g:.3g} ({g / max(g0, 1e-30):.3f} of init); "
             f"LS-decoder gap {ls['relative_gap']:.3g}; L̃ residual (own atoms) {t_view['residual_relative']:.3g}; "
@@ -677,8 +744,8 @@ def _note(r: dict) -> str:
                      f"{m['theory']['residual_relative']:.3g}; {d['dead']} dead latents, "
                      f"{d['dead_with_zero_gradient']} with exactly zero gradient and {d['dead_with_strict_margin']} with a "
                      "strict margin" + ("" if d["revival_gain_max"] is None else
-                                        f", reviving one lowers the loss by {100 * d['revival_gain_min']:.2f}–"
-                                        f"{100 * d['revival_gain_max']:.2f}%"))
+                                        f"; training one dead latent's own parameters from a revived start "
+                                        + _revival_words(d)))
     s = "; ".join(parts) + ". "
     if "sae" in ms and "absorption" in ms["sae"]:
         a = ms["sae"]["absorption"]
@@ -695,6 +762,18 @@ def _note(r: dict) -> str:
     return s
 
 
+def _revival_words(d: dict) -> str:
+    out = []
+    for v in d["revived"]:
+        if v["relative_gain"] > 1e-6:
+            out.append(f"lowers the objective by {100 * v['relative_gain']:.3f}% (latent {v['latent']}, "
+                       f"{'still active' if v['fires_after'] else 'dead again'} after {v['steps']} steps)")
+        else:
+            out.append(f"finds no lower objective (change {-v['relative_gain']:+.1e} relative; latent {v['latent']} "
+                       f"{'still active' if v['fires_after'] else 'dead again'} after {v['steps']} steps)")
+    return "; ".join(out)
+
+
 def tables(r: dict) -> str:
     rows = []
     for kind, m in r["models"].items():
@@ -703,13 +782,17 @@ def tables(r: dict) -> str:
                      f"{m['heldout']['l0']:.1f}", f"{m['gradient_ratio']:.3f}",
                      f"{m['ls_decoder']['fvu_learned']:.4f} → {m['ls_decoder']['fvu_learned'] - m['ls_decoder']['fvu_gap']:.4f}",
                      f"{m['ls_decoder']['atom_cosine_mean']:.3f}",
-                     f"{t['residual_relative']:.3g}", t["status"], f"{d['dead']}", f"{d['dead_with_zero_gradient']}",
+                     f"{t['residual_relative']:.3g}", t["status"],
+                     f"{m['theory_live_atoms']['residual_relative']:.3g}; {m['theory_live_atoms']['dead_on_single_features']} "
+                     f"({m['theory_live_atoms']['dead_on_single_features_and_on_data']})", f"{d['dead']}", f"{d['dead_with_zero_gradient']}",
                      f"{d['dead_with_strict_margin']}",
-                     "–" if d["revival_gain_max"] is None else f"{100 * d['revival_gain_min']:.2f}–{100 * d['revival_gain_max']:.2f}%"])
+                     "–" if d["revival_gain_max"] is None else "<br>".join(
+                         f"{100 * v['relative_gain']:.3f}% ({'active' if v['fires_after'] else 'dead again'})"
+                         for v in d["revived"])])
     out = ["### (a), (b): stationarity and dead latents", "",
            md_table(["model", "σ", "dims", "held-out EV", "L0", "‖∇‖ / ‖∇ at init‖", "train FVU → at its LS decoder",
-                     "cos(learned, LS atom)", "L̃ residual (own atoms)", "L̃ status", "dead", "dead: ∇ = 0",
-                     "dead: margin > 0", "revival gain"], rows), ""]
+                     "cos(learned, LS atom)", "L̃ residual (all own atoms)", "L̃ status", "L̃ with live atoms: residual; dead (of them dead on data)", "dead on data", "dead: ∇ = 0",
+                     "dead: margin > 0", "revival: objective drop (latent after)"], rows), ""]
     for kind in ("sae", "sae_relu"):
         if kind in r["models"] and "absorption" in r["models"][kind]:
             a = r["models"][kind]["absorption"]

@@ -35,7 +35,7 @@ def test_dead_latent_has_zero_gradient_a_strict_margin_and_a_revival_gain(acts):
     assert d["dead_with_zero_gradient"] == d["dead"] and d["dead_with_strict_margin"] == d["dead"]
     assert d["live_gradient_median"] > 0                         # the live latents do get a gradient
     rev = d["revived"][0]
-    assert rev["fired"] and rev["relative_gain"] > 0             # a lower objective exists in its own coordinates
+    assert rev["fires_after"] and rev["relative_gain"] > 0       # a lower objective exists in its own coordinates
 
 
 def test_least_squares_decoder_gap_is_zero_only_at_the_least_squares_decoder(acts):
