@@ -741,7 +741,10 @@ def _note(r: dict) -> str:
                      f"{m['gradient_ratio']:.3f} of its value at initialisation, the least-squares decoder of its own codes "
                      f"lowers the training FVU from {m['ls_decoder']['fvu_learned']:.4f} by {m['ls_decoder']['fvu_gap']:.4f} "
                      f"({100 * m['ls_decoder']['relative_gap']:.1f}% of the squared error), L̃ residual with its own atoms "
-                     f"{m['theory']['residual_relative']:.3g}; {d['dead']} dead latents, "
+                     f"{m['theory']['residual_relative']:.3g} ({m['theory_live_atoms']['residual_relative']:.3g} with the "
+                     f"live latents' atoms only, on which {m['theory_live_atoms']['dead_on_single_features']} latents are "
+                     f"dead, {m['theory_live_atoms']['dead_on_single_features_and_on_data']} of them dead on the data too); "
+                     f"{d['dead']} latents dead on the training tokens, "
                      f"{d['dead_with_zero_gradient']} with exactly zero gradient and {d['dead_with_strict_margin']} with a "
                      "strict margin" + ("" if d["revival_gain_max"] is None else
                                         f"; training one dead latent's own parameters from a revived start "
@@ -848,13 +851,18 @@ def figure(r: dict):
         for j, f in enumerate(fams):
             rates = [c["absorption_rate"] for c in f["children"]]
             on = [c["parent_latent_on"] for c in f["children"]]
-            ax.scatter([j] * len(rates), rates, color="C3", s=18, label="absorption rate" if j == 0 else None)
+            ax.scatter([j] * len(rates), rates, color="C3", s=18, label="absorption rate, TopK SAE" if j == 0 else None)
             ax.scatter([j + 0.15] * len(on), on, color="C0", s=18, marker="^",
-                       label="parent latent on (child tokens)" if j == 0 else None)
+                       label="TopK: parent latent on (child tokens)" if j == 0 else None)
+        if "sae_relu" in ms and "absorption" in ms["sae_relu"]:
+            for j, f in enumerate(ms["sae_relu"]["absorption"]["families"]):
+                rates = [c["absorption_rate"] for c in f["children"]]
+                ax.scatter([j - 0.15] * len(rates), rates, color="C1", marker="x", s=18,
+                           label="absorption rate, ReLU + L1 SAE" if j == 0 else None)
         ax.set_xticks(range(len(fams)), [f["family"] for f in fams], rotation=30)
         ax.set_ylim(-0.05, 1.05)
         ax.legend(fontsize=7)
-    ax.set_title("(c) absorption per child, TopK SAE")
+    ax.set_title("(c) absorption per child (one dot per child)")
     ax = axes[3]
     if "anchoring" in r:
         an = r["anchoring"]

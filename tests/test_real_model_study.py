@@ -118,3 +118,21 @@ def test_bad_settings_are_refused_in_one_line():
     for bad in (dict(layer=6), dict(cross_layers=(2, 2)), dict(k=24), dict(kinds=("vae",)), dict(source="web")):
         with pytest.raises(SDLInputError):
             dataclasses.replace(tiny(), **bad).validate()
+
+
+def test_inspect_reads_the_committed_minilm_sae():
+    """The SAE the committed study trained on MiniLM (no extra needed to inspect it): `inspect --features decoder`
+    gives the L̃ residual the study recorded for it."""
+    from pathlib import Path
+
+    from proofs_check.bridge import inspect_model, load_checkpoint_instance
+
+    root = Path(__file__).resolve().parents[1] / "results" / "studies" / "real-model"
+    if not (root / "models" / "sae" / "model.safetensors").is_file():
+        pytest.skip("no committed MiniLM SAE")
+    model, W_p, W_r, w, how = load_checkpoint_instance(root / "models" / "sae", features="decoder")
+    r = inspect_model(model, W_p, W_r, w, restarts=0)
+    recorded = json.loads((root / "real-model.json").read_text())["models"]["sae"]["theory"]
+    assert (r.sizes["n_p"], r.sizes["n_q"]) == (384, recorded["n"])
+    assert r.residual["relative"] == pytest.approx(recorded["residual_relative"], rel=1e-6)
+    assert r.global_optimum["status"] == recorded["status"]
