@@ -29,7 +29,7 @@ def test_dead_latent_has_zero_gradient_a_strict_margin_and_a_revival_gain(acts):
         m.b_enc[3] = -100.0                                      # latent 3 can never fire
         m.b_dec.copy_(x.mean(0))
     _, grads = R.data_objective_grad(m, x, y, acts.train_rows)
-    d = R.dead_latents(m, grads, x, y, acts.train_rows, n_revive=1)
+    d = R.dead_latents(m, grads, x, y, acts.train_rows, n_revive=1, revive_steps=20)
     fired, margin = R.firing_margins(m, x, acts.train_rows)
     assert not fired[3] and margin[3] > 50 and d["dead"] == int((~fired).sum()) >= 1
     assert d["dead_with_zero_gradient"] == d["dead"] and d["dead_with_strict_margin"] == d["dead"]
