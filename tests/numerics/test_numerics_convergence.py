@@ -124,5 +124,5 @@ def test_heldout_loss_counts_the_anchoring_penalty(data):
     mon = ConvergenceMonitor(Convergence(window=1, eval_every=1, max_steps=5, heldout_samples=128))
     batch = tr.batches(0, 128, 3)
     plain = objective_total(tr, batch)
-    pen = float(tr.callback(Anchoring).penalty(tr))
+    pen = float(tr.callback(Anchoring).penalty(tr).detach())
     assert pen > 0 and mon.heldout_loss(tr) == pytest.approx(plain + pen, rel=1e-12)
