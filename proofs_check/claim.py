@@ -44,7 +44,7 @@ class NoOptions:
 
 
 @runtime_checkable
-class ClaimCheck(Protocol):
+class ClaimCheck(Protocol):  # pragma: no mutate block  (a mutant of a Protocol adds members: no module matches it)
     """The shape of every claim check (a built-in claim module or a :class:`SearchClaim`)."""
 
     CLAIM: Claim
