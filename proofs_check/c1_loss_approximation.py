@@ -33,8 +33,10 @@ from hypothesis import strategies as st
 
 from proofs_check.algebra import equality_step, inequality_step
 from proofs_check.claim import Claim
-from proofs_check.search import SKIP, UNDECIDED, find_counterexample, search_condition
-from proofs_check.verdict import MIN_MET, ROBUST_MARGIN, CorrectedCondition, StepCheck, Verdict, margin_note, merged_counts
+from proofs_check.search import (GATED, SKIP, UNDECIDED, describe_families, families_searched, find_counterexample,
+                                 gated_apart, search_condition)
+from proofs_check.verdict import (MIN_MET, ROBUST_MARGIN, CorrectedCondition, StepCheck, Verdict, margin_note, merged_counts,
+                                  with_part)
 from theory.activations import JumpReLU
 from theory.distribution import Constant, FeatureDistribution, Uniform
 from theory import validation as V
@@ -365,7 +367,7 @@ def data_margin(instance: Instance, W_E, b_E=None) -> float:
 
 def _corrected(verified: bool, evidence: str, counts: dict | None = None) -> CorrectedCondition:
     return CorrectedCondition(
-        text=("The bound n² C p² holds when σ is positively homogeneous (ReLU, TopK, TopK∘ReLU) and there is no encoder "
+        text=("The bound n² C p² holds when σ is positively homogeneous (ReLU, TopK, TopK∘ReLU, Gated) and there is no encoder "
               "bias: then L − L̃ = L_{≥2} ∈ [0, C(n,2) p² C]. In general |L − L̃| ≤ Pr(no feature active)·||W_D σ(b)||² + "
               "Σ_d Pr(only d active)·|E_m ℓ_d(m) − E[m²] ℓ_d(1)| + C(n,2) p² C, the middle term being the homogeneity defect "
               "(0 for homogeneous σ) of each single-feature input."),
@@ -394,7 +396,8 @@ def _space(draw, families=None, bias=False):
         noise = draw(st.sampled_from([0.0, 0.05, 0.2]))
         W_E = inst.W_p.T + noise * rng.normal(size=(inst.n, inst.n_p))
         W_D = inst.W_r + noise * rng.normal(size=(inst.n_r, inst.n))
-        params = (W_D, W_E, 0.1 * rng.normal(size=inst.n) if inst.encoder_bias else None)
+        W_E, b_E = inst.activation.unit_encoder(W_E, 0.1 * rng.normal(size=inst.n) if inst.encoder_bias else None)
+        params = (W_D, W_E, b_E)
     return inst, params, draw(st.integers(0, 2**16))
 
 
@@ -434,9 +437,25 @@ def search(budget: int = 40, seed: int = 0) -> Verdict:
     with_bias = find_counterexample(_space(homogeneous_families, bias=True), original, budget=budget, seed=seed + 2)
     repaired = search_condition(_space(bias=None), corrected, seed=seed + 3, min_met=MIN_MET,
                                 superposed=_superposed, first_budget=max(budget, MIN_MET))
+    # the Gated family (positively homogeneous, per sample), searched apart: the claim, and the corrected bound
+    gated = gated_apart()
+    g_budget = max(10, budget // 2)
+    g_found = find_counterexample(_space(GATED), original, budget=g_budget, seed=seed + 7) if gated else None
+    g_repaired = (find_counterexample(_space(GATED, bias=None), corrected, budget=g_budget, seed=seed + 8, superposed=_superposed)
+                  if gated else None)
+    fams = families_searched(searched_families(per_sample=True), gated)
     numbers = {"search": found.summary(), "homogeneous_no_bias_search": homogeneous.summary(),
                "homogeneous_with_bias_search": with_bias.summary(), "corrected_search": repaired.summary(),
-               "bias_counterexample": with_bias.details}
+               "bias_counterexample": with_bias.details, "families_searched": fams}
+    gated_text = ""
+    if gated:
+        numbers |= {"gated_search": g_found.summary(), "gated_corrected_search": g_repaired.summary(),
+                    "gated_counterexample": g_found.details, "gated_corrected_counterexample": g_repaired.details}
+        gated_text = (f" Gated units (tied and untied, no bias: positively homogeneous), searched apart: the claimed bound "
+                      + (f"fails: |L − L̃| = {g_found.details['gap']:.4g} > n² C p² = {g_found.details['bound_high']:.4g}"
+                         if g_found.found else "holds") + f" ({g_found.summary()}); the corrected bound, with and without "
+                      f"bias: {g_repaired.summary()}.")
+    gated_parts = (g_found, g_repaired) if gated else ()
     if found.found:
         ex = found.details
         inst = Instance.from_json(ex["instance"])
@@ -455,16 +474,23 @@ def search(budget: int = 40, seed: int = 0) -> Verdict:
                          f"W_E = {np.round(np.asarray(ex['W_E']), 3).tolist()}, W_D = {np.round(np.asarray(ex['W_D']), 3).tolist()}: "
                          f"L = {ex['L']:.4g}, L̃ = {ex['L_tilde']:.4g}, |L − L̃| = {ex['gap']:.4g} > n² C p² = {ex['bound_high']:.4g}")
     failed_steps = [s.name for s in steps if not s.holds]
-    ok_restricted = not homogeneous.found
-    cc = _corrected(ok_restricted and not repaired.found,
+    ok_restricted = not homogeneous.found and not (gated and g_found.found)
+    cc = _corrected(ok_restricted and not repaired.found and not (gated and g_repaired.found),
                     f"homogeneous σ without bias, original bound: {homogeneous.summary()}; whole space with and without bias, "
-                    f"corrected bound: {repaired.summary()}", merged_counts(homogeneous, repaired))
+                    f"corrected bound: {repaired.summary()}"
+                    + (f"; Gated, original bound without bias: {g_found.summary()}; Gated, corrected bound: "
+                       f"{g_repaired.summary()}" if gated else ""),
+                    with_part(merged_counts(homogeneous, repaired), *gated_parts))
+    gated_text += f" Families searched: {describe_families(fams)}."
     bias_note = (f" Outside the paper's setting, an encoder bias alone breaks the bound (ReLU-type σ): "
                  f"|L − L̃| = {with_bias.details['gap']:.3g} > {with_bias.details['bound_high']:.3g}, the zero-input term being "
                  f"{with_bias.details['zero_input_term']:.3g}." if with_bias.found else
                  f" With an encoder bias (outside the paper's setting): {with_bias.summary()}.")
+    if not found.found and gated and g_found.found:
+        found = g_found  # the default space holds, the Gated family does not
     if not found.found:
-        return Verdict("C1", CLAIM.title, "holds", f"{found.summary()}." + bias_note, None, cc, steps, numbers, seed, budget)
+        return Verdict("C1", CLAIM.title, "holds", f"{found.summary()}." + bias_note + gated_text, None, cc, steps, numbers,
+                       seed, budget)
     ex = found.details
     ex["margin_from_thresholds"] = data_margin(inst, ex["W_E"], ex["b_E"])
     minimal = (f"minimal counterexample: {ex['activation']}, n = {len(ex['instance']['weights'])}, p = {ex['p']:.3g}, "
@@ -486,7 +512,7 @@ def search(budget: int = 40, seed: int = 0) -> Verdict:
     else:
         robust_text = (f"No counterexample with every pre-activation ≥ {ROBUST_MARGIN} from every threshold and tie was found "
                        f"({robust_found.summary()}). The ")
-    evidence = robust_text + minimal + f" Symbolic steps that do not follow: {failed_steps}." + bias_note
+    evidence = robust_text + minimal + f" Symbolic steps that do not follow: {failed_steps}." + bias_note + gated_text
     return Verdict("C1", CLAIM.title, "fails", evidence, ex, cc, steps, numbers, seed, budget)
 
 

@@ -23,15 +23,17 @@ from hypothesis import strategies as st
 
 from proofs_check.algebra import equality_step, inequality_step
 from proofs_check.claim import Claim
-from proofs_check.search import SKIP, find_counterexample, search_condition
-from proofs_check.verdict import MIN_MET, ROBUST_MARGIN, CorrectedCondition, StepCheck, Verdict, margin_note, merged_counts
+from proofs_check.search import (GATED, SKIP, describe_families, families_searched, find_counterexample, gated_apart,
+                                 search_condition)
+from proofs_check.verdict import (MIN_MET, ROBUST_MARGIN, CorrectedCondition, StepCheck, Verdict, margin_note, merged_counts,
+                                  with_part)
 from theory.activations import JumpReLU, TopK
 from theory.errors import SDLInputError
 from theory.geometry import coherence
 from theory.instance import Instance
 from theory.objective import approx_loss, approx_loss_terms
 from theory.patterns import robust_margin
-from theory.strategies import activations, instances, seeds
+from theory.strategies import activations, instances, searched_families, seeds
 
 @dataclass(frozen=True)
 class Options:
@@ -64,7 +66,8 @@ def construction(instance: Instance, n_q: int | None = None, scale: float = 1.0)
     W_E[:n] = scale * instance.W_p.T
     W_D = np.zeros((instance.n_r, n_q))
     W_D[:, :n] = instance.W_r / scale
-    return W_D, W_E, (np.zeros(n_q) if instance.encoder_bias else None)
+    # one row per unit, lifted to the family (Gated: W_gate = W_mag = [W_pᵀ; 0], so σ(z)_i ∈ {0, z_i} again)
+    return (W_D, *instance.activation.unit_encoder(W_E, np.zeros(n_q) if instance.encoder_bias else None))
 
 
 def claimed_bound(instance: Instance) -> float:
@@ -166,7 +169,7 @@ def _corrected_text() -> CorrectedCondition:
             "Add the hypothesis that σ keeps a unit whose pre-activation is 1 (JumpReLU needs θ < 1; with θ ≥ 1 "
             "scale the encoder by c > θ and the decoder by 1/c), and for TopK without ReLU replace M by the "
             "coherence μ = max_{i≠j} |<w_p^i, w_p^j>|: L̃ ≤ n² μ_σ² Σ_d M_d with μ_σ = M for ReLU, JumpReLU, "
-            "TopK∘ReLU and BatchTopK and μ_σ = μ for TopK."
+            "TopK∘ReLU, BatchTopK and Gated (the construction lifted to W_gate = W_mag) and μ_σ = μ for TopK."
         ),
         sympy="Le(Ltilde, n**2*mu_sigma**2*Sum(M_d, (d, 1, n)))",
     )
@@ -219,6 +222,8 @@ def _space(draw, families=None):
         inst = inst.replace(W_p=draw(_opposed_pair(inst.n, dim)), W_r=None if inst.is_sae else inst.W_r)
     if families is None:
         act = draw(st.one_of(activations(max_k=4), st.sampled_from([JumpReLU(theta=1.0), JumpReLU(theta=1.5)])))
+    elif isinstance(families, tuple):  # family names
+        act = draw(activations(families, max_k=4))
     else:
         act = draw(families)
     return inst, act, draw(st.integers(0, 2))
@@ -275,15 +280,35 @@ def search(budget: int = 40, seed: int = 0) -> Verdict:
                                 superposed=lambda ex: ex[0].n > ex[0].n_p)
     # The two failure modes are separate gaps; show a minimal example of each if the search space has one.
     topk_only = find_counterexample(_space(st.builds(TopK, k=st.integers(2, 4))), original, budget=budget, seed=seed + 2)
-    numbers = {"search": found.summary(), "corrected_search": repaired.summary(), "topk_search": topk_only.summary()}
+    # the Gated family (tied and untied), searched apart, with the construction lifted (W_gate = W_mag)
+    gated = gated_apart()
+    fams = families_searched(searched_families(), gated)
+    numbers = {"search": found.summary(), "corrected_search": repaired.summary(), "topk_search": topk_only.summary(),
+               "families_searched": fams}
+    gated_text = ""
+    if gated:
+        g_budget = max(10, budget // 2)
+        g_found = find_counterexample(_space(GATED), original, budget=g_budget, seed=seed + 7)
+        g_repaired = find_counterexample(_space(GATED), corrected, budget=g_budget, seed=seed + 8,
+                                         superposed=lambda ex: ex[0].n > ex[0].n_p)
+        numbers |= {"gated_search": g_found.summary(), "gated_corrected_search": g_repaired.summary(),
+                    "gated_counterexample": g_found.details}
+        gated_text = (f" Gated units (tied and untied; the construction lifted to W_gate = W_mag = [W_pᵀ; 0]), searched "
+                      f"apart: {g_found.summary()}"
+                      + (f" (L̃ = {g_found.details['loss']:.4g} > {g_found.details['bound']:.4g})" if g_found.found else "")
+                      + f"; corrected statement: {g_repaired.summary()}.")
+        if g_found.found and not found.found:
+            found = g_found
+    gated_text += f" Families searched: {describe_families(fams)}."
     cc = _corrected_text()
-    cc = CorrectedCondition(cc.text, cc.sympy, not repaired.found,
+    cc = CorrectedCondition(cc.text, cc.sympy, not repaired.found and not (gated and g_repaired.found),
                             f"same search over the whole space, corrected statement: {repaired.summary()}"
-                            + (f"; fails at {repaired.details}" if repaired.found else ""),
-                            kind="sufficient", counts=merged_counts(repaired))
+                            + (f"; fails at {repaired.details}" if repaired.found else "")
+                            + (f"; Gated: {g_repaired.summary()}" if gated else ""),
+                            kind="sufficient", counts=with_part(merged_counts(repaired), *((g_repaired,) if gated else ())))
     if not found.found:
         return Verdict("C3", CLAIM.title, "holds",
-                       f"construction within the bound on every searched instance: {found.summary()}",
+                       f"construction within the bound on every searched instance: {found.summary()}." + gated_text,
                        None, None, steps, numbers, seed, budget)
     ex = found.details
     m_inst = Instance.from_json(ex["instance"])
@@ -311,6 +336,7 @@ def search(budget: int = 40, seed: int = 0) -> Verdict:
     failing_steps = [s.name for s in steps if not s.holds]
     if failing_steps:
         evidence += f" Steps that do not follow in general: {failing_steps}."
+    evidence += gated_text
     numbers["topk_counterexample"] = topk_only.details
     numbers["figure"] = _figure()
     ex["summary"] = (f"{ex['activation']}, n = {len(ex['gram_W_p'])}, n_q = {ex['n_q']}, Gram "

@@ -29,13 +29,14 @@ from hypothesis import strategies as st
 
 from proofs_check.algebra import equality_step
 from proofs_check.claim import Claim
-from proofs_check.search import SKIP, UNDECIDED, find_counterexample, search_condition
-from proofs_check.verdict import MIN_MET, CorrectedCondition, StepCheck, Verdict, merged_counts
-from theory.activations import BatchTopK, Gated, JumpReLU, ReLU, TopK, TopKReLU
+from proofs_check.search import (GATED, SKIP, UNDECIDED, describe_families, families_searched, find_counterexample,
+                                 gated_apart, search_condition)
+from proofs_check.verdict import MIN_MET, CorrectedCondition, StepCheck, Verdict, merged_counts, with_part
+from theory.activations import BatchTopK, JumpReLU, ReLU, TopK, TopKReLU
 from theory.errors import SDLInputError
 from theory.instance import Instance
 from theory.objective import approx_loss, approx_residuals
-from theory.strategies import activations, feature_matrices, instances, parameters
+from theory.strategies import activations, feature_matrices, instances, parameters, searched_families
 
 @dataclass(frozen=True)
 class Options:
@@ -128,8 +129,8 @@ def non_identifying_solution(instance: Instance):
         # TopK without ReLU keeps the k largest even if negative: zero rows rank above negative ones
         W_E = np.vstack([W_E, np.zeros((k, instance.n_p))])
         W_D = np.hstack([W_D, np.zeros((instance.n_r, k))])
-    b_E = np.zeros(W_E.shape[0]) if instance.encoder_bias else None
-    return W_D, W_E, b_E
+    # one row per unit, lifted to the family (a Gated unit: gate = magnitude, a unit that outputs z when z > 0)
+    return (W_D, *instance.activation.unit_encoder(W_E, np.zeros(W_E.shape[0]) if instance.encoder_bias else None))
 
 
 def max_alignment(vectors: np.ndarray, features: np.ndarray) -> np.ndarray:
@@ -185,8 +186,8 @@ def searched_solution(instance: Instance, seed: int = 0, tries: int = 200):
         if len(far) < n_q:
             continue
         W = far[:n_q]
-        W_E = (1.0 + 4.0 * theta) * float(rng.uniform(1.0, 4.0)) * W
-        b_E = np.zeros(n_q) if instance.encoder_bias else None
+        W_E, b_E = instance.activation.unit_encoder((1.0 + 4.0 * theta) * float(rng.uniform(1.0, 4.0)) * W,
+                                                    np.zeros(n_q) if instance.encoder_bias else None)
         X = instance.activation.evaluate(instance.pre_activations(W_E, b_E))
         if np.linalg.matrix_rank(X, tol=1e-8) < n:
             continue
@@ -199,12 +200,16 @@ def searched_solution(instance: Instance, seed: int = 0, tries: int = 200):
         dirs = rng.normal(size=(400, instance.n_r))
         dirs /= np.linalg.norm(dirs, axis=1, keepdims=True)
         good = dirs[np.argsort(np.abs(dirs @ instance.W_r).max(axis=1))[:20]]
+        # the rows are below τ by their choice; re-measured here, once per encoder
+        encoder_far = not np.any(max_alignment(W_E.T, instance.W_p) >= RECOVERY_THRESHOLD)
         for t in range(40 if null.shape[1] else 1):
             if t == 0:
                 W_D = W_D0
             else:
                 T = (good[rng.integers(len(good), size=n_q)] * rng.choice([-1.0, 1.0], size=(n_q, 1))).T
                 W_D = W_D0 + (size * 10.0 ** rng.uniform(0, 2) * T - W_D0) @ null @ null.T
+            if not encoder_far or np.any(max_alignment(W_D, instance.W_r) >= RECOVERY_THRESHOLD):
+                continue  # a direction on a feature: not a witness (the cheap test first; L̃ only for the rest)
             nums = identifiability_numbers(instance, W_D, W_E, b_E)
             if nums["loss"] <= ZERO and not (nums["features_recovered_by_decoder"] or nums["features_recovered_by_encoder"]):
                 return W_D, W_E, b_E, nums
@@ -251,8 +256,6 @@ def _consequence(instance: Instance, seed: int = 0) -> dict | str:
     witness, or UNDECIDED when neither the construction nor the search settles it."""
     if hypotheses(instance):
         return SKIP
-    if isinstance(instance.activation, Gated):
-        return UNDECIDED  # the constructions here build one encoder row per unit: a limit of the toolkit, not a hypothesis
     if units_per_input(instance.activation) == 1 and construction_applies(instance):
         W_D, W_E, b_E = non_identifying_solution(instance)
         nums = identifiability_numbers(instance, W_D, W_E, b_E)
@@ -342,9 +345,9 @@ def _corrected(verified: bool = False, evidence: str = "", counts: dict | None =
 
 
 @st.composite
-def _space(draw, superposition=None):
+def _space(draw, superposition=None, families=None):
     """Every family (k ≤ 3, θ ≤ 1), bias or not, SAE or transcoder, any geometry; a random point."""
-    inst = draw(instances(min_n=2, max_n=4, max_dim=5, superposition=superposition))
+    inst = draw(instances(min_n=2, max_n=4, max_dim=5, superposition=superposition, families=families))
     return inst, draw(parameters(inst, max_q=5))
 
 
@@ -412,9 +415,37 @@ def search(budget: int = 40, seed: int = 0) -> Verdict:
                                    st.builds(TopKReLU, k=st.integers(2, 4))))
     fixed = find_counterexample(st.builds(lambda t: (t[0].replace(activation=t[1]), None), keep_two),
                                 lambda ex: SKIP if not condition_met(ex[0]) else consequence(ex), budget=budget, seed=seed + 3)
+    # the Gated family (tied and untied), searched apart: the characterisation, the consequence and the
+    # corrected condition's necessary part, on its own space
+    gated = gated_apart()
+    g_budget = max(10, budget // 2)
+    fams = families_searched(searched_families(), gated)
     numbers = {"characterisation_search": char.summary(), "consequence_search": cons.summary(),
                "corrected_necessity_search": nec.summary(), "corrected_necessity_counts": nec.counts(),
-               "corrected_sufficiency_search": fixed.summary(), "corrected_sufficiency_counts": fixed.counts()}
+               "corrected_sufficiency_search": fixed.summary(), "corrected_sufficiency_counts": fixed.counts(),
+               "families_searched": fams}
+    gated_text, g_parts = "", ()
+    if gated:
+        g_char = find_counterexample(_space(families=GATED), characterisation, budget=g_budget, seed=seed + 7)
+        g_cons = find_counterexample(_space(families=GATED),
+                                     lambda ex: SKIP if min(ex[0].n_p, ex[0].n_r) < 2 else consequence(ex),
+                                     budget=g_budget, seed=seed + 8)
+        g_nec = find_counterexample(_space(families=GATED), necessity, budget=g_budget, seed=seed + 9,
+                                    superposed=lambda ex: ex[0].n > ex[0].n_p)
+        g_parts = (g_nec,)
+        numbers |= {"gated_characterisation_search": g_char.summary(), "gated_consequence_search": g_cons.summary(),
+                    "gated_consequence_counts": g_cons.counts(), "gated_necessity_search": g_nec.summary(),
+                    "gated_counterexample": g_char.details or g_cons.details or g_nec.details}
+        gated_text = (f" Gated units (tied and untied), searched apart: characterisation {g_char.summary()}; "
+                      f"non-identifying zero-loss solutions {g_cons.summary()}; corrected condition (necessary part) "
+                      f"{g_nec.summary()}.")
+        if g_char.found and not char.found:
+            char = g_char
+        if g_cons.found and not cons.found:
+            cons = g_cons
+        if g_nec.found and not nec.found:
+            nec = g_nec
+    gated_text += f" Families searched: {describe_families(fams)}."
     failed_steps = [s.name for s in steps if not s.holds]
     if char.found or failed_steps:
         return Verdict("C4", CLAIM.title, "fails",
@@ -424,7 +455,9 @@ def search(budget: int = 40, seed: int = 0) -> Verdict:
         ex = cons.details
         cc = _corrected(not nec.found and not fixed.found,
                         f"necessary part, whole space (superposition included): {nec.summary()}; sufficient part "
-                        f"(independent features, the mixing construction): {fixed.summary()}", merged_counts(nec))
+                        f"(independent features, the mixing construction): {fixed.summary()}"
+                        + (f"; Gated, necessary part: {g_parts[0].summary()}" if g_parts else ""),
+                        with_part(merged_counts(nec), *(g for g in g_parts if g is not nec)))
         if "aligned_solution_loss" in ex:
             ex["summary"] = (f"{ex['activation']} with n = {len(ex['aligned_solution_decoder_max_abs_cos'])} features: "
                              f"a zero-loss solution exists (L̃ = {ex['aligned_solution_loss']:.2g}) but only one unit is on per input, "
@@ -438,8 +471,9 @@ def search(budget: int = 40, seed: int = 0) -> Verdict:
                        f"holds: L̃ = 0 ⇔ every residual is 0, all symbolic steps follow and {char.summary()}. It also fails, "
                        f"trivially, when n_p = 1 or n_r = 1 (every direction of R¹ is a feature's). For σ that keep "
                        f"two or more units the toolkit constructs zero-loss solutions with every direction below the recovery threshold τ = 0.9 (|cos| ≤ 1/√2 for orthonormal features) "
-                       f"from every feature ({fixed.summary()}).",
+                       f"from every feature ({fixed.summary()})." + gated_text,
                        ex, cc, steps, numbers, seed, budget)
     return Verdict("C4", CLAIM.title, "holds",
-                   f"L̃ = 0 ⇔ every residual is 0 ({char.summary()}); non-identifying zero-loss solutions constructed: {cons.summary()}",
+                   f"L̃ = 0 ⇔ every residual is 0 ({char.summary()}); non-identifying zero-loss solutions constructed: {cons.summary()}."
+                   + gated_text,
                    None, None, steps, numbers, seed, budget)

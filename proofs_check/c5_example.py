@@ -190,6 +190,11 @@ def _perturbation(seed: int, scale: float, which: str):
     return (W_D, W_E) if R.contains(W_E) else None
 
 
+# the example fixes σ = Top-1∘ReLU: no other family is in its statement
+FAMILIES_SEARCHED = {"default_space": ["topk_relu (k = 1, the example's σ)"],
+                     "not_searched": {"gated": "the example's statement fixes σ = Top-1∘ReLU (as every other family)"}}
+
+
 def search(budget: int = 40, seed: int = 0) -> Verdict:
     """The exact check of the example, then a seeded search for a lower L̃ in the same region."""
     base = check_instance(EXAMPLE, seed=seed, budget=budget)
@@ -211,7 +216,8 @@ def search(budget: int = 40, seed: int = 0) -> Verdict:
     global_min = approx_loss(EXAMPLE, np.eye(2), np.eye(2))  # W_E = W_D = I reconstructs every feature
     numeric = gradients(EXAMPLE, EXAMPLE_W_D, EXAMPLE_W_E)  # theory.derivation's lambdified gradients agree
     numbers = dict(base.numbers) | {"search": result.summary(), "loss_at_identity": global_min,
-                                    "derivation_grad_norms": [float(np.abs(numeric.W_D).max()), float(np.abs(numeric.W_E).max())]}
+                                    "derivation_grad_norms": [float(np.abs(numeric.W_D).max()), float(np.abs(numeric.W_E).max())],
+                                    "families_searched": FAMILIES_SEARCHED}
     if base.status != "holds" or failed_steps or result.found:
         parts = [base.evidence] if base.status != "holds" else []
         if failed_steps:

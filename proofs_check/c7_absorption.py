@@ -39,13 +39,14 @@ from proofs_check.algebra import equality_step, inequality_step
 from proofs_check.claim import Claim
 from theory.partial_optimum import interior_point
 from theory.patterns import active_on_inputs, region_on_inputs
-from proofs_check.search import SKIP, find_counterexample, search_condition
-from proofs_check.verdict import MIN_MET, CorrectedCondition, StepCheck, Verdict, merged_counts
+from proofs_check.search import (GATED, SKIP, describe_families, families_searched, find_counterexample, gated_apart,
+                                 search_condition)
+from proofs_check.verdict import MIN_MET, CorrectedCondition, StepCheck, Verdict, merged_counts, with_part
 from theory.activations import JumpReLU, ReLU
 from theory import validation as V
 from theory.errors import SDLInputError
 from theory.instance import Instance
-from theory.strategies import activations, feature_matrices
+from theory.strategies import activations, feature_matrices, searched_families
 
 @dataclass(frozen=True)
 class Options:
@@ -374,9 +375,9 @@ def _check_all_hierarchies(instance: Instance, seed: int, budget: int, steps) ->
 
 
 @st.composite
-def _space(draw, independent: bool = False, top1: bool = False):
+def _space(draw, independent: bool = False, top1: bool = False, families=None):
     """One or two parents with 2–3 children, 0–3 other features; n_p 2–4 (superposition allowed);
-    random / orthonormal / negative geometries; every family; bias or not.
+    random / orthonormal / negative geometries; every family (``families``: only those); bias or not.
     ``independent``: n_p large enough that the inputs are generically independent (corrected condition)."""
     n_parents = draw(st.integers(1, 2))
     kids = [draw(st.integers(2, 3)) for _ in range(n_parents)]
@@ -390,6 +391,8 @@ def _space(draw, independent: bool = False, top1: bool = False):
         from theory.activations import TopK, TopKReLU
 
         act = draw(st.sampled_from([TopK(k=1), TopKReLU(k=1)]))
+    elif families is not None:
+        act = draw(activations(families, max_k=2))
     else:
         act = draw(st.one_of(activations(max_k=2), st.sampled_from([JumpReLU(theta=0.5), ReLU()])))
     h, k = {}, n_parents
@@ -426,14 +429,16 @@ def _construction_predicate(example):
     return _record(inst, h, r)
 
 
-def family_survey(count: int, seed: int) -> dict:
+def family_survey(count: int, seed: int, gated: bool = False) -> dict:
     """Per family and bias: how many random one-parent hierarchies (2–3 children, 0–3 other features,
-    n_p = 2–3, Gaussian features) meet the hypotheses, hold, fail; the first failure of each (seeded)."""
-    from theory.activations import TopK, TopKReLU
+    n_p = 2–3, Gaussian features) meet the hypotheses, hold, fail; the first failure of each (seeded).
+    ``gated``: Gated units (tied, untied) too, on the same hierarchies."""
+    from theory.activations import Gated, TopK, TopKReLU
     from theory.instance import normalize_columns
 
     rng = np.random.default_rng(seed)
-    acts = [ReLU(), JumpReLU(theta=0.5), TopK(k=1), TopKReLU(k=1), TopKReLU(k=2)]
+    acts = [ReLU(), JumpReLU(theta=0.5), TopK(k=1), TopKReLU(k=1), TopKReLU(k=2)] + (
+        [Gated(tied=False), Gated(tied=True)] if gated else [])
     out = {}
     for _ in range(count):
         kids, n_other, n_p = int(rng.integers(2, 4)), int(rng.integers(0, 4)), int(rng.integers(2, 4))
@@ -467,22 +472,49 @@ def _corrected_search(budget: int, seed: int):
 
 
 @lru_cache(maxsize=8)
+def _gated_search(budget: int, seed: int):
+    """The Gated family (tied and untied), searched apart: the claim, and the corrected condition (independent inputs)."""
+    g_budget = max(10, budget // 2)
+    found = find_counterexample(_space(families=GATED), _predicate, budget=g_budget, seed=seed + 7, shrink_budget=budget)
+    repaired = find_counterexample(_space(independent=True, families=GATED), _corrected_predicate, budget=g_budget,
+                                   seed=seed + 8, superposed=lambda ex: ex[0].n > ex[0].n_p)
+    return found, repaired
+
+
+@lru_cache(maxsize=8)
 def _search(budget: int, seed: int):
     found = find_counterexample(_space(), _predicate, budget=budget, seed=seed, shrink_budget=2 * budget)
     repaired, repaired_summary, repaired_counts = _corrected_search(budget, seed)
     construction = find_counterexample(_space(), _construction_predicate, budget=max(4, budget // 4), seed=seed + 2,
                                        shrink_budget=budget)
-    return found, (repaired, repaired_summary, repaired_counts), construction, family_survey(max(5, budget // 2), seed + 3)
+    return (found, (repaired, repaired_summary, repaired_counts), construction,
+            family_survey(max(5, budget // 2), seed + 3, gated=gated_apart()))
 
 
 def search(budget: int = 40, seed: int = 0) -> Verdict:
     steps = tuple(proof_steps())
     found, (repaired, repaired_summary, repaired_counts), construction, survey = _search(int(budget), int(seed))
+    gated = gated_apart()
+    fams = families_searched(searched_families(), gated)
+    gated_text = ""
+    if gated:
+        g_found, g_repaired = _gated_search(int(budget), int(seed))
+        repaired_summary += f"; Gated (searched apart), independent inputs: {g_repaired.summary()}"
+        repaired_counts = with_part(repaired_counts, g_repaired)
+        if g_repaired.found and not repaired.found:
+            repaired = g_repaired
+        gated_text = f" Gated units (tied and untied), searched apart: {g_found.summary()}" + (
+            f" — fails for parent(s) {g_found.details['failing_parents']}" if g_found.found else "") + "."
+    gated_text += f" Families searched: {describe_families(fams)}."
     cc = _corrected_text(not repaired.found, f"same search restricted to the corrected condition: {repaired_summary}"
                          + (f"; fails at {repaired.details}" if repaired.found else ""), repaired_counts)
     numbers = {"search": found.summary(), "corrected_search": repaired_summary,
                "construction_search": construction.summary(),
-               "construction_counterexample": construction.details, "family_survey": survey}
+               "construction_counterexample": construction.details, "family_survey": survey, "families_searched": fams}
+    if gated:
+        numbers |= {"gated_search": g_found.summary(), "gated_counterexample": g_found.details}
+        if g_found.found and not found.found:
+            found = g_found
     failing_families = [f"{k} ({v['fails']}/{v['met']})" for k, v in survey.items() if v["fails"]]
     holding_families = [k for k, v in survey.items() if v["met"] and not v["fails"]]
     cons = ""
@@ -498,7 +530,7 @@ def search(budget: int = 40, seed: int = 0) -> Verdict:
     if not found.found:
         return Verdict("C7", CLAIM.title, "holds",
                        f"every searched hierarchy with a realizable pattern A has a splittable child for every parent: "
-                       f"{found.summary()}.{cons}", None, cc, steps, numbers, seed, budget)
+                       f"{found.summary()}.{cons}{gated_text}", None, cc, steps, numbers, seed, budget)
     d = found.details
     inst = d["instance"]
     from theory.activations import activation_from_json
@@ -508,7 +540,7 @@ def search(budget: int = 40, seed: int = 0) -> Verdict:
                 f"{activation_from_json(inst['activation']).describe()}, bias {inst['encoder_bias']}, n = {W_p.shape[1]} features "
                 f"in n_p = {W_p.shape[0]}, hierarchy {d['parents']}. Minimal counterexample W_p = {np.round(W_p, 4).tolist()}. "
                 f"{found.summary()}.{cons} "
-                f"Survey of random hierarchies: fails for {failing_families}; no failure for {holding_families}.")
+                f"Survey of random hierarchies: fails for {failing_families}; no failure for {holding_families}.{gated_text}")
     return Verdict("C7", CLAIM.title, "fails", evidence, d, cc, steps, numbers, seed, budget)
 
 

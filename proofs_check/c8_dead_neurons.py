@@ -35,8 +35,9 @@ from hypothesis import strategies as st
 from proofs_check.algebra import equality_step
 from proofs_check.claim import Claim
 from theory.partial_optimum import interior_point, is_partial_minimum
-from proofs_check.search import SKIP, find_counterexample, search_condition
-from proofs_check.verdict import MIN_MET, CorrectedCondition, Reading, StepCheck, Verdict, merged_counts
+from proofs_check.search import (GATED, SKIP, describe_families, families_searched, find_counterexample, gated_apart,
+                                 search_condition)
+from proofs_check.verdict import MIN_MET, CorrectedCondition, Reading, StepCheck, Verdict, merged_counts, with_part
 from theory.derivation import gradients, least_squares_decoder
 from theory.distribution import FeatureDistribution
 from theory.errors import SDLInputError
@@ -154,17 +155,24 @@ def _forward(instance: Instance, X, W_D, W_E, b):
     act = instance.activation if instance.activation.per_sample else instance.activation.at_inference()
     Z = X @ (W_E @ instance.W_p).T + (0.0 if b is None else b)
     on = act.active(Z)
-    H = np.where(on, Z, 0.0)
+    H = act.evaluate(Z)
     R = X @ instance.W_r.T - H @ W_D.T
-    return on, H, R
+    return on, H, R, act
+
+
+def unit_rows(activation, units, n_pre: int) -> list[int]:
+    """The encoder rows (and bias entries) of ``units``: one per unit, or a Gated unit's gate and magnitude rows."""
+    q = activation.n_units(n_pre)
+    return [int(i) + j * q for j in range(activation.pre_per_unit) for i in units]
 
 
 def exact_gradients(instance: Instance, X, probs, W_D, W_E, b):
-    """Gradients of ``L = Σ_s π_s ||W_r x_s − W_D σ(W_E W_p x_s + b)||²`` (through the units that are on)."""
-    on, H, R = _forward(instance, X, W_D, W_E, b)
+    """Gradients of ``L = Σ_s π_s ||W_r x_s − W_D σ(W_E W_p x_s + b)||²`` (through the units that are on:
+    ``σ(z_s) = C_s z_s`` on the region of sample s, so ``∂L/∂z_s = −2 C_sᵀ W_Dᵀ r_s π_s``)."""
+    on, H, R, act = _forward(instance, X, W_D, W_E, b)
     PR = probs[:, None] * R
     gD = -2 * PR.T @ H
-    back = on * (PR @ W_D)  # ∂L/∂z up to −2
+    back = np.einsum("sq,sqp->sp", PR @ W_D, act.output_matrix(on))  # ∂L/∂z up to −2
     gE = -2 * back.T @ (X @ instance.W_p.T)
     gb = -2 * back.sum(axis=0)
     loss = float(probs @ np.einsum("sr,sr->s", R, R))
@@ -177,14 +185,24 @@ def gradient_descent_on_L(instance: Instance, X, probs, W_D, W_E, b, *, steps: i
     parameters and the first and last losses."""
     W_D, W_E = W_D.copy(), W_E.copy()
     b = None if b is None else b.copy()
-    loss, gD, gE, gb = exact_gradients(instance, X, probs, W_D, W_E, b)
+    T = instance.activation.tie_basis(instance.activation.n_units(W_E.shape[0]), W_E.shape[1], b is not None)
+    proj = None if T is None else T @ np.linalg.pinv(T)  # a tied family (Gated): steps stay in its subspace
+
+    def grads(D, E, bb):
+        out = exact_gradients(instance, X, probs, D, E, bb)
+        if proj is None:
+            return out
+        v = proj @ np.concatenate([out[2].ravel(), [] if bb is None else out[3]])
+        return out[0], out[1], v[:E.size].reshape(E.shape), None if bb is None else v[E.size:]
+
+    loss, gD, gE, gb = grads(W_D, W_E, b)
     first = loss
     for _ in range(steps):
         step = lr
         while True:
             D2, E2 = W_D - step * gD, W_E - step * gE
             b2 = None if b is None else b - step * gb
-            new = exact_gradients(instance, X, probs, D2, E2, b2)
+            new = grads(D2, E2, b2)
             if new[0] <= loss or step < 1e-10:
                 break
             step /= 2
@@ -224,7 +242,8 @@ def near_boundary_dead_point(instance: Instance, firing, seed: int = 0):
         return None
     W_E, b = point
     rng = np.random.default_rng(seed)
-    for i in P.dead_neurons:
+    for unit in P.dead_neurons:
+        i = unit_rows(instance.activation, [unit], W_E.shape[0])  # every row of the unit moves to the same target
         target = rng.normal(size=instance.n_p) * 2.0
         tb = float(rng.normal()) if b is not None else None
         lo, hi = 0.0, 1.0
@@ -269,22 +288,23 @@ def analyse(instance: Instance, W_E, b_E=None, W_D=None, *, seed: int = 0, gd_st
     b = None if b_E is None else np.asarray(b_E, dtype=float)
     P = pattern_of(instance, W_E, b)
     dead = P.dead_neurons
+    rows = unit_rows(instance.activation, dead, W_E.shape[0])  # the dead units' encoder rows (gate and magnitude)
     W_D = least_squares_decoder(instance, W_E, b) if W_D is None else np.asarray(W_D, dtype=float)
     g = gradients(instance, W_D, W_E, b, method="vectorized")
-    approx_grad = float(max(np.abs(g.W_D[:, dead]).max(), np.abs(g.W_E[dead]).max(),
-                            0.0 if g.b_E is None else np.abs(g.b_E[dead]).max()))
+    approx_grad = float(max(np.abs(g.W_D[:, dead]).max(), np.abs(g.W_E[rows]).max(),
+                            0.0 if g.b_E is None else np.abs(g.b_E[rows]).max()))
     pm = is_partial_minimum(instance, W_D, W_E, b, P)
     full = _with_distribution(instance)
     X, probs = support_inputs(full, seed)
     fires = dead_on_support(full, X, W_E, b, dead)
     _, gD, gE, gb = exact_gradients(full, X, probs, W_D, W_E, b)
-    exact_grad = float(max(np.abs(gD[:, dead]).max(), np.abs(gE[dead]).max(), 0.0 if b is None else np.abs(gb[dead]).max()))
+    exact_grad = float(max(np.abs(gD[:, dead]).max(), np.abs(gE[rows]).max(), 0.0 if b is None else np.abs(gb[rows]).max()))
     # the same descent on L̃ itself: the single features at unit magnitude weighted by M_d
     _, W_Ea, b_a, _, _ = gradient_descent_on_L(instance, np.eye(instance.n), np.asarray(instance.weights), W_D, W_E, b,
                                                 steps=gd_steps)
     revived_approx = [i for i in dead if i not in pattern_of(instance, W_Ea, b_a).dead_neurons]
     W_D2, W_E2, b2, first, last = gradient_descent_on_L(full, X, probs, W_D, W_E, b, steps=gd_steps)
-    moved = float(np.abs(W_E2[dead] - W_E[dead]).max() + (0.0 if b is None else np.abs(b2[dead] - b[dead]).max()))
+    moved = float(np.abs(W_E2[rows] - W_E[rows]).max() + (0.0 if b is None else np.abs(b2[rows] - b[rows]).max()))
     revived = [i for i in dead if i not in pattern_of(instance, W_E2, b2).dead_neurons]
     return {
         "pattern": P.to_json(), "dead_neurons": dead,
@@ -293,7 +313,7 @@ def analyse(instance: Instance, W_E, b_E=None, W_D=None, *, seed: int = 0, gd_st
         "distribution": full.distribution.to_json(), "support_inputs": int(len(X)),
         "fires_on_support": {str(k): v for k, v in fires.items()},
         "exact_loss_dead_gradient": exact_grad,
-        "gd_on_approx_loss": {"steps": gd_steps, "dead_rows_moved_by": float(np.abs(W_Ea[dead] - W_E[dead]).max()),
+        "gd_on_approx_loss": {"steps": gd_steps, "dead_rows_moved_by": float(np.abs(W_Ea[rows] - W_E[rows]).max()),
                               "revived_on_single_features": revived_approx},
         "gd_on_L": {"steps": gd_steps, "loss_start": first, "loss_end": last, "dead_rows_moved_by": moved,
                     "revived_on_single_features": revived},
@@ -313,8 +333,8 @@ def _default_point(instance: Instance, seed: int):
 def _corrected_text(verified: bool, evidence: str, counts: dict | None = None) -> CorrectedCondition:
     return CorrectedCondition(
         text=("Under the exact loss L a dead neuron stays dead iff it is dead on the support of the data (decided here by "
-              "enumeration). Sufficient: ReLU without encoder bias and non-negative features (Σ_d x_d z_d <= 0 when every "
-              "z_d <= 0). With a threshold θ > 0, an encoder bias, TopK competition or magnitudes other than 1, 'dead on "
+              "enumeration). Sufficient: ReLU (or a Gated unit, whose gate decides) without encoder bias and non-negative "
+              "features (Σ_d x_d z_d <= 0 when every z_d <= 0). With a threshold θ > 0, an encoder bias, TopK competition or magnitudes other than 1, 'dead on "
               "single unit-magnitude features' (F_i = ∅) does not imply it, and gradient descent on L revives the neuron."),
         sympy="Implies(And(*[z_d <= 0 for d]), Sum(x_d*z_d, d) <= 0)",
         verified=verified, kind="sufficient", counts=counts,
@@ -366,15 +386,16 @@ def check_instance(instance: Instance, *, seed: int = 0, budget: int = 40, W_E=N
 
 
 @st.composite
-def _space(draw, relu_no_bias: bool = False):
+def _space(draw, relu_no_bias: bool = False, families=None, bias=None):
     """Every per-sample family (BatchTopK at inference), bias or not, SAE or transcoder, n > n_p or not,
     random distributions (constant / exponential / uniform magnitudes); a random pattern of the live
     neurons plus 1–2 just-dead neurons."""
     if relu_no_bias:
         inst = draw(instances(min_n=2, max_n=3, max_dim=3, families=(ReLU.name,), bias=False, with_distribution=True))
     else:
-        inst = draw(instances(min_n=2, max_n=3, max_dim=3, families=searched_families(per_sample=True),
-                              with_distribution=True))
+        inst = draw(instances(min_n=2, max_n=3, max_dim=3,
+                              families=searched_families(per_sample=True) if families is None else families,
+                              with_distribution=True, bias=bias))
     live = draw(st.integers(1, inst.n))
     labels = draw(st.lists(st.integers(0, live - 1), min_size=inst.n, max_size=inst.n))
     firing = [set() for _ in range(live)]
@@ -424,6 +445,17 @@ def _corrected_search(budget: int, seed: int):
 
 
 @lru_cache(maxsize=8)
+def _gated_search(budget: int, seed: int):
+    """The Gated family (tied and untied), searched apart: the strong statement over its whole space, and the
+    corrected condition's analogue (no encoder bias: the gate pre-activation Σ_d x_d z_d < 0 on the data)."""
+    g_budget = max(10, budget // 2)
+    found = find_counterexample(_space(families=GATED), _predicate, budget=g_budget, seed=seed + 7, shrink_budget=budget)
+    no_bias = find_counterexample(_space(families=GATED, bias=False), _predicate, budget=g_budget, seed=seed + 8,
+                                  superposed=lambda ex: ex[0].n > ex[0].n_p)
+    return found, no_bias
+
+
+@lru_cache(maxsize=8)
 def _search(budget: int, seed: int):
     found = find_counterexample(_space(), _predicate, budget=budget, seed=seed, shrink_budget=budget)
     return found, _corrected_search(budget, seed)
@@ -432,17 +464,36 @@ def _search(budget: int, seed: int):
 def search(budget: int = 40, seed: int = 0) -> Verdict:
     steps = tuple(proof_steps())
     found, repaired = _search(int(budget), int(seed))
-    cc = _corrected_text(not repaired.found, f"same search restricted to ReLU without bias: {repaired.summary()}"
-                         + (f"; fails at {repaired.details}" if repaired.found else ""), merged_counts(repaired))
+    gated = gated_apart()
+    fams = families_searched(searched_families(per_sample=True), gated)
+    g_found = g_no_bias = None
+    if gated:
+        g_found, g_no_bias = _gated_search(int(budget), int(seed))
+    cc = _corrected_text(not repaired.found and not (gated and g_no_bias.found),
+                         f"same search restricted to ReLU without bias: {repaired.summary()}"
+                         + (f"; fails at {repaired.details}" if repaired.found else "")
+                         + (f"; Gated without bias (searched apart): {g_no_bias.summary()}" if gated else ""),
+                         with_part(merged_counts(repaired), *((g_no_bias,) if gated else ())))
     hand = {name: {k: a[k] for k in ("outcome", "fires_on_support", "exact_loss_dead_gradient")}
             for name, (inst, W_E, b) in hand_instances().items() for a in [analyse(inst, W_E, b, gd_steps=50)]}
-    numbers = {"search": found.summary(), "corrected_search": repaired.summary(), "hand_instances": hand}
+    numbers = {"search": found.summary(), "corrected_search": repaired.summary(), "hand_instances": hand,
+               "families_searched": fams}
+    gated_text = ""
+    if gated:
+        numbers |= {"gated_search": g_found.summary(), "gated_no_bias_search": g_no_bias.summary(),
+                    "gated_counterexample": g_found.details}
+        gated_text = (f" Gated units (tied and untied), searched apart: {g_found.summary()}"
+                      + (f" (a dead Gated unit revived: bias {g_found.details['instance']['encoder_bias']})" if g_found.found else "")
+                      + f"; without bias: {g_no_bias.summary()}.")
+        if g_found.found and not found.found:
+            found = g_found
+    gated_text += f" Families searched: {describe_families(fams)}."
     lt = "the L̃ statement holds symbolically (step 'dead neuron gradients vanish')" if steps[0].holds else \
         "the L̃ gradient step does NOT hold symbolically"
     readings = _readings(found, repaired, hand)
     if not found.found:
         return Verdict("C8", CLAIM.title, "holds",
-                       f"{lt}; every searched just-dead neuron is dead on the whole support: {found.summary()}",
+                       f"{lt}; every searched just-dead neuron is dead on the whole support: {found.summary()}." + gated_text,
                        None, cc, steps, numbers, seed, budget, readings)
     d = found.details
     i, f = next(iter(d["fires_on_support"].items()))
@@ -454,7 +505,7 @@ def search(budget: int = 40, seed: int = 0) -> Verdict:
                 f"x = {np.round(f['fires_on'], 4).tolist()}; L-gradient "
                 f"{d['exact_loss_dead_gradient']:.3g}; gradient descent on L moves its row by {d['gd_on_L']['dead_rows_moved_by']:.3g}. "
                 f"{found.summary()}. Mechanisms: " + "; ".join(f"{k}: {v['outcome']}" for k, v in hand.items())
-                + f". ({lt}: it is L, not L̃, that training follows.)")
+                + f". ({lt}: it is L, not L̃, that training follows.)" + gated_text)
     return Verdict("C8", CLAIM.title, "fails", evidence, d, cc, steps, numbers, seed, budget, readings)
 
 

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from numerics.io import dumps, save_figure_atomic, write_text_atomic
+from proofs_check.search import describe_families
 from proofs_check.verdict import Verdict, to_jsonable
 
 # What a reader who has not seen the paper needs before the claims (kept short).
@@ -211,6 +212,10 @@ def markdown(outcomes: list[ClaimOutcome], *, seed: int, budget: int, figures: d
             out += [f"**{r.name.capitalize()} reading: {r.status}.** {r.statement} — {r.evidence}"
                     + (f" Scope of the failure: {r.scope}" if r.scope else ""), ""]
         out += ["**Evidence.** " + v.evidence, ""]
+        fams = (v.numbers or {}).get("families_searched")
+        if fams:
+            text = describe_families(fams) if isinstance(fams, dict) else ", ".join(map(str, fams))
+            out += [f"**Activation families searched.** {text}.", ""]
         if v.counterexample:
             out += ["**Counterexample.** " + counterexample_summary(v.counterexample) + " (full numbers in report.json)", ""]
         if v.corrected_condition is not None:

@@ -196,3 +196,35 @@ def search_condition(strategy: SearchStrategy, predicate, *, seed: int, min_met:
 
 
 __all__ = ["SKIP", "UNDECIDED", "SearchResult", "find_counterexample", "search_condition"]
+
+
+GATED = ("gated",)  # the Gated family; its strategy draws tied and untied units
+GATED_NOTE = "gated (tied and untied), searched apart"
+
+
+def gated_apart() -> bool:
+    """Whether a claim searches the Gated family apart from its default space (whose families, by default,
+    do not include it, so that its examples per seed stay what they were): yes, unless ``verify --activation``
+    chose the families, which the default space then draws itself."""
+    from theory import registry
+
+    return not registry.narrowed()
+
+
+def families_searched(default, gated: bool | str = True) -> dict:
+    """``numbers["families_searched"]`` of a claim: its default space's families, and whether Gated was
+    searched apart (``gated``: True, False, or the reason the claim's statement excludes it)."""
+    out = {"default_space": list(default)}
+    if isinstance(gated, str):
+        out["not_searched"] = {"gated": gated}
+    elif gated and gated_apart():
+        out["apart"] = [GATED_NOTE]
+    return out
+
+
+def describe_families(fs: dict) -> str:
+    """One sentence for a claim's evidence and the report."""
+    parts = [", ".join(fs.get("default_space", []))] + list(fs.get("apart", []))
+    parts += [f"{fam} not searched: {why}" for fam, why in fs.get("not_searched", {}).items()]
+    return "; ".join(p for p in parts if p)
+

@@ -140,6 +140,17 @@ def merged_counts(*results) -> dict:
     return out
 
 
+def with_part(counts: dict, *results) -> dict:
+    """``counts`` (of :func:`merged_counts`) plus further searches of the same condition over another part of
+    the claim's space (e.g. the Gated family, searched apart), summed in; the least-met bar stays that of
+    the parts it was computed over."""
+    out = dict(counts)
+    for r in results:
+        for k, v in r.counts().items():
+            out[k] = out.get(k, 0) + v
+    return out
+
+
 @dataclass(frozen=True)
 class Reading:
     """One reading of a claim whose wording admits several (C8 "GD *can* stay", C9 "moves training out"),

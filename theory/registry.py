@@ -326,6 +326,11 @@ def families(*, searched: bool | None = None, per_sample: bool | None = None, ho
                  and (trainable is None or f.trainable == trainable))
 
 
+def narrowed() -> bool:
+    """Whether a :func:`searching` block (``verify --activation …``) chose the families searched."""
+    return _SEARCHED[-1] is not None
+
+
 def names(**filters) -> tuple[str, ...]:
     return tuple(f.name for f in families(**filters))
 

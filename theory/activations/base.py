@@ -85,6 +85,15 @@ class Activation:
         """``T`` with ``(vec W_E, b) = T u`` for the family's free parameters ``u``; None: no tying."""
         return None
 
+    def unit_encoder(self, W, b=None) -> tuple[np.ndarray, np.ndarray | None]:
+        """The encoder (and bias) of this family in which every pre-activation of unit ``i`` is row ``W[i]``
+        (bias ``b[i]``): a construction written with one row per unit, lifted to the family. The identity for
+        one pre-activation per unit; a Gated unit gets gate row = magnitude row (tied: ``r = 0``), so it
+        outputs ``<w, x> + b`` exactly when that is ``> 0``."""
+        W = np.asarray(W, dtype=float)
+        m = self.pre_per_unit
+        return np.vstack([W] * m), None if b is None else np.concatenate([np.asarray(b, dtype=float)] * m)
+
     def encoder_problem(self, W_E) -> str | None:
         """Why ``W_E`` is not an encoder of this family (None when it is)."""
         W_E = np.asarray(W_E)
