@@ -100,3 +100,47 @@ def test_evaluate_reports_absorption_on_hierarchical_data():
     for side in ("dec", "enc"):
         assert len(ev[side]["absorption_per_parent"]) == 3
         assert 0.0 <= ev[side]["absorption_rate"] <= 0.2          # the planted dictionary does not absorb
+
+
+def test_firing_scores_by_hand_with_dead_single_firing_and_all_dead_latents():
+    # latent 0 dead, latent 1 fires once (on a sample where its feature is on), latent 2 fires twice (once right)
+    acts = torch.tensor([[0.0, 3.0, 1.0], [0.0, 0.0, 1.0], [0.0, 0.0, 0.0]])
+    on = torch.tensor([[True, True], [False, False], [False, True]])
+    s = firing_scores(acts, on, torch.tensor([0, 0, 1]))
+    # latent 1 fires once, where feature 0 is on (its only time): P = R = F1 = 1; latent 2 fires in samples 0, 1,
+    # feature 1 is on in 0, 2: tp 1, P = R = 1/2, F1 = 2·1/(2 + 2); the dead latent 0 is not averaged
+    assert s == pytest.approx({"precision": 0.75, "recall": 0.75, "f1": 0.75})
+    dead = firing_scores(torch.zeros(3, 2), on, torch.tensor([0, 1]))
+    assert dead == {"precision": 0.0, "recall": 0.0, "f1": 0.0}
+
+
+def test_mcc_of_one_feature_and_of_none():
+    W = torch.tensor([[1.0], [0.0]])
+    assert mcc(torch.tensor([[0.6], [0.8]]), W) == pytest.approx(0.6)  # one feature, one latent: |cos| itself
+    assert math.isnan(mcc(torch.eye(2), W, skip=1))  # every feature skipped: no matching
+
+
+@pytest.mark.parametrize("n", [2, 3, 5])
+def test_mcc_needs_each_features_n_th_best_latent(n):
+    """n features with the same n best latents (in the same order): the matching must give some feature its
+    n-th best latent, so a candidate set smaller than each feature's top n loses it. Against scipy's full
+    Hungarian on all latents."""
+    g = torch.Generator().manual_seed(n)
+    d = 3 * n + 8
+    W = torch.eye(d)[:, :n]
+    shared = torch.zeros(d, n)
+    shared[:n] = 1.0
+    shared[n] = 0.1 * torch.arange(n, dtype=torch.float32)  # off every feature: one ranking of them for all features
+    V = torch.cat([shared, 0.05 * torch.randn(d, 4 * n + 8, generator=g) + torch.eye(d)[:, n + 1:n + 2]], dim=1)
+    C = abs_cosines(V, W).double().numpy()
+    r, c = linear_sum_assignment(C, maximize=True)
+    assert V.shape[1] > 4 * n and mcc(V, W) == pytest.approx(C[r, c].mean(), abs=1e-9)
+
+
+def test_random_baseline_is_the_recovery_of_a_seeded_gaussian_dictionary():
+    W = torch.randn(8, 5, generator=torch.Generator().manual_seed(1))
+    V = torch.randn(8, 30, generator=torch.Generator().manual_seed(0))  # seed 0 is the default
+    assert random_baseline(30, W) == recovery(V, W)
+    V3 = torch.randn(8, 30, generator=torch.Generator().manual_seed(3))
+    assert random_baseline(30, W, taus=(0.5,), seed=3, skip=2) == recovery(V3, W, (0.5,), skip=2)
+    assert random_baseline(30, W, seed=3) != random_baseline(30, W, seed=4)

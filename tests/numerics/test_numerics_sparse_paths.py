@@ -89,3 +89,56 @@ def test_matryoshka_grouped_loss_equals_prefix_by_prefix():
     for n, p in m.named_parameters():
         if p.grad is not None:
             assert torch.allclose(grouped[3][n], p.grad, atol=1e-5), n
+
+
+def test_bag_offsets_and_topk_pointers_by_hand():
+    from numerics.sparse_decode import Layout, bag_offsets
+
+    rows = torch.tensor([0, 0, 2, 2, 2])
+    assert bag_offsets(rows, 4).tolist() == [0, 2, 2, 5]  # rows 1 and 3 are empty
+    assert Layout.build(rows, torch.tensor([1, 3, 0, 2, 4]), 4, 5).crow.tolist() == [0, 2, 2, 5, 5]
+    for k in (1, 2):  # TopK: k entries per row, pointers without counting
+        r = torch.arange(3).repeat_interleave(k)
+        assert Layout.build(r, torch.zeros(3 * k, dtype=torch.long), 3, 4, per_row=k).crow.tolist() == [0, k, 2 * k, 3 * k]
+
+
+def _sparse_pattern():
+    # 5 samples, 7 latents from 3 inputs; rows sorted, samples 1 and 4 without entries
+    rows = torch.tensor([0, 0, 2, 2, 2, 3])
+    cols = torch.tensor([1, 6, 0, 3, 6, 2])
+    return rows, cols
+
+
+@pytest.mark.parametrize("frozen_encoder", [False, True])
+def test_selected_preacts_and_sparse_decode_match_dense_autograd_in_float64(frozen_encoder):
+    from numerics.sparse_decode import selected_preacts, sparse_decode
+
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(5, 3, generator=g, dtype=torch.float64, requires_grad=True)
+    W_enc = torch.randn(7, 3, generator=g, dtype=torch.float64, requires_grad=not frozen_encoder)
+    b_enc = torch.randn(7, generator=g, dtype=torch.float64, requires_grad=True)
+    W_dec = torch.randn(7, 4, generator=g, dtype=torch.float64, requires_grad=True)
+    rows, cols = _sparse_pattern()
+    leaves = [t for t in (x, W_enc, b_enc, W_dec) if t.requires_grad]
+
+    z = x @ W_enc.T + b_enc  # the dense reference: the same entries of the pre-activations, decoded densely
+    mask = torch.zeros(5, 7, dtype=torch.float64)
+    mask[rows, cols] = 1.0
+    ref = ((z * mask) @ W_dec).pow(3).sum()
+    want = torch.autograd.grad(ref, leaves)
+
+    vals = selected_preacts(x, W_enc, b_enc, rows, cols, z[rows, cols])  # no layout given: it builds one
+    y = sparse_decode(rows, cols, vals, W_dec, 5)
+    got = torch.autograd.grad(y.pow(3).sum(), leaves)
+    assert float(y.pow(3).sum()) == pytest.approx(float(ref), rel=1e-12)
+    for a, b in zip(got, want):
+        assert a.dtype == torch.float64 and torch.allclose(a, b, atol=1e-10)
+
+
+def test_sparse_decode_of_an_empty_code_is_zero():
+    from numerics.sparse_decode import sparse_decode
+
+    empty = torch.zeros(0, dtype=torch.long)
+    W_dec = torch.randn(7, 4, dtype=torch.float64)
+    out = sparse_decode(empty, empty, torch.zeros(0, dtype=torch.float64), W_dec, 3)
+    assert out.shape == (3, 4) and out.dtype == torch.float64 and not out.any()
