@@ -632,6 +632,9 @@ def anchoring(acts: Activations, cfg: RealModelConfig, log=print, plain_first=No
                         "per_class_decoder": [float(v) for v in bc["decoder"][torch.tensor(order)]],
                         "explained_variance": ev["explained_variance"], "dead_fraction": ev["dead_fraction"],
                         "train_s": info["wall_s"]}
+            ab = absorption(model, acts, cfg)   # (c) again, on every seed's SAE, with and without anchors
+            row[arm]["absorption_rate"] = ab["absorption_rate"]["mean"]
+            row[arm]["parent_latent_on_children"] = ab["parent_latent_on_children"]["mean"]
         runs.append(row)
         log(f"[anchoring] seed {s}: other classes, best decoder cosine {row['plain']['other_classes_decoder']:.3f} → "
             f"{row['anchored']['other_classes_decoder']:.3f} anchored; anchored classes "
@@ -644,9 +647,11 @@ def anchoring(acts: Activations, cfg: RealModelConfig, log=print, plain_first=No
     return {"classes": names, "anchored": [names[i] for i in anchored], "other": [names[i] for i in rest],
             "order": [names[i] for i in order], "runs": runs,
             "delta": {k: diff(k) for k in ("other_classes_decoder", "anchored_classes_decoder", "other_classes_encoder",
-                                            "anchored_classes_encoder", "all_classes_decoder", "explained_variance")},
+                                            "anchored_classes_encoder", "all_classes_decoder", "explained_variance",
+                                            "absorption_rate")},
             "mean": {arm: {k: mean_ci([r[arm][k] for r in runs if r[arm][k] is not None]) for k in (
-                "anchored_classes_decoder", "other_classes_decoder", "all_classes_decoder", "explained_variance")}
+                "anchored_classes_decoder", "other_classes_decoder", "all_classes_decoder", "explained_variance",
+                "absorption_rate", "parent_latent_on_children")}
                 for arm in ("plain", "anchored")}}
 
 
@@ -761,7 +766,9 @@ def _note(r: dict) -> str:
         s += (f"Anchoring {len(r['anchoring']['anchored'])} of {len(r['anchoring']['classes'])} classes (paired, "
               f"{r['config']['seeds']} seeds): best decoder cosine of the other classes changes by "
               f"{fmt_ci(d['other_classes_decoder'], '+.3f')}, of the anchored ones by "
-              f"{fmt_ci(d['anchored_classes_decoder'], '+.3f')}; held-out EV by {fmt_ci(d['explained_variance'], '+.4f')}.")
+              f"{fmt_ci(d['anchored_classes_decoder'], '+.3f')}; held-out EV by {fmt_ci(d['explained_variance'], '+.4f')}. "
+              f"Absorption rate of the TopK SAE over those seeds: {fmt_ci(r['anchoring']['mean']['plain']['absorption_rate'], '.3f')} "
+              f"without anchors, {fmt_ci(r['anchoring']['mean']['anchored']['absorption_rate'], '.3f')} with them.")
     return s
 
 
@@ -811,10 +818,12 @@ def tables(r: dict) -> str:
     if "anchoring" in r:
         an = r["anchoring"]
         rows = [[x["seed"]] + [f"{x[arm][k]:.3f}" for arm in ("plain", "anchored") for k in
-                               ("anchored_classes_decoder", "other_classes_decoder", "explained_variance")] for x in an["runs"]]
+                               ("anchored_classes_decoder", "other_classes_decoder", "explained_variance",
+                                "absorption_rate")] for x in an["runs"]]
         out += ["### (d) anchoring with class-mean anchors (best |cos| of a decoder atom with each class mean)", "",
-                md_table(["seed", "plain: anchored classes", "plain: other", "plain: EV", "anchored: anchored classes",
-                          "anchored: other", "anchored: EV"], rows), "",
+                md_table(["seed", "plain: anchored classes", "plain: other", "plain: EV", "plain: absorption rate",
+                          "anchored: anchored classes", "anchored: other", "anchored: EV", "anchored: absorption rate"],
+                         rows), "",
                 "Paired differences (anchored − plain), mean [95% t-interval]: " + "; ".join(
                     f"{k} {fmt_ci(v, '+.4f')}" for k, v in an["delta"].items()), ""]
     return "\n".join(out)
