@@ -635,6 +635,8 @@ def anchoring(acts: Activations, cfg: RealModelConfig, log=print, plain_first=No
             ab = absorption(model, acts, cfg)   # (c) again, on every seed's SAE, with and without anchors
             row[arm]["absorption_rate"] = ab["absorption_rate"]["mean"]
             row[arm]["parent_latent_on_children"] = ab["parent_latent_on_children"]["mean"]
+            # is the family's parent latent one of the anchored rows (the first k latents)?
+            row[arm]["parent_latent_is_anchored_row"] = [f["family"] for f in ab["families"] if f["parent_latent"] < k]
         runs.append(row)
         log(f"[anchoring] seed {s}: other classes, best decoder cosine {row['plain']['other_classes_decoder']:.3f} → "
             f"{row['anchored']['other_classes_decoder']:.3f} anchored; anchored classes "
