@@ -120,7 +120,7 @@ def test_mcc_of_one_feature_and_of_none():
     assert math.isnan(mcc(torch.eye(2), W, skip=1))  # every feature skipped: no matching
 
 
-@pytest.mark.parametrize("n", [2, 3, 5])
+@pytest.mark.parametrize("n", [1, 2, 3, 5])
 def test_mcc_needs_each_features_n_th_best_latent(n):
     """n features with the same n best latents (in the same order): the matching must give some feature its
     n-th best latent, so a candidate set smaller than each feature's top n loses it. Against scipy's full
@@ -131,7 +131,8 @@ def test_mcc_needs_each_features_n_th_best_latent(n):
     shared = torch.zeros(d, n)
     shared[:n] = 1.0
     shared[n] = 0.1 * torch.arange(n, dtype=torch.float32)  # off every feature: one ranking of them for all features
-    V = torch.cat([shared, 0.05 * torch.randn(d, 4 * n + 8, generator=g) + torch.eye(d)[:, n + 1:n + 2]], dim=1)
+    # the shared latents last: a candidate set that is not each feature's top n tends to keep the first columns
+    V = torch.cat([0.05 * torch.randn(d, 4 * n + 8, generator=g) + torch.eye(d)[:, n + 1:n + 2], shared], dim=1)
     C = abs_cosines(V, W).double().numpy()
     r, c = linear_sum_assignment(C, maximize=True)
     assert V.shape[1] > 4 * n and mcc(V, W) == pytest.approx(C[r, c].mean(), abs=1e-9)
@@ -144,3 +145,11 @@ def test_random_baseline_is_the_recovery_of_a_seeded_gaussian_dictionary():
     V3 = torch.randn(8, 30, generator=torch.Generator().manual_seed(3))
     assert random_baseline(30, W, taus=(0.5,), seed=3, skip=2) == recovery(V3, W, (0.5,), skip=2)
     assert random_baseline(30, W, seed=3) != random_baseline(30, W, seed=4)
+
+
+def test_recovery_is_strict_at_tau_and_cosines_normalise_short_columns():
+    W = torch.eye(3)
+    out = recovery(torch.eye(3), W, taus=(0.5, 1.0))
+    assert set(out) == {"gt", "mip"}  # no curve unless asked for
+    assert out["gt"] == {0.5: 1.0, 1.0: 0.0}  # M_GT counts |cos| > τ: a perfect atom is not above τ = 1
+    assert torch.equal(abs_cosines(0.5 * torch.eye(3), W), torch.eye(3))  # columns of norm 1/2 are normalised

@@ -1,0 +1,78 @@
+"""Re-test mutants of an existing ``mutants/`` against chosen tests (issue 12, part 5; never CI).
+
+After a mutmut run, new tests are written for the survivors; this re-tests exactly those mutants the way
+mutmut does (the mutated copy in ``mutants/``, ``MUTANT_UNDER_TEST`` naming the mutant for mutmut's
+trampolines, one forked process per mutant, ``-x``), but only against the tests given, so it needs
+neither a new stats pass nor the slow covering tests. Run from the repository root with the mutation venv::
+
+    CI=true PYTHONPATH=$PWD/mutants .venv-mutation/bin/python scripts/mutation_retest.py \\
+        --names FILE --tests tests/numerics/test_numerics_metrics.py ... --out FILE.json
+    ... --names FILE --fastest 30 --timeout 150 --out FILE.json   # each mutant's fastest covering tests
+                                                                      # (mutmut's stats), up to 30 s of them
+
+Exit code of each mutant's run: 1 = killed (a test failed), 0 = the tests given pass (not killed by them:
+for ``--fastest`` that decides nothing about the slower covering tests), -14 = over ``--timeout`` seconds.
+Copy the test files into ``mutants/tests`` first (mutmut copies ``tests/`` only when it runs).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import sys
+
+
+def main(argv=None) -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--names", required=True)
+    p.add_argument("--tests", nargs="*", default=[])
+    p.add_argument("--fastest", type=float, default=None, help="seconds of each mutant's fastest covering tests")
+    p.add_argument("--timeout", type=int, default=0)
+    p.add_argument("--out", required=True)
+    a = p.parse_args(argv)
+    names = open(a.names).read().split()
+    out_path = os.path.abspath(a.out)
+    os.chdir("mutants")
+    sys.path.insert(0, os.getcwd())
+    if a.fastest is not None:
+        st = json.load(open("mutmut-stats.json"))
+        tests, dur = st["tests_by_mangled_function_name"], st["duration_by_test"]
+        plan = {}
+        for n in names:
+            pick, total = [], 0.0
+            for t in sorted(tests.get(n.partition("__mutmut_")[0], []), key=lambda t: dur.get(t, 1e9)):
+                if pick and total + dur.get(t, 1e9) > a.fastest:
+                    break
+                pick.append(t)
+                total += dur.get(t, 0.0)
+            plan[n] = pick
+    else:
+        plan = {n: list(a.tests) for n in names}
+    import pytest
+
+    os.environ["MUTANT_UNDER_TEST"] = ""
+    files = sorted({t.split("::")[0] for ts in plan.values() for t in ts})
+    pytest.main(["-q", "-p", "no:cacheprovider", "--collect-only", "-qqq"] + files)  # import once, before forking
+    out = {}
+    for n in names:
+        if not plan[n]:
+            out[n] = {"exit_code": 33, "tests": 0}  # no test executes the mutated function
+            continue
+        pid = os.fork()
+        if pid == 0:
+            os.environ["MUTANT_UNDER_TEST"] = n
+            signal.alarm(a.timeout)
+            null = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(null, 1)
+            os.dup2(null, 2)
+            os._exit(int(pytest.main(["-x", "-q", "-p", "no:cacheprovider"] + plan[n])))
+        _, status = os.waitpid(pid, 0)
+        out[n] = {"exit_code": os.waitstatus_to_exitcode(status), "tests": len(plan[n])}
+        print(n, out[n]["exit_code"], flush=True)
+    json.dump({"tests": a.tests or f"each mutant's fastest covering tests, up to {a.fastest} s", "results": out},
+              open(out_path, "w"), indent=1)
+
+
+if __name__ == "__main__":
+    main()
