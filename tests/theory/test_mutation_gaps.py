@@ -41,3 +41,17 @@ def test_c5_perturbations_move_the_blocks_they_name():
 def test_c2_check_instance_records_its_seed_and_budget():
     v = c2.check_instance(Instance(W_p=np.eye(2), activation=ReLU()), seed=3, budget=7)
     assert (v.seed, v.budget) == (3, 7)
+
+
+def test_c1_data_margin_measures_the_data_inputs_not_only_unit_features():
+    from proofs_check.c1_loss_approximation import data_margin
+    from theory.activations import JumpReLU
+    from theory.distribution import Constant, FeatureDistribution
+
+    # JumpReLU θ = 0.5, W_E = I: unit features sit 0.5 above θ, but the data's inputs 0.5·e_d sit exactly on it
+    inst = Instance(W_p=np.eye(2), activation=JumpReLU(theta=0.5),
+                    distribution=FeatureDistribution(np.full(2, 0.1), Constant(0.5)))
+    assert data_margin(inst, np.eye(2)) == pytest.approx(0.0, abs=1e-9)
+    unit = Instance(W_p=np.eye(2), activation=JumpReLU(theta=0.5),
+                    distribution=FeatureDistribution(np.full(2, 0.1), Constant(1.0)))
+    assert data_margin(unit, np.eye(2)) == pytest.approx(0.5, abs=1e-6)
