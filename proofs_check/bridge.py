@@ -144,12 +144,14 @@ def _jsonable(obj):
 
 
 def c3_construction(inst: Instance, n_q: int) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
-    """C3's ``W_E = [W_pᵀ; 0]``, ``W_D = [W_r, 0]`` padded to ``n_q >= n`` neurons (zero biases)."""
+    """C3's ``W_E = [W_pᵀ; 0]``, ``W_D = [W_r, 0]`` padded to ``n_q >= n`` units (zero biases), lifted to the
+    family's encoder layout (a Gated unit: gate row = magnitude row)."""
     W_E = np.zeros((n_q, inst.n_p))
     W_E[:inst.n] = inst.W_p.T
     W_D = np.zeros((inst.n_r, n_q))
     W_D[:, :inst.n] = inst.W_r
-    return W_D, W_E, (np.zeros(n_q) if inst.encoder_bias else None)
+    W_E, b = inst.activation.unit_encoder(W_E, np.zeros(n_q) if inst.encoder_bias else None)
+    return W_D, W_E, b
 
 
 def _acs(inst, pattern, W_E, b, iters):
@@ -174,13 +176,15 @@ def global_reference(inst: Instance, n_q: int, *, restarts: int = 4, seed: int =
             return {"reference": "C3 construction W_E = [W_pᵀ; 0], W_D = [W_r, 0] (L̃ = 0 is the global minimum)",
                     "reference_loss": 0.0, "exact": True, "restarts": 0}
         best, how = loss_c, "C3 construction (upper bound; its L̃ > 0 here)"
-    n_vars = n_q * inst.n_p + (n_q if inst.encoder_bias else 0)
+    n_pre = n_q * inst.activation.pre_per_unit   # encoder rows
+    n_vars = n_pre * inst.n_p + (n_pre if inst.encoder_bias else 0)
     done = 0
     if restarts > 0 and n_vars <= max_vars:
         rng = np.random.default_rng(seed)
         for _ in range(restarts):
             W_E0 = rng.normal(size=(n_q, inst.n_p))
             b0 = 0.3 * rng.normal(size=n_q) if inst.encoder_bias else None
+            W_E0, b0 = inst.activation.unit_encoder(W_E0, b0)   # the family's layout (tied Gated stays tied)
             P = pattern_of(inst, W_E0, b0)
             if not region(inst, P).contains(W_E0, b0):
                 continue
@@ -204,7 +208,7 @@ def inspect_point(inst: Instance, W_D, W_E, b_E=None, *, b_D=None, acs: bool = T
     """The inspection of one point (see the module docstring). ``tol`` is relative to ``Σ_d M_d ||w_r^d||²``."""
     W_D, W_E, b = inst.check_params(W_D, W_E, b_E)
     bb = b if inst.encoder_bias else None
-    n_q = W_E.shape[0]
+    n_q = W_D.shape[1]   # units (a Gated unit has a gate and a magnitude row in W_E)
     unmet = list(unmet)
     P = pattern_of(inst, W_E, bb)
     scale = float(inst.weights @ np.einsum("rd,rd->d", inst.W_r, inst.W_r))
@@ -238,7 +242,7 @@ def inspect_point(inst: Instance, W_D, W_E, b_E=None, *, b_D=None, acs: bool = T
           "cosine_min": min(good) if good else None, "cosine_mean": float(np.mean(good)) if good else None,
           "loss": approx_loss(inst, W_Ds, W_E, bb)}
     # partial optimum of the pattern by ACS from the current point
-    n_vars = n_q * inst.n_p + (n_q if inst.encoder_bias else 0)
+    n_vars = W_E.size + (W_E.shape[0] if inst.encoder_bias else 0)
     # where the point sits in its own region, from Z alone (O(n·n_q); the dense region is never built here)
     slack = point_slack(inst, W_E, bb)
     po: dict
@@ -326,13 +330,20 @@ def model_point(model) -> ModelPoint:
 
     with torch.no_grad():
         spec = dict(model.spec())
-        W_E = model.encoder_directions().detach().double().cpu().numpy()
+        # the encoder in the theory's layout (a Gated model: [W_gate; W_mag]); a decoder bias subtracted
+        # before encoding is folded into the encoder bias (same function)
+        W_E, b_E = model.theory_encoder()
+        W_E = W_E.detach().double().cpu().numpy()
+        b_E = None if b_E is None else b_E.detach().double().cpu().numpy()
         W_D = model.W_dec.detach().double().cpu().numpy().T
-        # a decoder bias subtracted before encoding is folded into the encoder bias (same function)
-        b_E = None if model.b_enc is None else model.effective_encoder_bias().detach().double().cpu().numpy()
         b_D = None if model.b_dec is None else model.b_dec.detach().double().cpu().numpy()
         act, unmet = model.theory_activation()  # declared by the family's torch model
         unmet = list(unmet)
+        if getattr(act, "name", None) == "gated" and act.tied:
+            from theory.activations.gated import absorb_scale
+
+            # [W_gate; e^r ⊙ W_gate] as regions take it: [W_gate; W_gate], e^r in the decoder (same function)
+            W_D, W_E, b_E = absorb_scale(W_D, W_E, b_E)
         for key in ("l1_coeff", "l0_coeff"):
             if spec.get(key):
                 unmet.append(f"trained with a sparsity penalty ({key} = {spec[key]:g}); L̃ has none, so the point is not "
@@ -373,8 +384,15 @@ def inspect_model(model, W_p, W_r=None, weights=None, **kw) -> Inspection:
     point = model_point(model)
     notes = list(point.unmet)
     inst = instance_for_model(point, W_p, W_r, weights, notes)
-    return inspect_point(inst, point.W_D, point.W_E, point.b_E, b_D=point.b_D, unmet=notes,
-                         extra={"model": point.spec}, **kw)
+    extra = {"model": point.spec}
+    if inst.activation.pre_per_unit == 2 and point.b_E is not None:   # Gated: where relu(π_mag) would differ
+        q = point.W_D.shape[1]
+        Z = inst.pre_activations(point.W_E, point.b_E)
+        bad = int(np.count_nonzero((Z[:, :q] > 0) & (Z[:, q:] <= 0)))
+        extra["gated_magnitude_nonpositive"] = {
+            "open_gates_with_magnitude_le_0": bad, "open_gates": int(np.count_nonzero(Z[:, :q] > 0)),
+            "exact_on_single_features": bad == 0}
+    return inspect_point(inst, point.W_D, point.W_E, point.b_E, b_D=point.b_D, unmet=notes, extra=extra, **kw)
 
 
 # --------------------------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 import json
 
 import numpy as np
+import pytest
 import torch
 
 from sdl_theory.cli import main
@@ -70,3 +71,40 @@ def test_a_large_pattern_goes_to_pattern_out_not_the_json(tmp_path, capsys, monk
     assert mask.tolist() == [[1, 0, 0], [1, 0, 0], [0, 1, 0]]
     assert main(["inspect", str(ck), "--pattern-out", str(tmp_path)]) == 2
     assert "--pattern-out" in capsys.readouterr().err
+
+
+def test_a_gated_bench_model_is_inspected_as_gated_units(tmp_path, capsys):
+    """The bench's Gated SAE is read as theory's tied Gated units ([W_gate; e^r ⊙ W_gate]); its L̃ is what the
+    torch model itself reconstructs from single features (an independent evaluation) when every open gate's
+    magnitude is positive, and the open gates where it is not are counted."""
+    from numerics.io import save_model
+    from numerics.models import build_model
+    from proofs_check.bridge import save_instance
+
+    rng = np.random.default_rng(3)
+    W_p = rng.normal(size=(5, 4))
+    W_p /= np.linalg.norm(W_p, axis=0)
+    for b_mag, exact in ((0.5, True), (-3.0, False)):
+        m = build_model("gated", 5, 6, seed=1)
+        with torch.no_grad():
+            m.W_enc.copy_(torch.tensor(rng.normal(size=(6, 5)), dtype=torch.float32))
+            m.r_mag.copy_(torch.tensor(rng.normal(size=6) * 0.3, dtype=torch.float32))
+            m.b_enc.fill_(0.1)
+            m.b_mag.fill_(b_mag)
+            m.b_dec.zero_()
+        ck = tmp_path / f"g{b_mag}"
+        save_model(ck, m)
+        save_instance(ck, W_p)
+        assert main(["inspect", str(ck), "--json"]) == 0
+        out = json.loads(capsys.readouterr().out)
+        assert out["activation"] == "Gated(tied=True)" and out["sizes"]["n_q"] == 6
+        g = out["extra"]["gated_magnitude_nonpositive"]
+        assert g["exact_on_single_features"] is exact and (g["open_gates_with_magnitude_le_0"] > 0) is not exact
+        with torch.no_grad():
+            x = torch.tensor(W_p.T, dtype=torch.float32)
+            rec = m.decode(m.encode(x)) - m.b_dec
+            torch_loss = float(((x - rec) ** 2).sum())
+        if exact:
+            assert out["achieved_loss"] == pytest.approx(torch_loss, rel=1e-5)
+        else:
+            assert out["achieved_loss"] != pytest.approx(torch_loss, rel=1e-3)

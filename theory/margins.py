@@ -70,6 +70,9 @@ def point_slack(instance: Instance, W_E, b_E=None, Z: np.ndarray | None = None) 
         else:
             weak = _min(s_off)
         method = "per-neuron reduction"
+    elif getattr(act, "name", None) == "gated":   # the gate decides, strictly on both sides (z_gate ≠ 0)
+        strict, weak = _min(np.abs(Z[:, :Z.shape[1] // 2]).ravel()), float("inf")
+        method = "per-neuron reduction (gate pre-activations)"
     else:
         strict, weak = _dense_slack(instance, W_E, b_E)
         method = "dense region (small instance)"

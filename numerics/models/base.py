@@ -141,6 +141,11 @@ class SparseCoder(nn.Module):
         """Rows ``w_E^i`` that decide firing (``n_q × n_p``); the gate path for Gated models."""
         return self.W_enc
 
+    def theory_encoder(self) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """``(W_E, b_E)`` in the theory's layout for ``inspect`` (one row per pre-activation of
+        :meth:`theory_activation`'s units): the encoder rows and the effective bias by default."""
+        return self.encoder_directions(), (None if self.b_enc is None else self.effective_encoder_bias())
+
     def effective_encoder_bias(self) -> torch.Tensor | None:
         """``b_enc − W_E b_dec`` when the decoder bias is subtracted before encoding, else ``b_enc``."""
         if not self.apply_b_dec_to_input:

@@ -27,10 +27,28 @@ class GatedCoder(SparseCoder):
         self.b_mag = nn.Parameter(torch.zeros(self.n_latents)) if self.bias else None
 
     def theory_activation(self):
-        from theory.activations import ReLU
+        from theory.activations import Gated
 
-        return ReLU(), ["gated: the gate decides firing and a separate magnitude path the value, so σ(z)_i ∈ {0, z_i} "
-                        "fails; inspected as a ReLU of the gate path"]
+        notes = []
+        if self.b_mag is not None:
+            notes.append("gated: the magnitude path's ReLU (f = 1[π_gate > 0] · relu(π_mag)) is not in theory's Gated unit "
+                         "(σ = 1[z_gate > 0] · z_mag); the reading is exact on the inputs where every open gate has "
+                         "π_mag > 0 (counted on the single-feature inputs under 'gated_magnitude_nonpositive')")
+        return Gated(tied=True), notes
+
+    def theory_encoder(self):
+        """``[W_gate; exp(r) ⊙ W_gate]`` and ``[b_gate; b_mag]`` (the theory's tied Gated layout), with a decoder
+        bias subtracted before encoding folded into both biases."""
+        W_gate = self.W_enc.double()   # float64: each magnitude row an exact multiple of its gate row
+        W_mag = self.r_mag.double().exp()[:, None] * W_gate
+        W_E = torch.cat([W_gate, W_mag])
+        if self.b_enc is None:
+            return W_E, None
+        b_mag = self.b_mag if self.b_mag is not None else torch.zeros_like(self.b_enc)
+        b = torch.cat([self.b_enc, b_mag]).double()
+        if self.apply_b_dec_to_input:
+            b = b - W_E @ self.b_dec.double()
+        return W_E, b
 
     def encode(self, x: torch.Tensor) -> Code:
         z = self.preacts_nograd(x)                      # π_gate

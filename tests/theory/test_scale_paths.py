@@ -224,3 +224,25 @@ def test_cached_product_by_identity_only_for_arrays_that_cannot_change(monkeypat
     W_E.flags.writeable = True                                                  # re-opened and written
     W_E[0, 0] += 1.0
     assert np.allclose(inst.pre_activations(W_E, b), inst.W_p.T @ W_E.T + b) and len(digests) == 2
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.booleans(), st.integers(0, 2**31 - 1), st.integers(1, 5), st.booleans())
+def test_point_slack_of_gated_units_is_the_dense_regions(tied, seed, n_q, rounded):
+    from theory.activations import Gated
+    from theory.activations.gated import tied_encoder
+
+    inst = _instance(Gated(tied=tied), seed % 1000, n=4, n_p=3)
+    rng = np.random.default_rng(seed)
+    G = rng.normal(size=(n_q, 3))
+    if rounded:
+        G = np.round(G)
+    # tied: the form regions take, W_mag = W_gate (the scale e^r folded into the decoder: absorb_scale)
+    W_E = tied_encoder(G, np.zeros(n_q))[0] if tied else np.vstack([G, rng.normal(size=(n_q, 3))])
+    b = rng.normal(size=2 * n_q) * 0.5
+    got = point_slack(inst, W_E, b)
+    R = region(inst, pattern_of(inst, W_E, b))
+    s, w = R.slack(W_E, b)
+    assert got["strict"] == pytest.approx(s.min() if s.size else np.inf, abs=1e-12)
+    assert got["weak"] == pytest.approx(w.min() if w.size else np.inf, abs=1e-12)
+    assert got["inside"] == bool(R.contains(W_E, b))
