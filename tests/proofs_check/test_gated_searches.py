@@ -96,3 +96,13 @@ def test_report_lists_each_claims_families():
     md = markdown([ClaimOutcome("C1", v, None, "", ""), ClaimOutcome("C2", w, None, "", "")], seed=0, budget=5, figures={})
     assert "**Activation families searched.** relu; gated (tied and untied), searched apart." in md
     assert "**Activation families searched.** relu, gated (untied)." in md
+
+
+@pytest.mark.parametrize("tied", [False, True])
+def test_gated_is_declared_homogeneous_and_is(tied):
+    # C1's corrected condition draws the families declared homogeneous (verify --activation gated needs it)
+    assert registry.get("gated").homogeneous
+    rng = np.random.default_rng(1)
+    Z = rng.normal(size=(20, 6))
+    for c in (0.1, 2.0, 7.5):
+        assert np.allclose(Gated(tied=tied).evaluate(c * Z), c * Gated(tied=tied).evaluate(Z))

@@ -206,10 +206,10 @@ def _draw_gated(draw, max_k: int):
     return Gated(tied=draw(st.booleans()))
 
 
-# searched=False: the claims whose constructions build one encoder row per unit do not take it yet; the claims
-# that do draw it explicitly (see each claim module's search space)
+# searched=False: the claims' default spaces keep their examples per seed; C1–C4 and C6–C8 search Gated apart
+# (proofs_check.search.gated_apart). homogeneous: σ(c z) = c σ(z) for tied and untied units (C1's condition)
 GATED = register(Family(
     "gated", Gated, "Gated SAE: a gate path decides firing, a magnitude path the value (tied: W_mag = exp(r) ⊙ W_gate)",
     draw_activation=_draw_gated, region_text=_gated_region, model="numerics.models.gated:GatedCoder",
     hyperparameters=L1Training, methods={"gated_sae": "sae"}, sweep={"l1_coeff": (0.003, 0.03, 0.3, 3.0)},
-    searched=False))
+    searched=False, homogeneous=True))
