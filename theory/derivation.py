@@ -291,6 +291,25 @@ def hessian(instance: Instance, W_D, W_E, b_E=None) -> HessianBlocks:
     return HessianBlocks(acc["DD"], acc["EE"], acc["DE"])
 
 
+def _spd_solve(S: np.ndarray, B: np.ndarray, min_rcond: float = 1e-8) -> np.ndarray | None:
+    """``S⁻¹ B`` by Cholesky for a symmetric positive definite ``S`` whose reciprocal condition number (LAPACK
+    ``pocon`` estimate) is at least ``min_rcond``; None otherwise (singular or ill-conditioned: the caller's
+    pseudo-inverse with its eigenvalue cut is the answer there). Equal to ``pinv(S) @ B`` when it returns:
+    an invertible ``S`` has ``S⁺ = S⁻¹``; a factorisation instead of an eigendecomposition is ~10× cheaper
+    at n = 1000 (paper-size inspect)."""
+    from scipy.linalg import LinAlgError, cho_factor, cho_solve
+    from scipy.linalg.lapack import dpocon
+
+    try:
+        c, low = cho_factor(S, lower=False, check_finite=False)
+    except LinAlgError:
+        return None
+    rcond, info = dpocon(c, float(np.abs(S).sum(axis=0).max()))   # c is the upper factor (uplo "U")
+    if info != 0 or not rcond >= min_rcond:
+        return None
+    return cho_solve((c, low), B, check_finite=False)
+
+
 def least_squares_decoder(instance: Instance, W_E, b_E=None) -> np.ndarray:
     """The decoder minimising L̃(·, W_E): ``W_D* = B G⁺`` with ``G = Σ_d M_d s_d s_dᵀ``,
     ``B = Σ_d M_d w_r^d s_dᵀ``, ``s_d = σ(W_E w_p^d + b)`` (the normal equations of the matrix form;
@@ -310,8 +329,11 @@ def least_squares_decoder(instance: Instance, W_E, b_E=None) -> np.ndarray:
         sq = np.sqrt(instance.weights)
         A = sparse_if_sparse(sq[:, None] * X_q)
         AAt = A @ A.T
-        K = np.linalg.pinv(AAt.toarray() if hasattr(AAt, "toarray") else AAt, rcond=1e-12, hermitian=True)
-        return np.asarray(((instance.W_r * sq[None, :]) @ K) @ A)
+        AAt = AAt.toarray() if hasattr(AAt, "toarray") else np.asarray(AAt)
+        Y = _spd_solve(AAt, (instance.W_r * sq[None, :]).T)   # (AAᵀ)⁻¹ (W_r M^½)ᵀ when AAᵀ is well conditioned
+        if Y is None:
+            Y = np.linalg.pinv(AAt, rcond=1e-12, hermitian=True) @ (instance.W_r * sq[None, :]).T
+        return np.asarray(Y.T @ A)
     G = X_q.T @ (instance.weights[:, None] * X_q)
     B = instance.W_r @ (instance.weights[:, None] * X_q)
     return B @ np.linalg.pinv(G, rcond=1e-12, hermitian=True)

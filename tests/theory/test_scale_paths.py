@@ -246,3 +246,34 @@ def test_point_slack_of_gated_units_is_the_dense_regions(tied, seed, n_q, rounde
     assert got["strict"] == pytest.approx(s.min() if s.size else np.inf, abs=1e-12)
     assert got["weak"] == pytest.approx(w.min() if w.size else np.inf, abs=1e-12)
     assert got["inside"] == bool(R.contains(W_E, b))
+
+
+def test_cached_product_skips_zero_rows_exactly(monkeypatch):
+    import theory.instance as I
+
+    monkeypatch.setattr(I, "_Z_CACHE_MIN_FLOPS", 0)
+    inst = _instance(ReLU(), 11)
+    rng = np.random.default_rng(12)
+    W_E = np.zeros((20, 5))
+    W_E[[2, 7, 11]] = rng.normal(size=(3, 5))           # 17 of 20 rows zero: the sparse-row path
+    b = rng.normal(size=20)
+    assert np.array_equal(inst.pre_activations(W_E, b), inst.W_p.T @ W_E.T + b[None, :])
+
+
+def test_spd_solve_is_the_pseudo_inverse_or_declines():
+    rng = np.random.default_rng(13)
+    A = rng.normal(size=(30, 50))
+    B = rng.normal(size=(30, 4))
+    S = A @ A.T
+    assert np.allclose(Dv._spd_solve(S, B), np.linalg.pinv(S) @ B, rtol=1e-9, atol=1e-12)
+    assert Dv._spd_solve(A[:, :20] @ A[:, :20].T, B) is None           # rank 20 < 30: singular
+    assert Dv._spd_solve(np.diag([1.0, 1e-11, 1.0]), B[:3]) is None    # ill-conditioned: the pinv's cut decides
+    # a feature no neuron fires on makes the n × n Gram singular: the LS decoder still equals the normal equations
+    inst = _instance(ReLU(), 14, n=5, n_p=4)
+    W_E = rng.normal(size=(12, 4))
+    b = np.full(12, -5.0)
+    b[:3] = 5.0                                                           # 3 always-on rows, 9 dead rows
+    X = Obj.single_feature_codes(inst.replace(encoder_bias=True), W_E, b)
+    G, Bm = X.T @ (inst.weights[:, None] * X), inst.W_r @ (inst.weights[:, None] * X)
+    assert np.allclose(Dv.least_squares_decoder(inst.replace(encoder_bias=True), W_E, b),
+                       Bm @ np.linalg.pinv(G, rcond=1e-12, hermitian=True), atol=1e-9)
