@@ -28,6 +28,15 @@ def _stable_topk(Z, k):
     return m if np.ndim(Z) == 2 else m[0]
 
 
+def _assert_slack_is_the_dense_regions(inst, W_E, b):
+    got = point_slack(inst, W_E, b)
+    R = region(inst, pattern_of(inst, W_E, b))
+    s, w = R.slack(W_E, b)
+    assert got["strict"] == pytest.approx(s.min() if s.size else np.inf, abs=1e-12)
+    assert got["weak"] == pytest.approx(w.min() if w.size else np.inf, abs=1e-12)
+    assert got["inside"] == bool(R.contains(W_E, b))
+
+
 @settings(max_examples=200, deadline=None)
 @given(st.integers(1, 5), st.integers(1, 8), st.integers(1, 9), st.integers(0, 2**31 - 1), st.booleans())
 def test_topk_mask_matches_the_stable_sort(rows, cols, k, seed, ties):
@@ -87,12 +96,7 @@ def test_point_slack_is_the_dense_regions(act, seed, n_q, rounded):
     b = rng.normal(size=n_q) * 0.5
     if rounded:  # coarse values make ties and zeros: boundaries must be seen
         W_E, b = np.round(W_E), np.round(b)
-    got = point_slack(inst, W_E, b)
-    R = region(inst, pattern_of(inst, W_E, b))
-    s, w = R.slack(W_E, b)
-    assert got["strict"] == pytest.approx(s.min() if s.size else np.inf, abs=1e-12)
-    assert got["weak"] == pytest.approx(w.min() if w.size else np.inf, abs=1e-12)
-    assert got["inside"] == bool(R.contains(W_E, b))
+    _assert_slack_is_the_dense_regions(inst, W_E, b)
 
 
 def test_dense_region_refused_before_allocation():
@@ -240,12 +244,7 @@ def test_point_slack_of_gated_units_is_the_dense_regions(tied, seed, n_q, rounde
     # tied: the form regions take, W_mag = W_gate (the scale e^r folded into the decoder: absorb_scale)
     W_E = tied_encoder(G, np.zeros(n_q))[0] if tied else np.vstack([G, rng.normal(size=(n_q, 3))])
     b = rng.normal(size=2 * n_q) * 0.5
-    got = point_slack(inst, W_E, b)
-    R = region(inst, pattern_of(inst, W_E, b))
-    s, w = R.slack(W_E, b)
-    assert got["strict"] == pytest.approx(s.min() if s.size else np.inf, abs=1e-12)
-    assert got["weak"] == pytest.approx(w.min() if w.size else np.inf, abs=1e-12)
-    assert got["inside"] == bool(R.contains(W_E, b))
+    _assert_slack_is_the_dense_regions(inst, W_E, b)
 
 
 def test_cached_product_skips_zero_rows_exactly(monkeypatch):
