@@ -276,3 +276,11 @@ def test_spd_solve_is_the_pseudo_inverse_or_declines():
     G, Bm = X.T @ (inst.weights[:, None] * X), inst.W_r @ (inst.weights[:, None] * X)
     assert np.allclose(Dv.least_squares_decoder(inst.replace(encoder_bias=True), W_E, b),
                        Bm @ np.linalg.pinv(G, rcond=1e-12, hermitian=True), atol=1e-9)
+
+
+def test_topk_mask_with_many_zeros_is_the_stable_sorts():
+    rng = np.random.default_rng(15)
+    Z = np.zeros((16, 1 << 16))
+    Z[:, :40] = np.round(rng.normal(size=(16, 40)), 1)       # a few values (ties among them), then zeros
+    for k in (1, 5, 39, 60):                                   # k = 60 reaches into the zeros: ties by index
+        assert np.array_equal(topk_mask(Z, k), _stable_topk(Z, k)), k
