@@ -201,11 +201,14 @@ def search(budget: int = 40, seed: int = 0) -> Verdict:
     steps = tuple(proof_steps())
     claimed = float(CLAIMED_LOSS)
 
+    moved = [0.0]   # the largest displacement evaluated: a search that perturbs nothing cannot fail
+
     def predicate(example):
         s, scale, which = example
         point = _perturbation(s, scale, which)
         if point is None:
             return "skip"
+        moved[0] = max(moved[0], float(np.abs(point[0] - EXAMPLE_W_D).max()), float(np.abs(point[1] - EXAMPLE_W_E).max()))
         value = approx_loss(EXAMPLE, *point)
         return {"W_D": point[0], "W_E": point[1], "loss": value, "moved": which} if value < claimed - 1e-9 else None
 
@@ -215,7 +218,8 @@ def search(budget: int = 40, seed: int = 0) -> Verdict:
     failed_steps = [s.name for s in steps if not s.holds]
     global_min = approx_loss(EXAMPLE, np.eye(2), np.eye(2))  # W_E = W_D = I reconstructs every feature
     numeric = gradients(EXAMPLE, EXAMPLE_W_D, EXAMPLE_W_E)  # theory.derivation's lambdified gradients agree
-    numbers = dict(base.numbers) | {"search": result.summary(), "loss_at_identity": global_min,
+    numbers = dict(base.numbers) | {"search": result.summary(), "search_max_displacement": moved[0],
+                                    "loss_at_identity": global_min,
                                     "derivation_grad_norms": [float(np.abs(numeric.W_D).max()), float(np.abs(numeric.W_E).max())],
                                     "families_searched": FAMILIES_SEARCHED}
     if base.status != "holds" or failed_steps or result.found:

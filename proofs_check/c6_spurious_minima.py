@@ -217,7 +217,7 @@ def decide(instance: Instance, pattern, *, seed: int = 0, acs_starts: int = 2) -
     starts = [(W0, b0)]
     for _ in range(max(0, acs_starts - 1)):
         W_E = W0 * np.exp(0.3 * rng.normal(size=W0.shape[0]))[:, None]
-        if R.contains(W_E, b0) and pattern_of(instance, W_E, b0).firing == P.firing:
+        if R.contains(W_E, b0):   # contains() also re-evaluates the pattern with the activation itself
             starts.append((W_E, b0))
     acs = []
     for W_E0, b0 in starts:

@@ -40,3 +40,14 @@ def test_boundary_point_does_not_meet_hypotheses():
     # second neuron ties with the first on feature 0: the point is on its region's boundary
     v = check("C5", EXAMPLE, W_D=np.eye(2), W_E=np.array([[1.0, 1.0], [1.0, 0.0]]))
     assert v.status == "hypotheses_not_met"
+
+
+def test_the_search_really_moves_the_example():
+    """The lower-L̃ search evaluates perturbed points (a search that evaluated the example itself could never fail)."""
+    from proofs_check import c5_example as C5
+
+    v = C5.search(budget=12, seed=3)
+    assert v.numbers["search_max_displacement"] > 1e-4
+    W_D, W_E = C5._perturbation(5, 0.01, "encoder") or (None, None)
+    if W_E is not None:   # inside the region: only the named part moved
+        assert np.array_equal(W_D, C5.EXAMPLE_W_D) and not np.array_equal(W_E, C5.EXAMPLE_W_E)
