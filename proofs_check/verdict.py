@@ -187,8 +187,25 @@ class Verdict:
     readings: tuple[Reading, ...] = ()  # weak/strong readings, each with its own verdict
 
     def __post_init__(self):
+        # a verdict assembled wrongly (a missing claim id, fields shifted by one) fails here, where it is built,
+        # not later in a report: the rarely reached branches of a claim's verdict logic get the same check
+        if not isinstance(self.claim, str) or not self.claim:
+            raise ValueError(f"claim must be the claim's id (e.g. 'C6'), got {self.claim!r}")
         if self.status not in STATUSES:
             raise ValueError(f"status must be one of {STATUSES}, got {self.status!r}")
+        if not isinstance(self.evidence, str):
+            raise ValueError(f"evidence must be text, got {type(self.evidence).__name__}")
+        if self.counterexample is not None and not isinstance(self.counterexample, dict):
+            raise ValueError(f"counterexample must be a dict or None, got {type(self.counterexample).__name__}")
+        if self.corrected_condition is not None and not isinstance(self.corrected_condition, CorrectedCondition):
+            raise ValueError(f"corrected_condition must be a CorrectedCondition or None, "
+                             f"got {type(self.corrected_condition).__name__}")
+        if not isinstance(self.steps, (tuple, list)) or not all(isinstance(x, StepCheck) for x in self.steps):
+            raise ValueError(f"steps must be a sequence of StepCheck, got {type(self.steps).__name__}")
+        if not isinstance(self.numbers, dict):
+            raise ValueError(f"numbers must be a dict, got {type(self.numbers).__name__}")
+        if not isinstance(self.readings, (tuple, list)) or not all(isinstance(r, Reading) for r in self.readings):
+            raise ValueError(f"readings must be a sequence of Reading, got {type(self.readings).__name__}")
 
     def to_json(self) -> dict:
         return to_jsonable(

@@ -40,3 +40,17 @@ def test_a_bench_run_is_regenerated_with_its_own_kind(tmp_path):
     assert W_r is not None and W_r.shape == (10, 12) and not np.allclose(W_r, W_p) and "kind transcoder" in how
     (tmp_path / "models" / "sae").mkdir()
     assert _bench_instance(tmp_path / "models" / "sae")[1] is None                  # not in 'runs': the data's kind
+
+
+def test_a_wrongly_assembled_verdict_fails_where_it_is_built():
+    import pytest
+
+    from proofs_check.verdict import Verdict
+
+    ok = Verdict("C6", "t", "holds", "e", None, None, (), {"a": 1}, 0, 40)
+    assert ok.claim == "C6"
+    for args in ((None, "t", "holds", "e"),                                   # no claim id
+                 ("C9", "t", "INCONCLUSIVE", "e"),                            # not a status
+                 ("C7", "t", "fails", "e", None, None, {"a": 1}, 0, 40)):     # fields shifted: numbers as steps
+        with pytest.raises(ValueError):
+            Verdict(*args)
