@@ -30,11 +30,6 @@ _Z_CACHE_MIN_FLOPS = 5e8
 _matrix = V.matrix
 
 
-def _frozen(a) -> bool:
-    """An array whose entries cannot change behind our back (read-only and owning its data)."""
-    return isinstance(a, np.ndarray) and not a.flags.writeable and a.flags.owndata
-
-
 def normalize_columns(W) -> np.ndarray:
     """``W`` with every column scaled to unit norm (zero columns are an error)."""
     W = np.array(V.matrix("W", W, "features as columns"))
@@ -167,7 +162,7 @@ class Instance:
             Z = self.W_p.T @ W_E.T
             return Z if b is None else Z + b[None, :]
         hit = self.__dict__.get("_z_cache")
-        if hit is not None and hit[2] is W_E and _frozen(W_E) and (
+        if hit is not None and hit[2] is W_E and V.frozen(W_E) and (
                 (b is None and hit[3] is None) or (b is not None and hit[3] is not None and np.array_equal(b, hit[3]))):
             return hit[1]   # the very encoder of the last call (read-only, owning its data: unchanged), same bias
         import hashlib

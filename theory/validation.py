@@ -178,10 +178,15 @@ _CHECKED_BOUND: dict[int, float] = {}
 _CHECKED_MIN_SIZE = 1 << 16
 
 
+def frozen(a) -> bool:
+    """An array whose entries cannot change behind a cache's back: read-only and owning its data (a
+    read-only view of a writable array can still change through its base)."""
+    return isinstance(a, np.ndarray) and not a.flags.writeable and a.flags.owndata
+
+
 def _already_checked(value, max_abs: float) -> bool:
-    return (isinstance(value, np.ndarray) and value.size >= _CHECKED_MIN_SIZE and _CHECKED.get(id(value)) is value
-            and not value.flags.writeable and value.flags.owndata and value.dtype == np.float64
-            and _CHECKED_BOUND.get(id(value), -1.0) <= max_abs)
+    return (frozen(value) and value.size >= _CHECKED_MIN_SIZE and _CHECKED.get(id(value)) is value
+            and value.dtype == np.float64 and _CHECKED_BOUND.get(id(value), -1.0) <= max_abs)
 
 
 def _remember(arr: np.ndarray, max_abs: float) -> None:

@@ -202,6 +202,12 @@ def test_the_topk_mask_of_a_shared_product_is_computed_once(monkeypatch):
     m2 = AB.topk_mask(Z, 3)
     assert m1 is m2 and not m1.flags.writeable and calls == [3]
     assert np.array_equal(AB.topk_mask(Z, 5), real(Z, 5)) and calls == [3, 5]   # another k: computed
+    base = Z.copy()                                  # a read-only view of a writable array may change too
+    view = base.view()
+    view.flags.writeable = False
+    AB.topk_mask(view, 5)
+    base[:, 1] = 100.0
+    assert AB.topk_mask(view, 5)[:, 1].all()
     W = Z.copy()                                     # a writeable array may change: never memoised
     AB.topk_mask(W, 5)
     W[:, 0] = 100.0

@@ -32,6 +32,8 @@ from typing import ClassVar
 import numpy as np
 import sympy as sp
 
+from theory.validation import frozen
+
 
 @dataclass(frozen=True)
 class LinearConstraint:
@@ -143,7 +145,7 @@ def _as_2d(Z: np.ndarray) -> tuple[np.ndarray, bool]:
     return Z, False
 
 
-# The last large top-k mask, for a read-only Z (the shared pre-activations of
+# The last large top-k mask, for a frozen Z (read-only and owning its data: the shared pre-activations of
 # :meth:`theory.instance.Instance.pre_activations`): one inspection asks for the pattern of the same
 # 1000 × 16000 Z from L̃, its gradients, the LS decoder and the region slack (issue 9).
 _TOPK_MEMO: list = [None]
@@ -152,8 +154,7 @@ _TOPK_MEMO_MIN_SIZE = 1 << 20
 
 def topk_mask(Z: np.ndarray, k: int) -> np.ndarray:
     """Boolean mask of the ``k`` largest entries of each row (ties: lower index first)."""
-    memo = isinstance(Z, np.ndarray) and Z.size >= _TOPK_MEMO_MIN_SIZE and not Z.flags.writeable \
-        and Z.dtype == np.float64
+    memo = frozen(Z) and Z.size >= _TOPK_MEMO_MIN_SIZE and Z.dtype == np.float64
     if memo:
         hit = _TOPK_MEMO[0]
         if hit is not None and hit[0] is Z and hit[1] == k:
