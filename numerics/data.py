@@ -159,10 +159,15 @@ def feature_scales(cfg: DataConfig) -> torch.Tensor | None:
     return torch.exp(sigma * z - sigma * sigma / 2).float()
 
 
+def _levels(cfg: DataConfig) -> tuple[list[int], list[int]]:
+    """Sizes and first feature index of each hierarchy level (level 0: the parents)."""
+    sizes = hierarchy_level_sizes(cfg)
+    return sizes, [sum(sizes[:i]) for i in range(len(sizes))]
+
+
 def hierarchy_groups(cfg: DataConfig) -> list[tuple[int, list[int]]]:
     """``(parent, children)`` of every internal node of the hierarchy, top level first (feature indices)."""
-    sizes = hierarchy_level_sizes(cfg)
-    offs = [sum(sizes[:i]) for i in range(len(sizes))]
+    sizes, offs = _levels(cfg)
     C = cfg.n_children
     return [(offs[lvl - 1] + j, list(range(offs[lvl] + j * C, offs[lvl] + (j + 1) * C)))
             for lvl in range(1, len(sizes)) for j in range(sizes[lvl - 1])]
@@ -182,8 +187,7 @@ def sample_features(B: int, cfg: DataConfig, gen: torch.Generator) -> torch.Tens
     """
     n, C = cfg.n_features, cfg.n_children
     on = torch.rand(B, n, generator=gen) < (cfg.p_active if cfg.firing == "uniform" else _firing_tensor(cfg))
-    sizes = hierarchy_level_sizes(cfg)
-    offs = [sum(sizes[:i]) for i in range(len(sizes))]
+    sizes, offs = _levels(cfg)
     for lvl in range(len(sizes) - 1, 0, -1):          # deepest level first: a forced-on child forces its parent
         par, kid, n_par = offs[lvl - 1], offs[lvl], sizes[lvl - 1]
         kids = on[:, kid:kid + sizes[lvl]].view(B, n_par, C)
