@@ -17,12 +17,24 @@ what the paper leaves open, a setting selected without looking at the ground tru
 
 Anchored features (the first ``skip``) are left out of every feature-side score, in both arms of a
 comparison, so anchored and plain runs are scored on the same features (THEORY.md §6).
+
+**Nothing trained is lost** (:func:`run_store`): inside ``with run_store(DIR):`` every run record is also
+written, atomically, as ``DIR/<key>.json`` the moment its run ends, keyed by a digest of everything that
+determines it (method, setting, seed, anchoring, the bench instance's, trainer's and criterion's full
+configurations, :data:`RUN_FORMAT`). With ``reuse=True`` a run whose file is there is read back instead of
+trained again (``sdl-theory verify C10 C11 --resume``: an interrupted hour-scale sweep continues where it
+stopped). Each file also records the digest of the training code that produced it (:func:`code_digest`); a
+reused record says so (``"resumed": true``), and a report lists the code digests its runs came from.
 """
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import json
 import math
 import time
+from contextlib import contextmanager
+from pathlib import Path
 
 import torch
 
@@ -34,9 +46,110 @@ TAU = 0.95
 LR_FACTORS = (1 / 3, 3.0)     # learning rates tried around the selected setting
 
 
+RUN_FORMAT = 1   # bump when a run record's meaning changes: stored runs of another format are not reused
+
+_STORES: list[tuple[Path, bool]] = []   # the active run_store (innermost last)
+
+
+@contextmanager
+def run_store(directory, *, reuse: bool = False):
+    """Within this context every :func:`train_run` record is written to ``directory`` as it finishes;
+    with ``reuse`` a run already stored there (same key) is read back instead of trained."""
+    path = Path(directory)
+    path.mkdir(parents=True, exist_ok=True)
+    _STORES.append((path, bool(reuse)))
+    try:
+        yield path
+    finally:
+        _STORES.pop()
+
+
+def active_store() -> tuple[str, bool] | None:
+    """The innermost active :func:`run_store` as ``(directory, reuse)``, or None (a cache key for its callers)."""
+    return (str(_STORES[-1][0]), _STORES[-1][1]) if _STORES else None
+
+
+def code_digest() -> str:
+    """A digest of the training code's sources (numerics/, theory/registry.py, theory/activations/): which code
+    produced a stored run."""
+    root = Path(__file__).resolve().parent.parent
+    files = sorted([*root.glob("numerics/*.py"), root / "theory/registry.py", *root.glob("theory/activations/*.py")])
+    h = hashlib.sha256()
+    for f in files:
+        if f.is_file():
+            h.update(f.relative_to(root).as_posix().encode() + b"\0" + f.read_bytes() + b"\0")
+    return h.hexdigest()[:16]
+
+
+def run_key(method: str, setting: dict, data, base: TrainConfig, criterion: Convergence, *, seed: int,
+            anchor_k: int, skip: int, eval_samples: int) -> tuple[str, dict]:
+    """``(key, fields)``: the stored run's name, a digest of the ``fields`` that determine its record."""
+    from numerics.io import to_jsonable
+
+    fields = to_jsonable({"format": RUN_FORMAT, "method": method, "setting": setting, "seed": int(seed),
+                          "anchor_k": int(anchor_k), "skip": int(skip), "eval_samples": int(eval_samples),
+                          "data": data.config, "train": base, "criterion": criterion})
+    text = json.dumps(fields, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()[:24], fields
+
+
+def _revive(obj):
+    """A stored record's non-finite floats back from JSON's ``"nan"`` / ``"inf"`` (numerics.io's policy)."""
+    if isinstance(obj, dict):
+        return {k: _revive(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_revive(v) for v in obj]
+    if obj in ("nan", "inf", "-inf"):
+        return float(obj)
+    return obj
+
+
+def _stored(key: str, fields: dict) -> dict | None:
+    if not _STORES or not _STORES[-1][1]:
+        return None
+    f = _STORES[-1][0] / f"{key}.json"
+    if not f.is_file():
+        return None
+    from numerics.io import read_json
+
+    try:
+        doc = read_json(f)
+    except Exception:   # noqa: BLE001 - a damaged file is trained again (and rewritten), never trusted
+        return None
+    if not isinstance(doc, dict) or doc.get("fields") != fields or not isinstance(doc.get("record"), dict):
+        return None
+    return {**_revive(doc["record"]), "resumed": True, "code_digest": doc.get("code_digest")}
+
+
+def _store(key: str, fields: dict, record: dict) -> None:
+    if _STORES:
+        from numerics.io import write_json_atomic
+
+        write_json_atomic(_STORES[-1][0] / f"{key}.json",
+                          {"fields": fields, "code_digest": code_digest(), "record": record})
+
+
 def train_run(method: str, setting: dict, data, base: TrainConfig, criterion: Convergence, *, seed: int = 0,
               anchor_k: int = 0, skip: int | None = None, eval_samples: int = 4096) -> dict:
-    """Train ``method`` with ``setting`` (TrainConfig overrides) to convergence; one run record."""
+    """Train ``method`` with ``setting`` (TrainConfig overrides) to convergence; one run record
+    (read back instead when a :func:`run_store` with ``reuse`` holds it)."""
+    skip = int(anchor_k) if skip is None else int(skip)
+    key = fields = None
+    if _STORES:
+        key, fields = run_key(method, setting, data, base, criterion, seed=seed, anchor_k=anchor_k, skip=skip,
+                              eval_samples=eval_samples)
+        got = _stored(key, fields)
+        if got is not None:
+            return got
+    record = _train_run(method, setting, data, base, criterion, seed=seed, anchor_k=anchor_k, skip=skip,
+                        eval_samples=eval_samples)
+    if key is not None:
+        _store(key, fields, record)
+    return record
+
+
+def _train_run(method: str, setting: dict, data, base: TrainConfig, criterion: Convergence, *, seed: int,
+               anchor_k: int, skip: int, eval_samples: int) -> dict:
     from numerics.metrics import evaluate
     from numerics.train import Trainer
 
@@ -53,7 +166,6 @@ def train_run(method: str, setting: dict, data, base: TrainConfig, criterion: Co
     t0 = time.perf_counter()
     res = Trainer(tcfg, data, callbacks=[monitor]).run()
     wall = time.perf_counter() - t0
-    skip = int(anchor_k) if skip is None else int(skip)
     m = evaluate(res.model, data, n_samples=eval_samples, taus=(TAU,), skip=skip)
     conv = monitor.record()
     extra = {}

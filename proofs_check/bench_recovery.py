@@ -158,9 +158,16 @@ def _criterion(spec: BenchSpec):
     return Convergence(**spec.convergence)
 
 
-@lru_cache(maxsize=4)
 def sweeps(size: str = "tiny", seed: int = 0) -> dict:
-    """C10's sweeps and trend arms: ``{"spec", "instance", "methods": {name: sweep}, "trend": …}``."""
+    """C10's sweeps and trend arms: ``{"spec", "instance", "methods": {name: sweep}, "trend": …}`` (computed once
+    per size, seed and active :func:`numerics.recovery.run_store`: C10's steps and C11 share it)."""
+    from numerics.recovery import active_store
+
+    return _sweeps(size, int(seed), active_store())
+
+
+@lru_cache(maxsize=4)
+def _sweeps(size: str, seed: int, store) -> dict:
     from numerics.metrics import random_baseline
     from numerics.recovery import TAU, single_thread, sweep, target_l0, train_run
 
@@ -191,9 +198,16 @@ def sweeps(size: str = "tiny", seed: int = 0) -> dict:
     return out
 
 
-@lru_cache(maxsize=4)
 def anchoring(size: str = "tiny", seed: int = 0) -> dict:
-    """C11's paired runs: per method, seeds × {without, with} anchors at the selected setting."""
+    """C11's paired runs: per method, seeds × {without, with} anchors at the selected setting (computed once per
+    size, seed and active run store)."""
+    from numerics.recovery import active_store
+
+    return _anchoring(size, int(seed), active_store())
+
+
+@lru_cache(maxsize=4)
+def _anchoring(size: str, seed: int, store) -> dict:
     from numerics.recovery import single_thread, train_run
 
     spec = with_seed(spec_for(size), seed)
@@ -216,6 +230,30 @@ def anchoring(size: str = "tiny", seed: int = 0) -> dict:
                 pairs.append({"seed": s_, "without": plain, "with": anchored})
             out["methods"][method] = {"selected_setting": setting, "pairs": pairs}
     return out
+
+
+def _records(obj):
+    """Every run record in an experiment's result (dicts with a ``method`` and a ``converged``)."""
+    if isinstance(obj, dict):
+        if "method" in obj and "converged" in obj:
+            yield obj
+            return
+        for v in obj.values():
+            yield from _records(v)
+    elif isinstance(obj, list):
+        for v in obj:
+            yield from _records(v)
+
+
+def provenance(r: dict) -> dict:
+    """How many of the experiment's runs were trained now and how many read back from a run store
+    (``verify --resume``), and the training code's digest of each (:func:`numerics.recovery.code_digest`)."""
+    from numerics.recovery import code_digest
+
+    runs = {id(x): x for x in _records(r)}.values()   # a selected run is also in its sweep: count it once
+    resumed = [x for x in runs if x.get("resumed")]
+    return {"runs": len(runs), "resumed": len(resumed), "code_digest": code_digest(),
+            "resumed_code_digests": sorted({str(x.get("code_digest")) for x in resumed})}
 
 
 def strip_histories(obj):

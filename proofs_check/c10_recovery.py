@@ -30,7 +30,7 @@ method's recovery–L0 frontier.
 """
 from __future__ import annotations
 
-from proofs_check.bench_recovery import PENALISED, TOPK_FAMILY, bench_check, spec_for, strip_histories, sweeps
+from proofs_check.bench_recovery import provenance, PENALISED, TOPK_FAMILY, bench_check, spec_for, strip_histories, sweeps
 from proofs_check.claim import Claim, NoOptions
 from proofs_check.verdict import StepCheck, Verdict
 
@@ -218,7 +218,7 @@ def verdict_from(r: dict, seed: int, budget: int, size: str) -> Verdict:
                "trend": strip_histories(r["trend"]),
                "thresholds": {"most": MOST, "most_fail": MOST_FAIL, "none": NONE, "none_fail": NONE_FAIL,
                               "gt_margin": GT_MARGIN, "ip_margin": IP_MARGIN},
-               "figure": frontier_figure(methods, size)}
+               "figure": frontier_figure(methods, size), "provenance": provenance(r)}
     for p in parts:
         for row in p.get("rows", []):
             row.pop("counterexample", None)

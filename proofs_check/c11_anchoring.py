@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from proofs_check.bench_recovery import anchoring, bench_check, strip_histories
+from proofs_check.bench_recovery import provenance, anchoring, bench_check, strip_histories
 from proofs_check.claim import Claim, NoOptions
 from proofs_check.verdict import StepCheck, Verdict
 
@@ -133,7 +133,7 @@ def verdict_from(r: dict, seed: int, budget: int, size: str) -> Verdict:
               "caption": "x: " + ", ".join(f"{i} = {n}" for i, n in enumerate(names)) + "; CIs in numbers.comparisons"}
     numbers = {"size": size, "anchor_k": r["anchor_k"], "confidence": CONFIDENCE, "delta": DELTA, "delta_ip": DELTA_IP,
                "comparisons": comps, "pairs": strip_histories({n: m["pairs"] for n, m in r["methods"].items()}),
-               "figure": figure}
+               "figure": figure, "provenance": provenance(r)}
     evidence = (f"anchoring {r['anchor_k']} of {r['spec']['data']['n_features']} features, paired over seeds at each "
                 f"method's selected setting: {lines}")
     return Verdict("C11", CLAIM.title, status, evidence, ce, None, tuple(proof_steps(size, seed)), numbers, seed, budget)

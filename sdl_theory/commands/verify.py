@@ -8,6 +8,9 @@ default search spaces draw from those families only. Runs each claim's check (sy
 ``report.json`` and ``figures/`` into ``--out``. A claim whose module is missing or raises becomes an
 ``error`` row; the others are still reported, and the report is rewritten after every claim so an
 interrupted run keeps what it finished. The same seed and budget give the same ``report.json``.
+The training claims (C10, C11) write every trained run to ``--out``/bench-runs/ as it ends; ``--resume``
+reads back the runs already there (same configuration) instead of training them again, so an
+interrupted ``--bench-size scaled`` run continues where it stopped.
 Exit status: 0 when every claim produced a verdict (whatever it is), 1 when some check errored.
 """
 from __future__ import annotations
@@ -37,6 +40,9 @@ def register(subparsers) -> None:
     p.add_argument("--bench-size", default="tiny", choices=("micro", "tiny", "small", "scaled"),
                    help="bench instance of the training claims C10/C11 (micro: seconds, for tests; default tiny: a few CPU-minutes; "
                         "small: about 10×; scaled: Table 1's ratios at n = 250, hours on a CPU)")
+    p.add_argument("--resume", action="store_true",
+                   help="C10/C11: reuse the trained runs already in --out/bench-runs/ (same configuration) "
+                        "instead of training them again (the report counts them under numbers.provenance)")
     p.set_defaults(func=run)
 
 
@@ -92,8 +98,19 @@ def run_claim(claim_id: str, budget: int, seed: int, bench_size: str = "tiny"):
                             claim_id if ":" in claim_id else "")
 
 
+def _trains(claim_id: str) -> bool:
+    """Whether a claim's check trains models on the bench (C10, C11: it takes a bench size)."""
+    from proofs_check import claim_module
+
+    try:
+        return "size" in getattr(claim_module(claim_id), "SEARCH_OPTIONS", ())
+    except Exception:  # noqa: BLE001 - a claim that cannot load becomes an error row in run_claim
+        return False
+
+
 def run(args) -> int:
     import contextlib
+    import os
     import time
 
     from proofs_check import DEFAULT_BUDGET, DEFAULT_SEED, MAX_BUDGET
@@ -110,17 +127,25 @@ def run(args) -> int:
     outcomes, seconds = [], {}
     if searched:
         print(f"searching the activation families {', '.join(searched)} only", flush=True)
-    for cid in ids:
-        start = time.perf_counter()
-        print(f"checking {cid} ...", flush=True)
-        with registry.searching(searched) if searched else contextlib.nullcontext():
-            outcome = run_claim(cid, budget, seed, getattr(args, "bench_size", "tiny"))
-        cid = outcome.claim
-        seconds[cid] = time.perf_counter() - start
-        outcomes.append(outcome)
-        print(f"  {cid}: {outcome.status} ({seconds[cid]:.1f} s)", flush=True)
-        # rewrite after every claim: an interrupted run keeps what it finished (figures at the end)
-        write_report(args.out, outcomes, seed=seed, budget=budget, figures=False, families=searched)
+    with contextlib.ExitStack() as stack:
+        if any(_trains(cid) for cid in ids):   # every trained run is kept (and, with --resume, reused)
+            from numerics.recovery import run_store
+
+            store = stack.enter_context(run_store(os.path.join(args.out, "bench-runs"),
+                                                  reuse=getattr(args, "resume", False)))
+            print(f"trained runs are kept in {store}" + (" (reusing those already there)"
+                                                          if getattr(args, "resume", False) else ""), flush=True)
+        for cid in ids:
+            start = time.perf_counter()
+            print(f"checking {cid} ...", flush=True)
+            with registry.searching(searched) if searched else contextlib.nullcontext():
+                outcome = run_claim(cid, budget, seed, getattr(args, "bench_size", "tiny"))
+            cid = outcome.claim
+            seconds[cid] = time.perf_counter() - start
+            outcomes.append(outcome)
+            print(f"  {cid}: {outcome.status} ({seconds[cid]:.1f} s)", flush=True)
+            # rewrite after every claim: an interrupted run keeps what it finished (figures at the end)
+            write_report(args.out, outcomes, seed=seed, budget=budget, figures=False, families=searched)
     paths = write_report(args.out, outcomes, seed=seed, budget=budget, figures=not args.no_figures, families=searched)
     print()
     print(table(outcomes, seconds))

@@ -126,3 +126,42 @@ def test_heldout_loss_counts_the_anchoring_penalty(data):
     plain = objective_total(tr, batch)
     pen = float(tr.callback(Anchoring).penalty(tr).detach())
     assert pen > 0 and mon.heldout_loss(tr) == pytest.approx(plain + pen, rel=1e-12)
+
+
+def test_run_store_keeps_every_run_and_reuses_only_the_same_configuration(data, tmp_path, monkeypatch):
+    """Inside run_store a run is written as it ends; with reuse the same configuration is read back (not
+    trained: training is made to fail), a changed setting, criterion or damaged file is trained again."""
+    import json
+
+    import numerics.recovery as R
+
+    base = TrainConfig(n_latents=16, batch_size=64, lr=1e-2, dead_window=20, k_aux=4, device="cpu")
+    crit = Convergence(eps=10.0, window=2, eval_every=10, max_steps=100, heldout_samples=128)
+    with R.run_store(tmp_path) as store:
+        first = train_run("topk_sae", {"k": 2}, data, base, crit, eval_samples=256)
+    files = sorted(store.glob("*.json"))
+    assert len(files) == 1 and "resumed" not in first
+    doc = json.loads(files[0].read_text())
+    assert doc["fields"]["method"] == "topk_sae" and doc["fields"]["setting"] == {"k": 2}
+    assert doc["code_digest"] == R.code_digest() and doc["record"]["steps"] == first["steps"]
+
+    trained = []
+    real = R._train_run
+    monkeypatch.setattr(R, "_train_run", lambda *a, **kw: trained.append(a[0]) or real(*a, **kw))
+    with R.run_store(tmp_path, reuse=False):       # without reuse: trained again (and rewritten)
+        train_run("topk_sae", {"k": 2}, data, base, crit, eval_samples=256)
+    assert trained == ["topk_sae"]
+    with R.run_store(tmp_path, reuse=True):
+        again = train_run("topk_sae", {"k": 2}, data, base, crit, eval_samples=256)
+        assert trained == ["topk_sae"]            # read back, not trained
+        assert again.pop("resumed") is True and again.pop("code_digest") == R.code_digest()
+        assert again.pop("train_s") > 0 and {**json.loads(json.dumps(first)), "train_s": None} == {**again, "train_s": None}
+        train_run("topk_sae", {"k": 3}, data, base, crit, eval_samples=256)           # another setting
+        train_run("topk_sae", {"k": 2}, data, base, Convergence(eps=10.0, window=2, eval_every=10, max_steps=90,
+                                                                   heldout_samples=128), eval_samples=256)
+        assert trained == ["topk_sae"] * 3
+        files[0].write_text("{ not json")                                                 # damaged: trained again
+        train_run("topk_sae", {"k": 2}, data, base, crit, eval_samples=256)
+        assert trained == ["topk_sae"] * 4
+    assert len(list(store.glob("*.json"))) == 3
+    assert R.active_store() is None

@@ -112,6 +112,25 @@ def test_micro_bench_end_to_end(tmp_path):
     parts = [p["status"] for p in data["C10"]["numbers"]["parts"]]
     expect = "fails" if "fails" in parts else "holds" if set(parts) == {"holds"} else "inconclusive"
     assert data["C10"]["status"] == expect
+    assert data["C10"]["numbers"]["provenance"]["resumed"] == 0 < data["C10"]["numbers"]["provenance"]["runs"]
+    assert len(list((tmp_path / "bench-runs").glob("*.json"))) > 0
+
+    # --resume: every run is read back from bench-runs/ (none trained), and the verdicts are the same
+    import numerics.recovery as R
+
+    def no_training(*a, **kw):
+        raise AssertionError("a stored run was trained again")
+    real, R._train_run = R._train_run, no_training
+    try:
+        assert main(["verify", "C10", "C11", "--bench-size", "micro", "--out", str(tmp_path), "--resume",
+                     "--no-figures"]) == 0
+    finally:
+        R._train_run = real
+    again = {c["claim"]: c for c in json.loads((tmp_path / "report.json").read_text())["claims"]}
+    for cid in ("C10", "C11"):
+        prov = again[cid]["numbers"]["provenance"]
+        assert prov["resumed"] == prov["runs"] > 0 and prov["resumed_code_digests"] == [prov["code_digest"]]
+        assert again[cid]["status"] == data[cid]["status"] and again[cid]["evidence"] == data[cid]["evidence"]
 
 
 def test_unknown_bench_size_is_one_clear_input_error():
