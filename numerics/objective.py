@@ -39,14 +39,18 @@ def _check(instance: Instance, W_D: torch.Tensor, W_E: torch.Tensor, b_E: torch.
                                 "put all parameters on one device with one dtype")
     if W_E.ndim != 2 or W_E.shape[1] != instance.n_p:
         raise SDLInputError(f"W_E must be n_q × n_p = ? × {instance.n_p}, got shape {tuple(W_E.shape)}")
-    n_q = W_E.shape[0]
+    # a unit may read several encoder rows (Gated: gate and magnitude); the decoder has one column per unit
+    m = instance.activation.pre_per_unit
+    if W_E.shape[0] % m:
+        raise SDLInputError(f"W_E must have {m} rows per unit for {instance.activation.describe()}, got {W_E.shape[0]} rows")
+    n_q = W_E.shape[0] // m
     if tuple(W_D.shape) != (instance.n_r, n_q):
         raise SDLInputError(f"W_D must be n_r × n_q = {instance.n_r} × {n_q}, got shape {tuple(W_D.shape)}")
     if b_E is not None:
         if not instance.encoder_bias:
             raise SDLInputError("b_E given but the instance has encoder_bias=False; use instance.replace(encoder_bias=True)")
-        if tuple(b_E.shape) != (n_q,):
-            raise SDLInputError(f"b_E must have shape ({n_q},), got {tuple(b_E.shape)}")
+        if tuple(b_E.shape) != (W_E.shape[0],):
+            raise SDLInputError(f"b_E must have shape ({W_E.shape[0]},) (one entry per encoder row), got {tuple(b_E.shape)}")
 
 
 def single_feature_codes(instance: Instance, W_E: torch.Tensor, b_E: torch.Tensor | None = None) -> torch.Tensor:

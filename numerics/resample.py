@@ -4,7 +4,9 @@ One function, shared by the bench trainer and the studies: given the latents mar
 window and a batch of inputs, sample inputs with probability ∝ (per-input loss)², set each dead
 latent's decoder atom to the normalised target, its encoder row to the normalised input scaled to
 ``scale`` × the mean norm of the live encoder rows (0.2 in the recipe), its encoder bias to 0, and
-reset its rows of the optimizer state.
+reset its rows of the optimizer state. A unit with several encoder rows (a theory Gated unit: gate and
+magnitude, :meth:`numerics.models.base.SparseCoder.encoder_rows`) gets that row in each; the live norm
+is the mean over the live units' rows that decide firing.
 """
 from __future__ import annotations
 
@@ -36,15 +38,19 @@ def resample_dead(model, opt: torch.optim.Optimizer, dead: torch.Tensor, x_p: to
     live = torch.ones(model.n_latents, dtype=torch.bool, device=x_p.device)
     live[dead] = False
     enc = model.encoder_directions()
-    live_norm = enc[live].norm(dim=1).mean() if live.any() else torch.tensor(1.0, device=x_p.device)
+    deciding = model.encoder_rows(live.nonzero().squeeze(1))[0]
+    live_norm = enc[deciding].norm(dim=1).mean() if live.any() else torch.tensor(1.0, device=x_p.device)
     model.W_dec[dead] = _unit_rows(x_r[pick]).to(model.W_dec.dtype)
-    enc[dead] = (_unit_rows(x_p[pick]) * scale * live_norm).to(enc.dtype)
+    rows = torch.cat(model.encoder_rows(dead))
+    new = (_unit_rows(x_p[pick]) * scale * live_norm).to(enc.dtype)
+    enc[rows] = new.repeat(len(model.encoder_rows(dead)), 1)
     if model.b_enc is not None:
-        model.b_enc[dead] = 0.0
-    for p in (model.W_dec, enc, model.b_enc):
+        model.b_enc[rows if model.b_enc.shape[0] == enc.shape[0] else dead] = 0.0
+    for p, idx in ((model.W_dec, dead), (enc, rows), (model.b_enc, None)):
         if p is None:
             continue
+        idx = (rows if p.shape[0] == enc.shape[0] else dead) if idx is None else idx
         for v in opt.state.get(p, {}).values():
             if isinstance(v, torch.Tensor) and v.dim() > 0:
-                v[dead] = 0.0
+                v[idx] = 0.0
     return int(dead.numel())

@@ -41,6 +41,8 @@ class Code:
     offsets: Optional[torch.Tensor] = None
     layout: Optional[Layout] = None       # index structure shared by the sparse products of one step
     gate_vals: Optional[torch.Tensor] = None  # Gated, sparse path: relu(π_gate) at the entries
+    on: Optional[torch.Tensor] = None     # B × n_q: which units are on, where an on unit's output may be ≤ 0
+                                          # (a theory Gated unit outputs its magnitude, of either sign)
 
     @property
     def batch_size(self) -> int:
@@ -59,7 +61,9 @@ class Code:
         return out
 
     def fired(self) -> torch.Tensor:
-        """Boolean ``n_q`` vector: which latents were non-zero on at least one sample."""
+        """Boolean ``n_q`` vector: which latents were non-zero (on, where :attr:`on` is given) on at least one sample."""
+        if self.on is not None:
+            return self.on.any(0)
         if self.acts is not None:
             return (self.acts > 0).any(0)
         fired = torch.zeros(self.pre.shape[1], dtype=torch.bool, device=self.pre.device)
@@ -67,7 +71,8 @@ class Code:
         return fired
 
     def l0(self) -> float:
-        nnz = (self.acts > 0).sum() if self.acts is not None else (self.vals > 0).sum()
+        nnz = self.on.sum() if self.on is not None else (self.acts > 0).sum() if self.acts is not None else \
+            (self.vals > 0).sum()
         return float(nnz) / max(1, self.batch_size)
 
 
@@ -140,6 +145,11 @@ class SparseCoder(nn.Module):
     def encoder_directions(self) -> torch.Tensor:
         """Rows ``w_E^i`` that decide firing (``n_q × n_p``); the gate path for Gated models."""
         return self.W_enc
+
+    def encoder_rows(self, units: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        """The rows of :meth:`encoder_directions` that belong to ``units``, one index tensor per pre-activation
+        of a unit (the first: the rows that decide firing); one row per unit by default."""
+        return (units,)
 
     def theory_encoder(self) -> tuple[torch.Tensor, torch.Tensor | None]:
         """``(W_E, b_E)`` in the theory's layout for ``inspect`` (one row per pre-activation of

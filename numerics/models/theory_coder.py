@@ -21,7 +21,10 @@ class TheoryCoder(SparseCoder):
     def __init__(self, activation, W_E, W_D, b_E=None, dtype: torch.dtype = torch.float64):
         """``W_E``: ``n_q × n_p``; ``W_D``: ``n_r × n_q`` (the paper's layout); ``b_E``: ``n_q`` or None."""
         W_E, W_D = np.asarray(W_E, dtype=float), np.asarray(W_D, dtype=float)
-        super().__init__(W_E.shape[1], W_E.shape[0], W_D.shape[0], bias=False)
+        # one decoder column per unit; a unit may read several encoder rows (Gated: gate and magnitude, stacked
+        # in blocks of n_q rows, theory.activations.base)
+        super().__init__(W_E.shape[1], W_D.shape[1], W_D.shape[0], bias=False)
+        self.pre_per_unit = int(getattr(activation, "pre_per_unit", 1))
         self.activation = activation
         self.W_enc = nn.Parameter(torch.tensor(W_E, dtype=dtype))
         self.W_dec = nn.Parameter(torch.tensor(W_D.T.copy(), dtype=dtype))
@@ -29,7 +32,12 @@ class TheoryCoder(SparseCoder):
 
     def encode(self, x: torch.Tensor) -> Code:
         z = self.preacts(x)
-        return Code(pre=z, acts=self.activation.evaluate_torch(z))
+        acts = self.activation.evaluate_torch(z)
+        # a unit of several pre-activations is on where its output is non-zero (its magnitude may be < 0)
+        return Code(pre=z, acts=acts, on=(acts != 0) if self.pre_per_unit > 1 else None)
+
+    def encoder_rows(self, units: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        return tuple(units + j * self.n_latents for j in range(self.pre_per_unit))
 
     def spec(self) -> dict:
         return {"name": self.name, "activation": self.activation.describe(), "d_in": self.d_in,
