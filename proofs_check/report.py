@@ -303,8 +303,17 @@ def write_report(out_dir, outcomes: list[ClaimOutcome], *, seed: int, budget: in
                     print(f"warning: figure for {o.claim} not drawn: {exc}")
     write_text_atomic(out / "report.json", report_json(outcomes, seed=seed, budget=budget, families=families))
     write_text_atomic(out / "report.md", markdown(outcomes, seed=seed, budget=budget, figures=drawn, families=families))
-    return {"json": str(out / "report.json"), "markdown": str(out / "report.md"),
-            "figures": [str(out / p) for p in drawn.values()]}
+    paths = {"json": str(out / "report.json"), "markdown": str(out / "report.md"),
+             "figures": [str(out / p) for p in drawn.values()]}
+    by_id = {o.claim: o.verdict for o in outcomes if o.verdict is not None}
+    if by_id.get("C10") is not None and by_id["C10"].numbers.get("methods"):   # the paper's Table 1, as measured
+        from proofs_check.table1 import table1_markdown
+
+        c11 = by_id.get("C11")
+        write_text_atomic(out / "table1.md", table1_markdown(to_jsonable(by_id["C10"].numbers),
+                                                             None if c11 is None else to_jsonable(c11.numbers)))
+        paths["table1"] = str(out / "table1.md")
+    return paths
 
 
 __all__ = ["TABLE_LINES", "ClaimOutcome", "table", "markdown", "report_json", "write_report", "counterexample_summary", "draw_figure"]

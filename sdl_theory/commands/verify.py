@@ -152,6 +152,7 @@ def run(args) -> int:
     print("(cells are cut to fit the terminal; report.md has every verdict's full evidence, counterexample and "
           "corrected condition)")
     print()
-    print(f"report: {paths['markdown']}  data: {paths['json']}" + (f"  figures: {len(paths['figures'])}" if paths["figures"] else ""))
+    print(f"report: {paths['markdown']}  data: {paths['json']}" + (f"  figures: {len(paths['figures'])}" if paths["figures"] else "")
+          + (f"  Table 1: {paths['table1']}" if "table1" in paths else ""))
     print(f"total {sum(seconds.values()):.1f} s, budget {budget}, seed {seed}")
     return 1 if any(o.status == "error" for o in outcomes) else 0

@@ -104,6 +104,8 @@ def test_micro_bench_end_to_end(tmp_path):
             assert r["steps"] <= 200 and (r["converged"] or r["steps"] == 200)
         assert m["selected"] is None or m["selected"]["converged"]
     assert (tmp_path / "figures" / "C10.png").exists()
+    table = (tmp_path / "table1.md").read_text()
+    assert "| relu_sae |" in table and "| topk_sae |" in table and "84.90% / 0.983" in table
     comps = data["C11"]["numbers"]["comparisons"]
     assert set(comps) == {"relu_sae", "topk_sae"}
     for c in comps.values():
@@ -152,3 +154,34 @@ def test_every_bench_size_is_reachable(size):
     DataConfig(**spec.data).validate()
     for cfg in trend_configs(spec):
         cfg.validate()
+
+
+def test_table1_reads_the_selected_best_and_anchored_runs():
+    """table1_markdown from hand-made verdict numbers: the selected run as given, the best converged run by M_GT
+    (an unconverged one with a higher score is not it), C11's means, and no row invented for unconverged sweeps."""
+    from proofs_check.table1 import best_run, table1_markdown
+
+    a = _run("topk_sae", {"k": 1}, 0.2, 0.5)
+    b = _run("topk_sae", {"k": 4}, 0.9, 0.6)
+    c = _run("topk_sae", {"k": 8}, 1.0, 1.0, converged=False)
+    assert best_run([a, b, c]) is b and best_run([c]) is None
+    c10 = {"size": "micro", "tau": 0.95,
+           "spec": {"data": {"n_features": 12, "d_in": 10, "n_samples": 99, "interference": 0.3, "p_active": 0.1,
+                             "seed": 0}, "train": {"n_latents": 24}, "convergence": {"eps": 0.02}},
+           "instance": {"reached_interference": {"W_p": 0.3}, "target_l0": 1.2,
+                        "random_baseline": {"gt": {"0.95": 0.0}, "mip": 0.6}},
+           "methods": {"topk_sae": {"sweep": [a, b, c], "selected": a},
+                       "relu_sae": {"sweep": [_run("relu_sae", {"l1_coeff": 1.0}, 0.0, 0.0, converged=False)],
+                                    "selected": None}}}
+    c11 = {"comparisons": {"topk_sae": {"pairs_used": 2, "pairs_total": 3, "per_reading": {
+        "encoder": {"m_gt_without": [0.2, 0.4], "m_gt_with": [0.5, 0.7], "ci95": [0.1, 0.5]},
+        "decoder": {"m_gt_without": [0.5, 0.5], "m_gt_with": [0.5, 0.5], "ci95": ["-inf", "inf"]}}}}}
+    rows = {line.split(" | ")[0].strip("| "): line.split(" | ") for line in table1_markdown(c10, c11).splitlines()
+            if line.startswith("| ") and "_sae" in line}
+    topk, relu = rows["topk_sae"], rows["relu_sae"]
+    assert topk[1] == "2/3" and topk[2] == "k=1" and topk[3] == "50.0% / 20.0%"
+    assert topk[7] == "k=4" and topk[8] == "60.0% / 90.0%"
+    assert topk[9] == "30.0% → 60.0% (Δ CI [+10.0, +50.0] pts; 2 pairs)"
+    assert topk[10].startswith("50.0% → 50.0% (Δ CI [-inf, +inf]")
+    assert topk[11] == "84.90% / 0.983"
+    assert relu[1] == "0/1" and relu[2] == "—" and relu[7] == "—" and relu[9] == "—"
