@@ -181,8 +181,15 @@ def _train_run(method: str, setting: dict, data, base: TrainConfig, criterion: C
         "m_gt_decoder": m["dec"]["gt"][TAU], "m_gt_encoder": m["enc"]["gt"][TAU],
         "m_ip_decoder": m["dec"]["mip"], "m_ip_encoder": m["enc"]["mip"],
         "mcc_decoder": m["dec"]["mcc"], "mcc_encoder": m["enc"]["mcc"], "train_s": wall,
+        "device": _device_name(res.model),
         "heldout_history": conv["heldout_history"],
     }
+
+
+def _device_name(model) -> str:
+    """Where a run trained: ``cpu`` or the GPU's name (float rounding differs between devices)."""
+    dev = next(model.parameters()).device
+    return "cpu" if dev.type == "cpu" else f"{dev} ({torch.cuda.get_device_name(dev)})"
 
 
 def target_l0(data) -> float:

@@ -95,6 +95,7 @@ def test_run_record_says_not_converged_when_the_budget_is_too_small(data):
                 "m_ip_decoder", "m_ip_encoder"):
         assert key in r
     assert 0.0 <= r["m_gt_encoder"] <= 1.0 and 0.0 < r["m_ip_decoder"] <= 1.0
+    assert r["device"] == "cpu"   # base.device "cpu": where it trained is recorded
 
 
 def _run(l0, ev, converged=True, dead=0.0):
