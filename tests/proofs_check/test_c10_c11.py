@@ -185,3 +185,44 @@ def test_table1_reads_the_selected_best_and_anchored_runs():
     assert topk[10].startswith("50.0% → 50.0% (Δ CI [-inf, +inf]")
     assert topk[11] == "84.90% / 0.983"
     assert relu[1] == "0/1" and relu[2] == "—" and relu[7] == "—" and relu[9] == "—"
+
+
+def _anchoring_record(**methods):
+    """An :func:`proofs_check.bench_recovery.anchoring` record: per method its selected setting and pairs (each
+    anchored run with its anchors held at |cos| 0.99)."""
+    for m in methods.values():
+        for p in m["pairs"]:
+            p["with"]["anchor_cos_min"] = 0.99
+    return {"anchor_k": 1, "spec": {"data": {"n_features": 12}}, "methods": methods}
+
+
+@pytest.mark.parametrize("second, status", [("flat", "fails"), ("gain", "holds"), ("noisy", "inconclusive")])
+def test_c11_verdict_follows_the_comparisons(monkeypatch, second, status):
+    gain = {"pairs": [_pair(s, 0.3 + 0.01 * s, 0.6 + 0.02 * s) for s in range(3)], "selected_setting": {"l1_coeff": 0.1}}
+    other = {"flat": [_pair(s, 0.0, 0.0) for s in range(3)],        # ΔM_GT = ΔM_IP = 0 on every seed: does not improve
+             "gain": [_pair(s, 0.2, 0.5 + 0.01 * s) for s in range(3)],
+             "noisy": [_pair(0, 0.3, 0.9), _pair(1, 0.6, 0.2), _pair(2, 0.4, 0.5)]}[second]
+    r = _anchoring_record(relu_sae=gain, topk_sae={"pairs": other, "selected_setting": {"k": 2}})
+    monkeypatch.setattr(c11, "anchoring", lambda size, seed: r)   # proof_steps reads the same record
+    v = c11.verdict_from(r, 0, 8, "micro")
+    assert (v.claim, v.status, v.seed, v.budget) == ("C11", status, 0, 8)
+    assert v.evidence.startswith("anchoring 1 of 12 features, paired over seeds at each method's selected setting: "
+                                 "relu_sae: improves (ΔM_GT decoder +0.310 CI [")
+    assert [s.holds for s in v.steps] == [True]
+    assert v.numbers["figure"]["series"]["decoder reading"][0] == pytest.approx(0.31)
+    if status == "fails":
+        ce = v.counterexample
+        assert (ce["method"], ce["setting"]) == ("topk_sae", {"k": 2})
+        assert ce["summary"] == ("topk_sae: does not improve (ΔM_GT decoder +0.000 CI [0.000, 0.000], encoder +0.000 "
+                                 "CI [0.000, 0.000]; ΔM_IP enc +0.0000; 3/3 pairs)")
+    else:
+        assert v.counterexample is None
+
+
+def test_c11_anchors_that_did_not_hold_fail_the_step(monkeypatch):
+    r = _anchoring_record(relu_sae={"pairs": [_pair(s, 0.0, 0.0) for s in range(2)], "selected_setting": {}})
+    r["methods"]["relu_sae"]["pairs"][1]["with"]["anchor_cos_min"] = 0.5
+    monkeypatch.setattr(c11, "anchoring", lambda size, seed: r)
+    (step,) = c11.proof_steps("micro", 0)
+    assert (step.holds, step.residual) == (False, "0.5")
+    assert step.note == "smallest anchor |cos| over all anchored runs: 0.5"

@@ -55,3 +55,51 @@ def test_c1_data_margin_measures_the_data_inputs_not_only_unit_features():
     unit = Instance(W_p=np.eye(2), activation=JumpReLU(theta=0.5),
                     distribution=FeatureDistribution(np.full(2, 0.1), Constant(1.0)))
     assert data_margin(unit, np.eye(2)) == pytest.approx(0.5, abs=1e-6)
+
+
+def test_merged_start_rows_and_decoders_by_hand():
+    from theory.absorption_curve import merged_start
+
+    # W_p = I (parent e0, children e1, e2), child 1 merged, γ = 0.5; laws c_min + Exp(1) with c_min = 1:
+    # μ1 = 2, μ2 = 1 + 2 + 2 = 5, so κ = μ1_P μ1_C / μ2_C = 0.8
+    W_E, W_D = merged_start(Hierarchy(n_children=2), m=1, gamma=0.5)
+    np.testing.assert_allclose(W_E, [[1.0, 1.0, -0.5], [-1.0, 0.0, 0.0], [0.0, 0.0, 1.0]], atol=1e-12)
+    np.testing.assert_allclose(W_D, [[1.0, 0.0, 0.8], [1.0, 1.0, 0.0], [0.0, 0.0, 1.0]], atol=1e-12)
+    # the merged child's own latent is off whenever the parent is on (every event of the hierarchy)
+    x = np.array([1.5, 2.0, 0.0])  # parent and child 1
+    assert (W_E @ x)[1] < 0 and (W_E @ np.array([1.0, 0.0, 0.0]))[1] < 0
+
+
+def test_live_latents_without_parent_alone_events():
+    from theory.absorption_curve import _live, flat_directions
+
+    # four latents reading p, c1, c2 and −p (never on) of a hierarchy whose parent never appears alone
+    h = Hierarchy(n_children=2, p_alone=0.0)
+    W_E = np.array([[1.0, 0, 0], [0, 1.0, 0], [0, 0, 1.0], [-1.0, 0, 0]])
+    W_D = np.zeros((3, 4))
+    assert _live(h, W_E, "relu", None).tolist() == [True, True, True, False]
+    exact, one_sided = flat_directions(h, W_E, W_D)
+    # live: one rescaling each (3); latents 1 and 2 are off on the other child's events (2 one-sided);
+    # the dead latent: each of its 3 encoder and 3 decoder entries
+    assert (len(exact), len(one_sided)) == (3 + 6, 2)
+
+
+def test_a_minimum_at_a_kink_is_classified_with_its_transversal_derivatives():
+    from theory.absorption_curve import _kinks, classify, exact_objective, family_start, polish, transversal_derivatives
+    from theory.distribution import ShiftedExponential as SE
+
+    h = Hierarchy(1, SE(1.0, 1.0), SE(1.0, 1.0), 0.2)
+    W_E, W_D, _, grad_norm, kinks = polish(h, *family_start(h, (0.0,)), 1.0)
+    assert grad_norm < 1e-8 and not kinks
+    # a third latent reading −c (off on every event) with reading exactly 0 of the parent: a kink; its decoder −p
+    # makes switching it on (a positive reading of p: it fires on parent-alone events) cost loss
+    W_E3, W_D3 = np.vstack([W_E, [0.0, -1.0]]), np.hstack([W_D, [[-1.0], [0.0]]])
+    assert _kinks(h, W_E3) == [(2, 0)]
+    base = exact_objective(h, W_E3, W_D3, 1.0, gradient=False)[0]
+    up, down = W_E3.copy(), W_E3.copy()
+    up[2, 0], down[2, 0] = 1e-4, -1e-4
+    rise = (exact_objective(h, up, W_D3, 1.0, gradient=False)[0] - base) / 1e-4   # the loss, evaluated directly
+    assert rise > 0.5 and exact_objective(h, down, W_D3, 1.0, gradient=False)[0] == pytest.approx(base, abs=1e-14)
+    trans = transversal_derivatives(h, W_E3, W_D3, 1.0, [(2, 0)])
+    assert trans[0] == pytest.approx(rise, rel=1e-2) and trans[1] is None  # +e_p direction rises, −e_p is flat
+    assert classify(h, W_E3, W_D3, 1.0, kinks=[(2, 0)])[0] == "minimum"
