@@ -153,3 +153,14 @@ def test_recovery_is_strict_at_tau_and_cosines_normalise_short_columns():
     assert set(out) == {"gt", "mip"}  # no curve unless asked for
     assert out["gt"] == {0.5: 1.0, 1.0: 0.0}  # M_GT counts |cos| > τ: a perfect atom is not above τ = 1
     assert torch.equal(abs_cosines(0.5 * torch.eye(3), W), torch.eye(3))  # columns of norm 1/2 are normalised
+
+
+@pytest.mark.parametrize("n", [1, 2, 3])
+def test_mcc_restriction_is_exact_with_many_latents(n):
+    """With hundreds of latents (not a handful: numpy partitions short rows by sorting them) the candidate set
+    must be each feature's own top n; against scipy's Hungarian over every latent."""
+    g = torch.Generator().manual_seed(n)
+    W, V = torch.randn(6, n, generator=g), torch.randn(6, 300, generator=g)
+    C = abs_cosines(V, W).double().numpy()
+    r, c = linear_sum_assignment(C, maximize=True)
+    assert mcc(V, W) == pytest.approx(C[r, c].mean(), abs=1e-12)
