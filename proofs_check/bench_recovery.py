@@ -11,8 +11,8 @@ by a rule blind to the ground truth (L0 nearest the true mean active count), and
   non-anchored features only.
 
 Sizes: ``tiny`` (default; the whole experiment a few CPU-minutes on one core), ``small`` and
-``scaled`` (the Table 1 ratios at a quarter of the paper's n; an hour-scale CPU run) by
-``sdl-theory verify C10 C11 --bench-size``.
+``scaled`` (the Table 1 ratios at a quarter of the paper's n; an hour-scale CPU run) and ``paper`` (the paper's
+own sizes, n = 1000 in R^768, 16000 latents, batch 4096: for a GPU) by ``sdl-theory verify C10 C11 --bench-size``.
 """
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ from functools import lru_cache
 from theory import registry
 from theory.errors import SDLInputError
 
-SIZES = ("micro", "tiny", "small", "scaled")
+SIZES = ("micro", "tiny", "small", "scaled", "paper")
 
 
 def paper_sae_methods(sets_k: bool | None = None) -> tuple[str, ...]:
@@ -100,6 +100,16 @@ def spec_for(size: str) -> BenchSpec:
             sweep_values={"l1_coeff": (0.01, 0.1, 1.0), "threshold_init": (0.1, 1.0), "l0_coeff": (0.001, 0.01, 0.1),
                           "k": (1, 2, 4, 8, 25)},
             lr_factors=(), superposition_n=(250, 325), density_p=(0.01, 0.04), seeds=3)
+    if size == "paper":   # Table 1's own sizes (arXiv 2512.05534): a GPU's job; the sweep as at `scaled`, k around n·p = 10
+        return BenchSpec(
+            size="paper",
+            data=dict(n_features=1000, d_in=768, n_samples=100_000, interference=0.1, p_active=0.01, seed=0),
+            train=dict(n_latents=16000, batch_size=4096, lr=1e-3, dead_window=100, k_aux=512, eval_samples=4096,
+                       anchor_lambda=0.1),
+            convergence=dict(eps=2e-3, window=6, eval_every=50, max_steps=10000, heldout_samples=4096),
+            sweep_values={"l1_coeff": (0.01, 0.1, 1.0), "threshold_init": (0.1, 1.0), "l0_coeff": (0.001, 0.01, 0.1),
+                          "k": (2, 5, 10, 32, 100)},
+            lr_factors=(), superposition_n=(1000, 1300), density_p=(0.01, 0.04), seeds=3)
     raise SDLInputError(f"unknown bench size {size!r}; choose one of {', '.join(SIZES)}")
 
 

@@ -37,9 +37,10 @@ def register(subparsers) -> None:
                    help="examples per adversarial search (default: 40; C1–C9 take about 30 s, the training claims C10/C11 a few minutes)")
     p.add_argument("--seed", type=int, default=None, metavar="S", help="search seed (default: 0); same seed, same report")
     p.add_argument("--no-figures", action="store_true", help="skip the matplotlib figures")
-    p.add_argument("--bench-size", default="tiny", choices=("micro", "tiny", "small", "scaled"),
+    p.add_argument("--bench-size", default="tiny", choices=("micro", "tiny", "small", "scaled", "paper"),
                    help="bench instance of the training claims C10/C11 (micro: seconds, for tests; default tiny: a few CPU-minutes; "
-                        "small: about 10×; scaled: Table 1's ratios at n = 250, hours on a CPU)")
+                        "small: about 10×; scaled: Table 1's ratios at n = 250, hours on a CPU; paper: Table 1's own "
+                        "sizes, n = 1000, 16000 latents, for a GPU)")
     p.add_argument("--resume", action="store_true",
                    help="C10/C11: reuse the trained runs already in --out/bench-runs/ (same configuration) "
                         "instead of training them again (the report counts them under numbers.provenance)")

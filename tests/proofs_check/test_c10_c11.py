@@ -140,11 +140,11 @@ def test_unknown_bench_size_is_one_clear_input_error():
     from theory.errors import SDLInputError
 
     for cid in ("C10", "C11"):
-        with pytest.raises(SDLInputError, match="bench size, one of micro, tiny, small, scaled; got 'huge'"):
+        with pytest.raises(SDLInputError, match="bench size, one of micro, tiny, small, scaled, paper; got 'huge'"):
             check(cid, "huge")
 
 
-@pytest.mark.parametrize("size", ["micro", "tiny", "small", "scaled"])
+@pytest.mark.parametrize("size", ["micro", "tiny", "small", "scaled", "paper"])
 def test_every_bench_size_is_reachable(size):
     """Every instance of every size (main and trend arms) passes the generator's checks (Welch bound)."""
     from numerics.config import DataConfig
