@@ -11,7 +11,7 @@ alone (probability ``p_alone``) or one uniformly chosen child j together with it
 ``x = m_P p + m_C c_j``, magnitudes independent, each :class:`~theory.distribution.Constant` or
 :class:`~theory.distribution.ShiftedExponential`. The objective, in the studies' units, is
 
-    L(W_E, W_D) = E ||y − W_D σ(W_E x)||² + λ E Σ_i a_i ||d_i||          (σ = ReLU, or TopK∘ReLU with λ = 0)
+    L(W_E, W_D) = E ||y − W_D σ(W_E x)||² + λ E Σ_i a_i ||d_i||          (σ = ReLU or TopK∘ReLU)
 
 with no biases. **Why it is exact:** without a bias every pre-activation on a child-j event is
 ``z_i = A_i m_P + B_i m_C``, so the active set depends only on the ratio ``ρ = m_C / m_P``. The ratio axis splits
@@ -19,9 +19,13 @@ into finitely many wedges with a fixed active set; on each, the per-event loss i
 ``(m_P, m_C)``, and its expectation needs only the wedge moments ``E[m_P^a m_C^b 1{ρ1 < m_C/m_P < ρ2}]``
 (``a + b <= 2``), which have a closed form for these laws (:func:`ratio_tail_moment`: the child's memoryless tail
 turns the inner integral into an exponential, the outer one is a polynomial times an exponential).
-The gradient is the expectation of the per-event gradient over the same wedges: ReLU's per-event loss is
-continuous across a wedge boundary, so the moving boundaries add nothing (Leibniz). TopK's is not (the kept latent
-swaps), so its gradient is taken by central differences of the exact loss.
+The gradient is the expectation of the per-event gradient over the same wedges, plus, where the per-event loss
+jumps across a moving wedge edge, jump × density × the edge's velocity (Leibniz). ReLU's per-event loss is
+continuous across every edge, so its edges add nothing. TopK's jumps where the kept latent swaps (``z_i = z_j``
+with different active sets on either side); that edge's term needs ``D_ab(ρ) = −dH_ab/dρ``, also in closed form
+(:func:`_edge_density`), so the TopK gradient is exact too (tested against central differences of the exact loss
+and against a Monte Carlo estimate through the bench model). The Hessian is central differences of the exact
+gradient, which for TopK is continuous and smooth away from the parameters where two edges meet.
 
 **The partially absorbed family** (THEORY.md §7): the parent latent's encoder reads ``p − γ_j c_j``, so on a
 child-j event it fires only while ``m_C / m_P < 1/γ_j`` (the fraction ``Pr(m_P < γ_j m_C)`` of those events is
@@ -30,8 +34,11 @@ absorbed), and child j's decoder tilts towards ``p``. :func:`stationary_points` 
 ``∇L = 0`` by Newton's method on the exact gradient, so what it returns is stationary in the full parameter space,
 not only inside the family. Each point is classified by the eigenvalues of the Hessian (central differences of the
 exact gradient; blocks ``(W_E, W_D)``), with the exact symmetries projected out: each live latent's rescaling
-``(e_i, d_i) → (c e_i, d_i / c)`` leaves L unchanged (the L1 term is weighted by ``||d_i||``), and a latent that is
-off on every event is flat in all its parameters. :func:`family_system` writes the family's stationarity system
+``(e_i, d_i) → (c e_i, d_i / c)`` leaves L unchanged (the L1 term is weighted by ``||d_i||``) — under TopK only the
+common rescaling of latents that compete in the ranking (:func:`rescaling_groups`) — and a latent that is off on
+every event is flat in all its parameters. A zero loss is a global minimum whatever the Hessian (L >= 0), and
+:func:`check_type` confirms each kind by loss evaluations alone (random perturbations; a saddle's descent
+direction). :func:`family_system` writes the family's stationarity system
 symbolically (``sdl-theory derive --absorption K``).
 
 Not covered here (said where it matters): encoder biases and JumpReLU thresholds make the active set depend on
@@ -246,6 +253,38 @@ def _edge(parent: tuple, child: tuple, rho: float) -> tuple:
     return tuple(out)
 
 
+def _edge_density(parent: tuple, child: tuple, rho: float) -> tuple:
+    """``D_ab(ρ) = −dH_ab/dρ = E[m_P^a m_C^b δ(ρ − m_C/m_P)]`` (order ``_AB``), in closed form: the rate at which a
+    wedge's moments grow when its upper edge moves (the boundary term of a discontinuous per-event loss).
+
+    With ``m_C = ρ m_P`` on the edge, ``D_ab = E_{m_P}[m_P^{a+b+1} ρ^b f_C(ρ m_P)]``; for two shifted
+    exponentials the integrand is ``y^n`` times an exponential above ``y_0 = max(c_P, c_C/ρ)``
+    (``∫_{y0}^∞ y^n e^{−r y} dy = e^{−r y0} Σ_i n!/(n−i)! y0^{n−i} / r^{i+1}``); a constant parent puts the edge at
+    ``m_C = ρ c_P``, a constant child at ``m_P = c_C/ρ``. Two constants: the ratio is a point mass, the objective is
+    piecewise smooth with jumps, and ``D = 0`` off the point (returned for every ρ > 0)."""
+    cP, bP = parent
+    cC, bC = child
+    if not (0 < rho < np.inf) or (bP == 0 and bC == 0):
+        return (0.0,) * 6
+    if bP == 0:
+        t = rho * cP
+        f = float(np.exp(-(t - cC) / bC)) / bC if t >= cC else 0.0
+        return tuple(cP**a * t**b * f * cP for a, b in _AB)
+    if bC == 0:
+        y = cC / rho
+        f = float(np.exp(-(y - cP) / bP)) / bP if y >= cP else 0.0
+        return tuple(y**a * cC**b * f * y / rho for a, b in _AB)
+    y0 = max(cP, cC / rho)
+    r = rho / bC + 1.0 / bP
+    pre = float(np.exp((cC - rho * y0) / bC + (cP - y0) / bP)) / (bC * bP)  # exponent <= 0
+    out = []
+    for a, b in _AB:
+        n = a + b + 1
+        s = sum(factorial(n) / factorial(n - i) * y0 ** (n - i) / r ** (i + 1) for i in range(n + 1))
+        out.append(pre * rho**b * s)
+    return tuple(out)
+
+
 def _wedge_moments(h: Hierarchy, lo: float, hi: float):
     """``P, μ = E[m 1_W], M = E[m mᵀ 1_W]`` on the wedge ``lo < m_C/m_P < hi`` (``m = (m_P, m_C)``)."""
     P_, C_ = _law(h.parent_law), _law(h.child_law)
@@ -268,16 +307,39 @@ def _check(h: Hierarchy, W_E, W_D, activation, k):
     return W_E, W_D
 
 
+def _swap_breaks(A: np.ndarray, B: np.ndarray) -> dict:
+    """``{ρ: (i, j)}``: ratios where latents i and j tie (``z_i = z_j``), the only TopK breaks across which the
+    per-event loss can jump (a latent crossing 0 leaves the reconstruction unchanged)."""
+    out = {}
+    for i in range(len(A)):
+        for j in range(i + 1, len(A)):
+            dB = B[i] - B[j]
+            if dB != 0:
+                r = float(-(A[i] - A[j]) / dB)
+                if np.isfinite(r) and r > 0:
+                    out.setdefault(r, (i, j))
+    return out
+
+
+def _density_of(Q: np.ndarray, ell: np.ndarray, D: tuple) -> float:
+    """``E[f(m) δ(ρ − m_C/m_P)]`` for ``f(m) = mᵀ Q m + ℓ·m`` from the six ``D_ab`` (order ``_AB``)."""
+    return float(ell[0] * D[1] + ell[1] * D[2] + Q[0, 0] * D[3] + 2 * Q[0, 1] * D[4] + Q[1, 1] * D[5])
+
+
 def exact_objective(h: Hierarchy, W_E, W_D, lam: float, *, activation: str = "relu", k: int | None = None,
                     gradient: bool = True):
-    """The exact expected objective (per event) and, for ReLU, its gradient ``(g_E, g_D)``.
+    """The exact expected objective (per event) and its exact gradient ``(g_E, g_D)``.
 
-    Returns ``(loss, g_E, g_D)``; the gradients are ``None`` when ``gradient=False`` or for TopK (use
-    :func:`gradient_fd`)."""
+    Returns ``(loss, g_E, g_D)`` (gradients ``None`` when ``gradient=False``). Inside each wedge the gradient is
+    the expectation of the per-event gradient (Leibniz). ReLU adds nothing at the wedge edges (its per-event loss
+    is continuous there). TopK's per-event loss jumps where the kept latent swaps (``z_i = z_j`` at ``ρ_b``, the
+    active sets ``S_L ≠ S_R`` on either side): that edge adds ``(D_{f_L}(ρ_b) − D_{f_R}(ρ_b)) ∂ρ_b/∂θ``
+    (:func:`_edge_density`), with ``ρ_b = −(A_i − A_j)/(B_i − B_j)`` moving only with the encoder rows i and j."""
     W_E, W_D = _check(h, W_E, W_D, activation, k)
     if lam < 0:
         raise SDLInputError(f"λ must be >= 0, got {lam}")
-    grad = gradient and activation == "relu"
+    grad = gradient
+    topk = activation == "topk_relu"
     norms = np.linalg.norm(W_D, axis=0)
     unit = W_D / np.where(norms > 0, norms, 1.0)
     loss, gE, gD = 0.0, np.zeros_like(W_E), np.zeros_like(W_D)
@@ -285,13 +347,14 @@ def exact_objective(h: Hierarchy, W_E, W_D, lam: float, *, activation: str = "re
     for prob, Xin, Xout in h.events():
         Z = W_E @ Xin  # n_q × (1 or 2)
         if Xin.shape[1] == 1:
-            pieces = [(np.array([_moment(*P_, 1)]), np.array([[_moment(*P_, 2)]]), Z[:, 0])]
+            pieces = [(np.inf, np.array([_moment(*P_, 1)]), np.array([[_moment(*P_, 2)]]), Z[:, 0])]
         else:
             pieces = []
             for lo, hi, mid in _wedges(_breaks(Z[:, 0], Z[:, 1], activation)):
                 _, mu, M = _wedge_moments(h, lo, hi)
-                pieces.append((mu, M, Z[:, 0] + mid * Z[:, 1]))
-        for mu, M, zmid in pieces:
+                pieces.append((hi, mu, M, Z[:, 0] + mid * Z[:, 1]))
+        forms = []
+        for hi, mu, M, zmid in pieces:
             S = _active(zmid, activation, k)
             ZS, DS = Z[S], W_D[:, S]
             R = Xout - DS @ ZS  # residual = R m
@@ -300,6 +363,19 @@ def exact_objective(h: Hierarchy, W_E, W_D, lam: float, *, activation: str = "re
                 gD[:, S] += prob * (-2 * R @ M @ ZS.T + lam * unit[:, S] * (ZS @ mu)[None, :])
                 gZ = -2 * DS.T @ R @ M + lam * np.outer(norms[S], mu)
                 gE[S] += prob * gZ @ Xin.T
+                forms.append((hi, S, R.T @ R, lam * (norms[S] @ ZS)))
+        if grad and topk and len(forms) > 1:
+            swaps = _swap_breaks(Z[:, 0], Z[:, 1])
+            for (rho, SL, QL, lL), (_, SR, QR, lR) in zip(forms[:-1], forms[1:]):
+                if rho not in swaps or np.array_equal(SL, SR):
+                    continue
+                i, j = swaps[rho]
+                D = _edge_density(P_, C_, rho)
+                jump = _density_of(QL, lL, D) - _density_of(QR, lR, D)  # d loss / d ρ_b
+                dB = Z[i, 1] - Z[j, 1]
+                gZi = jump * np.array([-1.0, -rho]) / dB  # ∂ρ_b/∂(A_i, B_i); (A_j, B_j) the opposite
+                gE[i] += prob * gZi @ Xin.T
+                gE[j] -= prob * gZi @ Xin.T
     return (loss, gE, gD) if grad else (loss, None, None)
 
 
@@ -313,7 +389,7 @@ def _unpack(theta, n_q, h):
 
 
 def gradient_fd(h, W_E, W_D, lam, *, activation="relu", k=None, step=1e-6):
-    """Central differences of the exact loss (the TopK gradient; a check of the ReLU one)."""
+    """Central differences of the exact loss (a check of the exact gradient)."""
     theta = _pack(W_E, W_D)
     n_q = np.asarray(W_E).shape[0]
     g = np.zeros_like(theta)
@@ -328,11 +404,7 @@ def gradient_fd(h, W_E, W_D, lam, *, activation="relu", k=None, step=1e-6):
 
 def _grad_vec(h, theta, n_q, lam, activation, k):
     W_E, W_D = _unpack(theta, n_q, h)
-    if activation == "relu":
-        loss, gE, gD = exact_objective(h, W_E, W_D, lam)
-    else:
-        loss = exact_objective(h, W_E, W_D, lam, activation=activation, k=k, gradient=False)[0]
-        gE, gD = gradient_fd(h, W_E, W_D, lam, activation=activation, k=k)
+    loss, gE, gD = exact_objective(h, W_E, W_D, lam, activation=activation, k=k)
     return loss, _pack(gE, gD)
 
 
@@ -414,12 +486,13 @@ class StationaryPoint:
     observables: dict
     start: dict                   # the family member it was started from
     kinks: list = field(default_factory=list)  # (latent, feature) readings pinned at 0 (see _kinks)
+    check: dict = field(default_factory=dict)  # check_type: the kind confirmed by loss evaluations alone
 
     def to_json(self) -> dict:
         return {"W_E": self.W_E.tolist(), "W_D": self.W_D.tolist(), "loss": self.loss, "grad_norm": self.grad_norm,
                 "kind": self.kind, "min_eigenvalue": self.min_eigenvalue, "n_flat": self.n_flat,
                 **{k: v for k, v in self.observables.items() if k != "loss"}, "start": self.start,
-                "kinks": self.kinks}
+                "kinks": self.kinks, "check": self.check}
 
 
 def _live(h: Hierarchy, W_E, activation, k) -> np.ndarray:
@@ -442,22 +515,61 @@ def _active_on_child(h: Hierarchy, W_E, j: int, activation, k) -> np.ndarray:
     return on
 
 
+def rescaling_groups(h: Hierarchy, W_E, W_D, activation="relu", k=None) -> list[list[int]]:
+    """Groups of live latents whose *common* rescaling ``(c e_i, d_i / c)`` leaves L unchanged.
+
+    ReLU: every live latent alone (its output ``a_i d_i`` and L1 term ``a_i ||d_i||`` are invariant). TopK: the
+    ranking is not invariant under one latent's rescaling, so latents i and j that meet at a swap break
+    (``z_i = z_j`` at some ρ inside the ratio's support, with different active sets on either side) must be
+    rescaled together; the groups are the connected components of that relation (union-find)."""
+    live = np.flatnonzero(_live(h, W_E, activation, k))
+    if activation != "topk_relu":
+        return [[int(i)] for i in live]
+    parent = {int(i): int(i) for i in live}
+
+    def find(i):
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    for j in range(1, h.n_children + 1):
+        Z = W_E @ h.W_p[:, [0, j]]
+        swaps = _swap_breaks(Z[:, 0], Z[:, 1])
+        wedges = list(_wedges(_breaks(Z[:, 0], Z[:, 1], activation)))
+        for (lo, hi, mid), (lo2, hi2, mid2) in zip(wedges[:-1], wedges[1:]):
+            if hi not in swaps or min(_wedge_moments(h, lo, hi)[0], _wedge_moments(h, lo2, hi2)[0]) <= _NEGLIGIBLE:
+                continue
+            if not np.array_equal(_active(Z[:, 0] + mid * Z[:, 1], activation, k),
+                                  _active(Z[:, 0] + mid2 * Z[:, 1], activation, k)):
+                a, b = swaps[hi]
+                if a in parent and b in parent:
+                    parent[find(a)] = find(b)
+    groups: dict = {}
+    for i in parent:
+        groups.setdefault(find(i), []).append(i)
+    return sorted(groups.values())
+
+
 def flat_directions(h: Hierarchy, W_E, W_D, activation="relu", k=None):
     """Directions along which L is flat at ``(W_E, W_D)``: ``(exact, one_sided)`` lists of vectors.
 
-    Exact: each live latent's rescaling ``(e_i, −d_i)`` (L1 weighted by ``||d_i||``), and every parameter of a
-    latent that is off on every event. One-sided: a latent off on every child-j event does not see its reading
-    of child j's (dual) input direction until that reading grows enough to switch it on somewhere — flat to
-    second order, so the Hessian cannot decide; :func:`classify` evaluates the loss along them instead."""
+    Exact: each :func:`rescaling_groups` group's common rescaling ``(e_i, −d_i)_{i ∈ group}`` (L1 weighted by
+    ``||d_i||``), and every parameter of a latent that is off on every event (TopK: its decoder; its encoder rows
+    go to the one-sided list, since a latent that loses the ranking everywhere may win somewhere once moved).
+    One-sided: a latent off on every child-j event does not see its reading of child j's (dual) input direction
+    until that reading grows enough to switch it on somewhere — flat to second order, so the Hessian cannot
+    decide; :func:`classify` evaluates the loss along them instead."""
     n_q = W_E.shape[0]
     live = _live(h, W_E, activation, k)
     dual = np.linalg.pinv(h.W_p)
     exact, one_sided = [], []
+    for grp in rescaling_groups(h, W_E, W_D, activation, k):
+        dE, dD = np.zeros_like(W_E), np.zeros_like(W_D)
+        dE[grp], dD[:, grp] = W_E[grp], -W_D[:, grp]
+        exact.append(_pack(dE, dD))
     for i in range(n_q):
         if live[i]:
-            dE, dD = np.zeros_like(W_E), np.zeros_like(W_D)
-            dE[i], dD[:, i] = W_E[i], -W_D[:, i]
-            exact.append(_pack(dE, dD))
             for j in range(1, h.n_children + 1):
                 if not _active_on_child(h, W_E, j, activation, k)[i]:
                     dE = np.zeros_like(W_E)
@@ -467,7 +579,7 @@ def flat_directions(h: Hierarchy, W_E, W_D, activation="relu", k=None):
             for r in range(h.n_p):
                 dE = np.zeros_like(W_E)
                 dE[i, r] = 1.0
-                exact.append(_pack(dE, np.zeros_like(W_D)))
+                (one_sided if activation == "topk_relu" else exact).append(_pack(dE, np.zeros_like(W_D)))
             for r in range(h.n_r):
                 dD = np.zeros_like(W_D)
                 dD[r, i] = 1.0
@@ -480,9 +592,17 @@ def classify(h: Hierarchy, W_E, W_D, lam, *, activation="relu", k=None, tol: flo
     """``(kind, smallest eigenvalue off the flat directions, number of flat directions)``.
 
     ``minimum``: the Hessian is positive definite off the flat directions and the loss does not decrease along
-    any one-sided flat direction (probed at the steps ``probe``, both signs); ``saddle``: a negative eigenvalue or
-    a decrease; ``degenerate``: neither decided. At a kink (``kinks`` from :func:`polish`) the Hessian is the one
-    of L restricted to the kink, and every :func:`transversal_derivatives` must be positive too."""
+    any one-sided flat direction (probed at the steps ``probe``, both signs), or the loss is 0 (``<= 1e-12
+    E||y||²``: the objective is >= 0, so a global minimum whatever the Hessian); ``saddle``: a negative eigenvalue
+    or a decrease; ``degenerate``: neither decided. At a kink (``kinks`` from :func:`polish`) the Hessian is the one
+    of L restricted to the kink, and every :func:`transversal_derivatives` must be positive too. The Hessian is
+    central differences of the exact gradient (step 1e-5); for TopK that gradient includes the swap boundaries'
+    terms and is continuous, smooth away from the ratios where two breaks meet."""
+    d = _classify(h, W_E, W_D, lam, activation=activation, k=k, tol=tol, probe=probe, kinks=kinks)
+    return d["kind"], d["min_eigenvalue"], d["n_flat"]
+
+
+def _classify(h, W_E, W_D, lam, *, activation="relu", k=None, tol=1e-6, probe=(1e-3, 1e-2, 1e-1), kinks=()):
     n_q = W_E.shape[0]
     N = _manifold(h, n_q, list(kinks))
     Hm = _restricted_hessian(h, _pack(W_E, W_D), N, n_q, lam, activation, k)
@@ -498,24 +618,70 @@ def classify(h: Hierarchy, W_E, W_D, lam, *, activation="relu", k=None, tol: flo
         comp = U[:, rank:]
     else:
         rank, comp = 0, np.eye(n)
-    ev = np.linalg.eigvalsh(comp.T @ Hm @ comp) if comp.shape[1] else np.array([np.inf])
-    scale = max(1.0, float(np.abs(ev).max()))
+    ev, evec = np.linalg.eigh(comp.T @ Hm @ comp) if comp.shape[1] else (np.array([np.inf]), None)
+    scale = max(1.0, float(np.abs(ev[np.isfinite(ev)]).max(initial=0.0)))
     lo = float(ev.min())
     theta = _pack(W_E, W_D)
-    base = exact_objective(h, W_E, W_D, lam, activation=activation, k=k, gradient=False)[0]
-    n_q = W_E.shape[0]
-    drops = [exact_objective(h, *_unpack(theta + s * t * v, n_q, h), lam, activation=activation, k=k,
-                             gradient=False)[0] - base for v in one_sided for t in probe for s in (1, -1)]
-    decrease = min(drops, default=0.0) < -1e-12 * max(1.0, abs(base))
+    f = lambda t: exact_objective(h, *_unpack(t, n_q, h), lam, activation=activation, k=k, gradient=False)[0]  # noqa: E731
+    base = f(theta)
+    drops = [(f(theta + s * t * v) - base, s * t * v) for v in one_sided for t in probe for s in (1, -1)]
+    floor = 1e-12 * max(1.0, abs(base))
+    decrease = min((x for x, _ in drops), default=0.0) < -floor
     trans = [t for t in (transversal_derivatives(h, W_E, W_D, lam, kinks, activation=activation, k=k)
                          if kinks else []) if t is not None]
-    if lo < -tol * scale or decrease or min(trans, default=1.0) < -tol:
+    descent = None
+    zero = base <= 1e-12 * max(1.0, f(np.zeros_like(theta)))
+    if zero:
+        kind = "minimum"
+    elif lo < -tol * scale or decrease or min(trans, default=1.0) < -tol:
         kind = "saddle"
+        if lo < -tol * scale:
+            descent = [t * N @ comp @ evec[:, 0] for t in (1e-3, 1e-2)]  # unit eigenvector, two steps
+        elif decrease:
+            descent = [min(drops, key=lambda x: x[0])[1]]  # the one-sided probe that decreased, at its step
     elif lo > tol * scale and min(trans, default=1.0) > tol:
         kind = "minimum"
     else:
         kind = "degenerate"
-    return kind, lo, rank
+    undecided = [N @ comp @ evec[:, c] for c in range(len(ev)) if abs(ev[c]) <= tol * scale] if evec is not None else []
+    return {"kind": kind, "min_eigenvalue": lo, "n_flat": rank, "descent": descent, "undecided": undecided,
+            "zero_loss": bool(zero)}
+
+
+def check_type(h: Hierarchy, W_E, W_D, lam, *, activation="relu", k=None, kinks=(), n_random: int = 24,
+               radii=(1e-4, 1e-3), seed: int = 0, classified: dict | None = None) -> dict:
+    """An independent check of :func:`classify`, by evaluating the exact loss only (no Hessian).
+
+    ``minimum``/``degenerate``: ``n_random`` seeded random unit directions (on the kink when the point sits on one;
+    for ``degenerate`` also the Hessian's undecided eigenvectors), each at the ``radii`` (relative to the parameter
+    norm), both signs: ``largest_decrease`` is the most negative change of L found (a minimum must have none below
+    ``-1e-12 · max(1, L)``). ``saddle``: the descent direction it exhibits (the eigenvector of the negative
+    eigenvalue at steps 1e-3 and 1e-2, or the one-sided probe that decreased, at its step) and the smallest change
+    of L along it, both signs (``descent_change``; < 0 confirms the saddle). ``confirmed``: the check agrees with the kind."""
+    d = classified or _classify(h, W_E, W_D, lam, activation=activation, k=k, kinks=kinks)
+    n_q = W_E.shape[0]
+    theta = _pack(W_E, W_D)
+    f = lambda t: exact_objective(h, *_unpack(t, n_q, h), lam, activation=activation, k=k, gradient=False)[0]  # noqa: E731
+    base = f(theta)
+    floor = 1e-12 * max(1.0, abs(base))
+    out = {"kind": d["kind"], "seed": seed}
+    if d["kind"] == "saddle":
+        if d["descent"] is None:  # decided by a negative one-sided derivative off a kink
+            out.update(descent_change=None, confirmed=None)
+            return out
+        ch = min(f(theta + s * v) - base for v in d["descent"] for s in (1, -1))
+        out.update(descent_change=float(ch), descent_step=float(max(np.linalg.norm(v) for v in d["descent"])),
+                   confirmed=bool(ch < -floor))
+        return out
+    rng = np.random.default_rng(seed)
+    N = _manifold(h, n_q, list(kinks))
+    dirs = [N @ y for y in rng.normal(size=(n_random, N.shape[1]))] + list(d["undecided"])
+    r0 = max(1.0, float(np.linalg.norm(theta)))
+    worst = min(f(theta + s * r * r0 * v / np.linalg.norm(v)) - base for v in dirs for r in radii for s in (1, -1))
+    out.update(largest_decrease=float(min(worst, 0.0)), n_directions=len(dirs), radii=list(radii),
+               confirmed=bool(worst >= -floor) if d["kind"] == "minimum" else None,
+               no_descent_found=bool(worst >= -floor))
+    return out
 
 
 def family_start(h: Hierarchy, gammas, tilt: float = 0.0, scale: float = 1.0):
@@ -613,8 +779,8 @@ def polish(h: Hierarchy, W_E, W_D, lam, *, activation="relu", k=None, max_iter: 
                    options={"maxiter": max_iter, "gtol": 1e-7, "ftol": 1e-15, "maxcor": 30})
     n = theta.size
     t_full, l_full, g_full = _newton(h, res.x, np.eye(n), n_q, lam, activation, k,
-                                     newton if activation == "relu" else 0, gtol)
-    if g_full < gtol or activation != "relu":
+                                     newton, gtol)
+    if g_full < gtol:
         return (*_unpack(t_full, n_q, h), l_full, g_full, [])
     kinks = _kinks(h, _unpack(res.x, n_q, h)[0])
     if not kinks:
@@ -724,12 +890,10 @@ def stationary_points(h: Hierarchy, lam: float, *, activation: str = "relu", k: 
     absorbed end (:func:`absorbed_start`) at every pattern of per-child readings of ``p`` from
     ``absorbed_readings`` (the asymmetric ones reach minima where one child's latent also carries the parent-alone
     events), and each child merged into the parent latent (:func:`merged_start`). Only points with
-    ``||∇L|| <= stationary_tol`` (ReLU: exact gradient, restricted to the kink if the point sits on one; TopK:
-    central differences) are kept; two points are the same when their losses agree within ``dedupe_tol`` and
-    their observables too."""
-    if activation != "relu":
-        raise SDLInputError(f"stationary_points covers ReLU + L1 only (activation='relu'), got {activation!r}: the "
-                            "TopK objective is exact but its Hessian would be differences of differences, not verified")
+    ``||∇L|| <= stationary_tol`` (the exact gradient, restricted to the kink if the point sits on one) are kept;
+    two points are the same when their losses agree within ``dedupe_tol`` and their observables too. Each point
+    carries :func:`check_type`'s confirmation of its kind. ``activation="topk_relu"`` with a budget ``k``: the
+    TopK∘ReLU curve in k (usually λ = 0)."""
     pts: list[StationaryPoint] = []
     ex = children_exchangeable(h)
     starts = [(family_start(h, gam, tilt), {"gammas": [float(g) for g in gam], "tilt": float(tilt)})
@@ -746,9 +910,10 @@ def stationary_points(h: Hierarchy, lam: float, *, activation: str = "relu", k: 
         if any(np.abs(key - np.array([p.loss, *p.observables["per_child_rate"], *p.observables["per_child_tilt"],
                                       p.observables["parent_gain"]])).max() < dedupe_tol for p in pts):
             continue
-        kind, ev, nflat = classify(h, W_E, W_D, lam, activation=activation, k=k, kinks=kinks)
-        pts.append(StationaryPoint(W_E, W_D, loss, gn, kind, ev, nflat, obs, start,
-                                   [list(map(int, kk)) for kk in kinks]))
+        d = _classify(h, W_E, W_D, lam, activation=activation, k=k, kinks=kinks)
+        chk = check_type(h, W_E, W_D, lam, activation=activation, k=k, kinks=kinks, classified=d)
+        pts.append(StationaryPoint(W_E, W_D, loss, gn, d["kind"], d["min_eigenvalue"], d["n_flat"], obs, start,
+                                   [list(map(int, kk)) for kk in kinks], chk))
     return sorted(pts, key=lambda p: p.loss)
 
 
