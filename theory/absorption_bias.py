@@ -1,0 +1,423 @@
+"""The exact hierarchy objective with an encoder bias: polygons instead of wedges (THEORY.md §7, C7).
+
+:mod:`theory.absorption_curve` computes the exact objective of the parent + K children model without biases: a
+pre-activation ``A_i m_P + B_i m_C`` changes sign on a ray, so the active set depends on the ratio ``m_C/m_P`` only.
+With an encoder bias ``b_i`` the pre-activation ``z_i = A_i m_P + B_i m_C + b_i`` changes sign on a *line* of the
+``(m_P, m_C)`` quadrant ``[c_P, ∞) × [c_C, ∞)``, and the cells of constant active set are convex polygons (possibly
+unbounded). This module integrates over them exactly:
+
+- the ``m_P`` axis is cut at every abscissa where two lines cross, where a line meets the support's lower edge
+  ``m_C = c_C``, and where a line is vertical; inside each slab the lines are ordered, so each cell is a trapezoid
+  ``x0 < m_P < x1``, ``lo(m_P) < m_C < hi(m_P)`` with ``lo``, ``hi`` linear (or ``c_C``, or ∞);
+- for a shifted-exponential child the inner integral is closed form: ``∫_lo^hi m_C^b f_C = U_b(lo) − U_b(hi)``,
+  ``U_b(t) = e^{−(t−c_C)/β_C} E[(t + β_C X)^b]`` (memoryless tail), an exponential of a linear function of ``m_P``
+  times a polynomial;
+- the outer integral is then a polynomial times ``e^{−r m_P}`` on ``[x0, x1]``: closed form
+  ``[−e^{−r x} Σ_n q^{(n)}(x) / r^{n+1}]`` when ``|r| (x1 − x0) >= 1`` or the slab is unbounded (then ``r > 0``: a
+  line bounding a cell out to ``m_P → ∞`` rises), and 24-point Gauss–Legendre otherwise (the integrand is then a
+  polynomial of degree <= 4 times an exponential that varies by less than ``e`` over the slab: relative error below
+  1e-15, far under the closed form's cancellation there);
+- constant magnitudes make one axis a point: the cells are intervals of the other (exact tail moments), or a
+  point mass when both are constant.
+
+The objective is ``E ||y − W_D ReLU(W_E x + b)||² + λ E Σ_i a_i ||d_i||``, per event as in
+:func:`theory.absorption_curve.exact_objective` (which it equals at ``b = 0``, tested). ReLU's per-event loss is
+continuous where a latent switches (``a_i = 0`` on the line), so the moving polygon edges add nothing to the
+gradient (Leibniz): the exact gradient ``(g_E, g_b, g_D)`` is the expectation of the per-event gradient over the
+cells. JumpReLU thresholds (a jump of ``θ`` across the line) would add line integrals; not done here.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from theory.absorption_curve import Hierarchy, _check, _law, _upper
+from theory.errors import SDLInputError
+
+_GL_X, _GL_W = np.polynomial.legendre.leggauss(24)
+
+
+def _pval(c, x: float) -> float:
+    """A polynomial (ascending coefficients, plain floats: numpy's Polynomial is 10× slower here) at ``x``."""
+    out = 0.0
+    for v in reversed(c):
+        out = out * x + v
+    return out
+
+
+def _pderiv(c):
+    return [n * v for n, v in enumerate(c)][1:]
+
+
+def _poly_exp_integral(q, r: float, c0: float, x0: float, x1: float) -> float:
+    """``∫_{x0}^{x1} q(x) e^{c0 − r x} dx`` (``x1`` may be ∞ when ``r > 0``)."""
+    if not np.isfinite(x1):
+        if r <= 0:
+            raise SDLInputError("internal: an unbounded cell with a non-decaying density (r <= 0)")
+        return _antideriv(q, r, c0, x0)
+    if x1 <= x0:
+        return 0.0
+    if abs(r) * (x1 - x0) >= 1.0:
+        return _antideriv(q, r, c0, x0) - _antideriv(q, r, c0, x1)
+    half, mid = 0.5 * (x1 - x0), 0.5 * (x1 + x0)
+    xs = mid + half * _GL_X
+    qs = np.zeros_like(xs)
+    for v in reversed(q):
+        qs = qs * xs + v
+    return float(half * np.sum(_GL_W * qs * np.exp(c0 - r * xs)))
+
+
+def _antideriv(q, r, c0, x):
+    """``∫_x^∞ q(t) e^{c0 − r t} dt = e^{c0 − r x} Σ_n q^{(n)}(x) / r^{n+1}`` (for r > 0; for any r ≠ 0 the
+    difference of two of these is the finite integral)."""
+    out, d, rn = 0.0, list(q), r
+    while d:
+        out += _pval(d, x) / rn
+        d, rn = _pderiv(d), rn * r
+    return float(np.exp(c0 - r * x)) * out
+
+
+def _x_breaks(L: np.ndarray, cP: float, cC: float) -> list[float]:
+    """Abscissae ``m_P > c_P`` where the order of the lines ``A x + B y + c = 0`` (rows of ``L``) over ``y >= c_C``
+    can change: vertical lines, crossings with ``y = c_C``, pairwise crossings."""
+    xs = []
+    for i, (A, B, c) in enumerate(L):
+        if A != 0:
+            xs.append(-(B * cC + c) / A)  # meets the lower edge (or is vertical there when B = 0)
+        for A2, B2, c2 in L[i + 1:]:
+            det = A * B2 - A2 * B
+            if det != 0:
+                xs.append((B * c2 - B2 * c) / det)
+    return sorted({float(x) for x in xs if np.isfinite(x) and x > cP})
+
+
+def _slab_cells(L: np.ndarray, x0: float, x1: float, cC: float):
+    """Cells of the slab ``x0 < m_P < x1`` above ``c_C``: ``(lo, hi, (xm, ym))`` with ``lo``, ``hi`` as
+    ``(α, β)`` of ``y = α x + β`` (``hi = None``: ∞) and an interior point ``(xm, ym)``."""
+    xm = x0 + 1.0 if not np.isfinite(x1) else 0.5 * (x0 + x1)
+    lines = [(-A / B, -c / B) for A, B, c in L if B != 0]
+    ys = sorted(((a * xm + b, (a, b)) for a, b in lines if a * xm + b > cC), key=lambda t: t[0])
+    edges = [(cC, (0.0, cC)), *ys]
+    out = []
+    for n, (ylo, lo) in enumerate(edges):
+        if n + 1 < len(edges):
+            yhi, hi = edges[n + 1]
+            if yhi - ylo <= 0:
+                continue
+            out.append((lo, hi, (xm, 0.5 * (ylo + yhi))))
+        else:
+            out.append((lo, None, (xm, ylo + 1.0)))
+    return out
+
+
+_AB = ((0, 0), (1, 0), (0, 1), (2, 0), (1, 1), (0, 2))
+
+
+def _trapezoid_moments(P_, C_, x0, x1, lo, hi) -> np.ndarray:
+    """``E[m_P^a m_C^b 1{cell}]`` (order ``_AB``) for two shifted exponentials; see the module docstring."""
+    cP, bP = P_
+    cC, bC = C_
+    out = np.zeros(6)
+    for bound, sign in ((lo, 1.0), (hi, -1.0)):
+        if bound is None:
+            continue
+        al, be = bound
+        # U_b(α x + β) = exp(−(α x + β − c_C)/β_C) · T_b(α x + β); times f_P(x) = exp(−(x − c_P)/β_P)/β_P
+        r = 1.0 / bP + al / bC
+        c0 = cP / bP - (be - cC) / bC
+        T = ([1.0 / bP], [(be + bC) / bP, al / bP],
+             [(be * be + 2 * bC * be + 2 * bC * bC) / bP, (2 * al * be + 2 * bC * al) / bP, al * al / bP])
+        for n, (a, b) in enumerate(_AB):
+            out[n] += sign * _poly_exp_integral([0.0] * a + T[b], r, c0, x0, x1)
+    return out
+
+
+def _interval_moment(c, b, a, t0, t1):
+    """``E[m^a 1{t0 < m < t1}]`` for ``m = c + b X`` (or the constant ``c``)."""
+    return _upper(c, b, a, t0) - (_upper(c, b, a, t1) if np.isfinite(t1) else 0.0)
+
+
+def _intervals(coef: np.ndarray, const: np.ndarray, lo_edge: float):
+    """Pieces of ``(lo_edge, ∞)`` on which every ``coef_i t + const_i`` keeps its sign: ``(t0, t1, t_mid)``."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        roots = -const / coef
+    cuts = sorted({float(r) for r in roots if np.isfinite(r) and r > lo_edge})
+    edges = [lo_edge, *cuts, np.inf]
+
+    def mid(t0, t1):
+        if np.isfinite(t0) and np.isfinite(t1):
+            return 0.5 * (t0 + t1)
+        return t0 + 1.0 if np.isfinite(t0) else (t1 - 1.0 if np.isfinite(t1) else 0.0)
+    return [(t0, t1, mid(t0, t1)) for t0, t1 in zip(edges[:-1], edges[1:])]
+
+
+def child_cells(h: Hierarchy, Z: np.ndarray, bias: np.ndarray):
+    """The cells of one child event: ``(P, μ, M, S)`` with the cell's probability, ``E[m 1_cell]``,
+    ``E[m mᵀ 1_cell]`` (``m = (m_P, m_C)``) and its active set ``S`` (``z_i = Z_i · m + b_i > 0``)."""
+    P_, C_ = _law(h.parent_law), _law(h.child_law)
+    (cP, bP), (cC, bC) = P_, C_
+    out = []
+
+    def add(H, pt):
+        mu = np.array([H[1], H[2]])
+        M = np.array([[H[3], H[4]], [H[4], H[5]]])
+        S = Z @ np.asarray(pt) + bias > 0
+        out.append((H[0], mu, M, S))
+
+    if bP == 0 and bC == 0:
+        add(np.array([cP**a * cC**b for a, b in _AB]), (cP, cC))
+    elif bC == 0:  # m_C = c_C: intervals of m_P
+        for t0, t1, tm in _intervals(Z[:, 0], Z[:, 1] * cC + bias, -np.inf):
+            add(np.array([_interval_moment(cP, bP, a, t0, t1) * cC**b for a, b in _AB]), (tm, cC))
+    elif bP == 0:  # m_P = c_P: intervals of m_C
+        for t0, t1, tm in _intervals(Z[:, 1], Z[:, 0] * cP + bias, -np.inf):
+            add(np.array([cP**a * _interval_moment(cC, bC, b, t0, t1) for a, b in _AB]), (cP, tm))
+    else:
+        L = np.column_stack([Z[:, 0], Z[:, 1], bias])
+        edges = [cP, *_x_breaks(L, cP, cC), np.inf]
+        for x0, x1 in zip(edges[:-1], edges[1:]):
+            for lo, hi, pt in _slab_cells(L, x0, x1, cC):
+                add(_trapezoid_moments(P_, C_, x0, x1, lo, hi), pt)
+    return out
+
+
+def parent_cells(h: Hierarchy, z: np.ndarray, bias: np.ndarray):
+    """The cells of a parent-alone event (``z_i = z_i m_P + b_i``): ``(P, E[m_P 1], E[m_P² 1], S)``."""
+    cP, bP = _law(h.parent_law)
+    if bP == 0:
+        return [(1.0, cP, cP * cP, z * cP + bias > 0)]
+    return [(_interval_moment(cP, bP, 0, t0, t1), _interval_moment(cP, bP, 1, t0, t1),
+             _interval_moment(cP, bP, 2, t0, t1), z * tm + bias > 0)
+            for t0, t1, tm in _intervals(z, bias, -np.inf)]
+
+
+def exact_objective_bias(h: Hierarchy, W_E, b_E, W_D, lam: float, *, gradient: bool = True):
+    """``(loss, g_E, g_b, g_D)``: the exact expected objective with encoder bias ``b_E`` (ReLU + L1) and its exact
+    gradient (``None``s when ``gradient=False``)."""
+    W_E, W_D = _check(h, W_E, W_D, "relu", None)
+    b_E = np.asarray(b_E, dtype=float)
+    if b_E.shape != (W_E.shape[0],):
+        raise SDLInputError(f"b_E must have one entry per latent ({W_E.shape[0]}), got shape {b_E.shape}")
+    if lam < 0:
+        raise SDLInputError(f"λ must be >= 0, got {lam}")
+    norms = np.linalg.norm(W_D, axis=0)
+    unit = W_D / np.where(norms > 0, norms, 1.0)
+    loss, gE, gb, gD = 0.0, np.zeros_like(W_E), np.zeros_like(b_E), np.zeros_like(W_D)
+    for prob, Xin, Xout in h.events():
+        Z = W_E @ Xin
+        if Xin.shape[1] == 1:
+            cells = [(P, np.array([m1]), np.array([[m2]]), S) for P, m1, m2, S in parent_cells(h, Z[:, 0], b_E)]
+        else:
+            cells = child_cells(h, Z, b_E)
+        for P, mu, M, S in cells:
+            if P <= 0 or not S.any():
+                if P > 0:
+                    loss += prob * float(np.trace(Xout @ M @ Xout.T))
+                continue
+            ZS, DS, cS = Z[S], W_D[:, S], b_E[S]
+            R, u = Xout - DS @ ZS, DS @ cS  # residual r(m) = R m − u
+            Erm, Er = R @ M - np.outer(u, mu), R @ mu - u * P  # E[r mᵀ 1], E[r 1]
+            Ea = ZS @ mu + cS * P  # E[a_S 1]
+            loss += prob * (float(np.trace(R @ M @ R.T)) - 2 * float(u @ R @ mu) + float(u @ u) * P
+                            + lam * float(norms[S] @ Ea))
+            if gradient:
+                gD[:, S] += prob * (-2 * (Erm @ ZS.T + np.outer(Er, cS)) + lam * unit[:, S] * Ea[None, :])
+                gE[S] += prob * (-2 * DS.T @ Erm + lam * np.outer(norms[S], mu)) @ Xin.T
+                gb[S] += prob * (-2 * DS.T @ Er + lam * norms[S] * P)
+    return (loss, gE, gb, gD) if gradient else (loss, None, None, None)
+
+
+# ------------------------------------------------------------------------------------ stationary points with bias
+def _pack3(W_E, b_E, W_D):
+    return np.concatenate([np.ravel(W_E), np.ravel(b_E), np.ravel(W_D)])
+
+
+def _unpack3(theta, n_q: int, h: Hierarchy):
+    nE = n_q * h.n_p
+    return theta[:nE].reshape(n_q, h.n_p), theta[nE:nE + n_q], theta[nE + n_q:].reshape(h.n_r, n_q)
+
+
+def _fg(h, theta, n_q, lam):
+    loss, gE, gb, gD = exact_objective_bias(h, *_unpack3(theta, n_q, h), lam)
+    return loss, _pack3(gE, gb, gD)
+
+
+def _f(h, theta, n_q, lam):
+    return exact_objective_bias(h, *_unpack3(theta, n_q, h), lam, gradient=False)[0]
+
+
+def hessian_bias(h, theta, n_q, lam, step=1e-5) -> np.ndarray:
+    """Central differences of the exact gradient (continuous: ReLU's per-event loss has no jumps)."""
+    n = theta.size
+    H = np.zeros((n, n))
+    for c in range(n):
+        e = np.zeros(n)
+        e[c] = step
+        H[:, c] = (_fg(h, theta + e, n_q, lam)[1] - _fg(h, theta - e, n_q, lam)[1]) / (2 * step)
+    return 0.5 * (H + H.T)
+
+
+def polish_bias(h: Hierarchy, W_E, b_E, W_D, lam, *, max_iter: int = 2000, newton: int = 20, gtol: float = 1e-10):
+    """L-BFGS on the exact objective from ``(W_E, b_E, W_D)``, then Newton on ``∇L = 0`` (least squares on the
+    Hessian, so flat directions do not stop it). Returns ``(theta, loss, ||∇L||)``."""
+    from scipy.optimize import minimize
+
+    n_q = np.asarray(W_E).shape[0]
+    theta = _pack3(W_E, b_E, W_D).astype(float)
+    res = minimize(lambda t: _fg(h, t, n_q, lam), theta, jac=True, method="L-BFGS-B",
+                   options={"maxiter": max_iter, "gtol": 1e-8, "ftol": 1e-15, "maxcor": 30})
+    theta = res.x
+    loss, g = _fg(h, theta, n_q, lam)
+    for _ in range(newton):
+        if np.linalg.norm(g) < gtol:
+            break
+        t_new = theta - np.linalg.lstsq(hessian_bias(h, theta, n_q, lam), g, rcond=1e-10)[0]
+        l_new, g_new = _fg(h, t_new, n_q, lam)
+        if np.linalg.norm(g_new) >= np.linalg.norm(g):
+            break
+        theta, loss, g = t_new, l_new, g_new
+    return theta, float(loss), float(np.linalg.norm(g))
+
+
+def _events_cells(h: Hierarchy, W_E, b_E):
+    """Per event type ``(probability, [(P, S), ...])``: the probability and active set of every cell."""
+    out = []
+    for prob, Xin, _ in h.events():
+        Z = W_E @ Xin
+        if Xin.shape[1] == 1:
+            out.append((prob, [(P, S) for P, _, _, S in parent_cells(h, Z[:, 0], b_E)]))
+        else:
+            out.append((prob, [(P, S) for P, _, _, S in child_cells(h, Z, b_E)]))
+    return out
+
+
+def classify_bias(h: Hierarchy, theta, n_q: int, lam: float, *, tol: float = 1e-6, n_random: int = 24,
+                  radii=(1e-4, 1e-3), seed: int = 0) -> dict:
+    """The Hessian off the exact symmetries — each live latent's rescaling ``(c e_i, c b_i, d_i / c)`` and every
+    parameter of a latent that fires on no cell of positive probability — then the same independent check as
+    :func:`theory.absorption_curve.check_type`: a ``minimum`` must not decrease under ``n_random`` seeded random
+    perturbations (both signs, at the ``radii`` of the parameter norm); a ``saddle`` must decrease along the
+    eigenvector of its negative eigenvalue. A dead latent's encoder directions are probed the same way (it may
+    switch on once moved), not trusted to be flat."""
+    W_E, b_E, W_D = _unpack3(theta, n_q, h)
+    live = np.zeros(n_q, dtype=bool)
+    for _, cells in _events_cells(h, W_E, b_E):
+        for P, S in cells:
+            if P > 1e-12:
+                live |= S
+    zE, zb, zD = np.zeros_like(W_E), np.zeros_like(b_E), np.zeros_like(W_D)
+    flat, probe = [], []
+    for i in range(n_q):
+        if live[i]:
+            dE, db, dD = zE.copy(), zb.copy(), zD.copy()
+            dE[i], db[i], dD[:, i] = W_E[i], b_E[i], -W_D[:, i]
+            flat.append(_pack3(dE, db, dD))
+        else:
+            for r in range(h.n_r):
+                dD = zD.copy()
+                dD[r, i] = 1.0
+                flat.append(_pack3(zE, zb, dD))
+            for r in range(h.n_p + 1):
+                dE, db = zE.copy(), zb.copy()
+                if r < h.n_p:
+                    dE[i, r] = 1.0
+                else:
+                    db[i] = 1.0
+                flat.append(_pack3(dE, db, zD))
+                probe.append(flat[-1])
+    H = hessian_bias(h, theta, n_q, lam)
+    n = theta.size
+    if flat:
+        U, sv, _ = np.linalg.svd(np.array(flat).T, full_matrices=True)
+        rank = int((sv > 1e-9 * sv.max()).sum())
+        comp = U[:, rank:]
+    else:
+        rank, comp = 0, np.eye(n)
+    ev, V = np.linalg.eigh(comp.T @ H @ comp)
+    scale = max(1.0, float(np.abs(ev).max()))
+    base = _f(h, theta, n_q, lam)
+    floor = 1e-12 * max(1.0, abs(base))
+    drops = [_f(h, theta + s * t * v, n_q, lam) - base for v in probe for t in (1e-3, 1e-2) for s in (1, -1)]
+    out = {"min_eigenvalue": float(ev.min()), "n_flat": rank}
+    if ev.min() < -tol * scale or min(drops, default=0.0) < -floor:
+        d = comp @ V[:, 0]
+        ch = min(_f(h, theta + s * t * d, n_q, lam) - base for t in (1e-3, 1e-2) for s in (1, -1))
+        out.update(kind="saddle", check={"descent_change": float(ch), "confirmed": bool(ch < -floor)
+                                         if ev.min() < -tol * scale else None})
+        return out
+    rng = np.random.default_rng(seed)
+    r0 = max(1.0, float(np.linalg.norm(theta)))
+    dirs = list(rng.normal(size=(n_random, n))) + [comp @ V[:, c] for c in range(len(ev)) if abs(ev[c]) <= tol * scale]
+    worst = min(_f(h, theta + s * r * r0 * v / np.linalg.norm(v), n_q, lam) - base
+                for v in dirs for r in radii for s in (1, -1))
+    kind = "minimum" if ev.min() > tol * scale else "degenerate"
+    out.update(kind=kind, check={"largest_decrease": float(min(worst, 0.0)), "n_directions": len(dirs),
+                                 "radii": list(radii), "no_descent_found": bool(worst >= -floor),
+                                 "confirmed": bool(worst >= -floor) if kind == "minimum" else None})
+    return out
+
+
+def observables_bias(h: Hierarchy, W_E, b_E, W_D, *, off_fraction: float = 0.1, pure_cos: float = 0.9,
+                     parent_cos: float = 0.3) -> dict:
+    """The absorption rate and tilt of :func:`theory.absorption_curve.observables`, with a bias: per child, the
+    probability of the cells (active lines and the "contributes" lines ``a_i ||d_i|| = off_fraction · m_P`` together)
+    where no contributing latent is a pure parent latent while a contributing latent mixes parent and child."""
+    n_q = W_E.shape[0]
+    norms = np.linalg.norm(W_D, axis=0)
+    unit_out = h.W_r / np.linalg.norm(h.W_r, axis=0)
+    dec = (W_D / np.where(norms > 0, norms, 1.0)).T @ unit_out
+    pure = dec[:, 0] > pure_cos
+    rates, tilts = [], []
+    for j in range(1, h.n_children + 1):
+        Z = W_E @ h.W_p[:, [0, j]]
+        # contributes: a_i ||d_i|| − f m_P > 0 with a_i > 0, i.e. both lines on the positive side
+        Zc = np.vstack([Z, Z * norms[:, None] - np.array([off_fraction, 0.0])])
+        bc = np.concatenate([b_E, b_E * norms])
+        mix = (dec[:, 0] > parent_cos) & (dec[:, j] > parent_cos)
+        total = absorbed = 0.0
+        on = np.zeros(n_q, dtype=bool)
+        for P, _, _, S in child_cells(h, Zc, bc):
+            act, big = S[:n_q], S[n_q:]
+            c = act & big
+            total += P
+            if P > 1e-12:
+                on |= act
+            if not (c & pure).any() and (c & mix).any():
+                absorbed += P
+        rates.append(absorbed / total)
+        tilts.append(float(dec[int(np.argmax(np.where(on, dec[:, j], -np.inf))), 0]) if on.any() else float("nan"))
+    loss = exact_objective_bias(h, W_E, b_E, W_D, 0.0, gradient=False)[0]
+    return {"absorption_rate": float(np.mean(rates)), "per_child_rate": rates, "tilt": float(np.mean(tilts)),
+            "per_child_tilt": tilts, "reconstruction_loss": float(loss)}
+
+
+def stationary_points_bias(h: Hierarchy, lam: float, *, gammas=(0.0, 2.0), parent_biases=(0.0, -0.5),
+                           stationary_tol: float = 1e-6, dedupe_tol: float = 1e-4) -> list[dict]:
+    """Stationary points of the exact objective with an encoder bias, from the partially absorbed family
+    (:func:`theory.absorption_curve.family_start`, every γ pattern) with the parent latent's bias from
+    ``parent_biases`` and the children's at 0, and from the fully absorbed end; polished and classified
+    (:func:`classify_bias`), sorted by loss. Each is a dict (weights, loss, gradient norm, kind, check,
+    observables, start)."""
+    from theory.absorption_curve import _gamma_patterns, absorbed_start, children_exchangeable, family_start
+
+    n_q = 1 + h.n_children
+    ex = children_exchangeable(h)
+    starts = [((*family_start(h, gam), bP), {"gammas": [float(g) for g in gam], "parent_bias": float(bP)})
+              for gam in _gamma_patterns(h.n_children, gammas, ex) for bP in parent_biases]
+    starts += [((*absorbed_start(h, 0.0), 0.0), {"absorbed_end": True})]
+    pts = []
+    for (W_E, W_D, bP), start in starts:
+        b = np.zeros(n_q)
+        b[0] = bP
+        theta, loss, gn = polish_bias(h, W_E, b, W_D, lam)
+        if gn > stationary_tol:
+            continue
+        WE, bE, WD = _unpack3(theta, n_q, h)
+        obs = observables_bias(h, WE, bE, WD)
+        key = np.array([loss, *obs["per_child_rate"], *obs["per_child_tilt"]])
+        if any(np.abs(key - np.array([p["loss"], *p["per_child_rate"], *p["per_child_tilt"]])).max() < dedupe_tol
+               for p in pts):
+            continue
+        c = classify_bias(h, theta, n_q, lam)
+        pts.append({"W_E": WE.tolist(), "b_E": bE.tolist(), "W_D": WD.tolist(), "loss": loss, "grad_norm": gn,
+                    **c, **obs, "start": start})
+    return sorted(pts, key=lambda p: p["loss"])
