@@ -51,9 +51,13 @@ class AbsorptionConfig:
     refine_batch: int = option(2048, "batch of the two convergence segments")
     plateau_tol: float = option(1e-3, "converged iff the exact objective changes by at most this (relative) over the second segment")
     match_tol: float = option(0.03, "a run is at a predicted minimum when every child's absorption rate and tilt are within this")
+    zero_loss_tol: float = option(1e-6, "TopK: a run whose exact objective is at most this is at the global minimum (loss 0)")
     extra_lams: tuple = option((0.3, 1.2, 2.5), "λ values of the further hierarchies (several children; a transcoder)")
     extra_seeds: int = option(2, "seeds per λ of the further hierarchies (0: none)")
     extra_children: int = option(3, "children of the several-children hierarchy")
+    bias_lams: tuple = option((0.3, 1.2, 2.5), "λ values of the encoder-bias arm (ReLU SAEs with an encoder bias)")
+    bias_seeds: int = option(2, "seeds per λ of the encoder-bias arm (0: none)")
+    bias_children: int = option(1, "children of the encoder-bias arm's hierarchy (its exact objective integrates over polygons: slower)")
 
     def validate(self):
         from theory.errors import SDLInputError
@@ -66,6 +70,8 @@ class AbsorptionConfig:
             raise SDLInputError("λ values must be >= 0 and k values >= 1")
         if any(lam < 0 for lam in self.extra_lams) or self.extra_seeds < 0 or self.extra_children < 1:
             raise SDLInputError("extra_lams must be >= 0, extra_seeds >= 0 and extra_children >= 1")
+        if any(lam < 0 for lam in self.bias_lams) or self.bias_seeds < 0 or self.bias_children < 1:
+            raise SDLInputError("bias_lams must be >= 0, bias_seeds >= 0 and bias_children >= 1")
         if self.refine_steps < 1 or not 0 < self.plateau_tol < 1 or not 0 < self.match_tol < 1:
             raise SDLInputError(f"refine_steps must be >= 1 and plateau_tol, match_tol in (0, 1); got "
                                 f"{self.refine_steps}, {self.plateau_tol}, {self.match_tol}")
@@ -119,25 +125,46 @@ def _weights(model) -> tuple[np.ndarray, np.ndarray]:
     return model.W_enc.detach().double().numpy(), model.W_dec.detach().double().numpy().T
 
 
-def train_to_convergence(model, sampler, h, lam: float, cfg: AbsorptionConfig, seed: int) -> dict:
-    """The study's recipe (Adam, ``cfg.steps`` at ``cfg.lr``), then two segments of ``cfg.refine_steps`` at
-    ``cfg.refine_lr`` with batch ``cfg.refine_batch``. *Converged*: the **exact** objective
+def _exact(h, model, lam, activation, k, gradient=True):
+    """``(loss, gradient norm or None)`` of the exact objective at the model's weights (with its encoder bias when it
+    has one: :func:`theory.absorption_bias.exact_objective_bias`)."""
+    from theory.absorption_bias import exact_objective_bias
+    from theory.absorption_curve import exact_objective
+
+    if model.b_enc is not None:
+        b = model.b_enc.detach().double().numpy()
+        loss, *g = exact_objective_bias(h, model.W_enc.detach().double().numpy(), b,
+                                        model.W_dec.detach().double().numpy().T, lam, gradient=gradient)
+    else:
+        loss, *g = exact_objective(h, *_weights(model), lam, activation=activation, k=k, gradient=gradient)
+    return float(loss), (float(np.sqrt(sum((x**2).sum() for x in g))) if gradient else None)
+
+
+def _weights_bias(model):
+    """``(W_E, b_E, W_D)`` in the theory's layout, float64."""
+    return (model.W_enc.detach().double().numpy(), model.b_enc.detach().double().numpy(),
+            model.W_dec.detach().double().numpy().T)
+
+
+def train_to_convergence(model, sampler, h, lam: float, cfg: AbsorptionConfig, seed: int, *, activation="relu",
+                         k=None) -> dict:
+    """The study's recipe (Adam, ``cfg.steps`` at ``cfg.lr``; TopK: ``cfg.topk_steps``), then two segments of
+    ``cfg.refine_steps`` at ``cfg.refine_lr`` with batch ``cfg.refine_batch``. *Converged*: the **exact** objective
     (:func:`theory.absorption_curve.exact_objective`, no sampling noise) changes by at most ``cfg.plateau_tol``
     (relative) over the second segment. The exact gradient norm is recorded too but is not the criterion: at a
     minimum on a kink (a latent's reading pinned at 0) the gradient does not vanish."""
-    from theory.absorption_curve import exact_objective
-
-    tl = train(model, sampler, steps=cfg.steps, batch=cfg.batch, lr=cfg.lr, l1=lam, seed=seed)
+    steps = cfg.topk_steps if activation == "topk_relu" else cfg.steps
+    tl = train(model, sampler, steps=steps, batch=cfg.batch, lr=cfg.lr, l1=lam, seed=seed)
     exact = []
     for seg in (1, 2):
         train(model, sampler, steps=cfg.refine_steps, batch=cfg.refine_batch, lr=cfg.refine_lr, l1=lam,
               seed=1000 * seg + seed)
-        exact.append(exact_objective(h, *_weights(model), lam)[0])
-    loss, gE, gD = exact_objective(h, *_weights(model), lam)
+        exact.append(_exact(h, model, lam, activation, k, gradient=False)[0])
+    loss, gn = _exact(h, model, lam, activation, k)
     change = abs(exact[1] - exact[0]) / max(abs(exact[1]), 1e-12)
-    return {"final_loss": tl.final_loss, "exact_loss": float(loss), "plateau_change": float(change),
-            "converged": bool(change <= cfg.plateau_tol),
-            "exact_grad_norm": float(np.sqrt((gE**2).sum() + (gD**2).sum()))}
+    # a run at zero loss (the global minimum) has nothing left to change
+    return {"final_loss": tl.final_loss, "exact_loss": loss, "plateau_change": float(change),
+            "converged": bool(change <= cfg.plateau_tol or exact[1] <= cfg.zero_loss_tol), "exact_grad_norm": gn}
 
 
 def match_minimum(obs: dict, minima: list[dict], tol: float):
@@ -156,15 +183,24 @@ def match_minimum(obs: dict, minima: list[dict], tol: float):
     return (best if best_d <= tol else None), float(best_d), best
 
 
-def _diagnose(h, model, lam: float, cfg: AbsorptionConfig) -> dict:
+def _diagnose(h, model, lam: float, cfg: AbsorptionConfig, activation="relu", k=None) -> dict:
     """Where a converged run that matches no predicted minimum is: the stationary point reached by minimising the
     exact objective from its weights (a diagnosis after the fact, never a prediction), classified."""
     from theory.absorption_curve import classify, observables, polish
 
-    W_E, W_D, loss, gn, kinks = polish(h, *_weights(model), lam)
-    kind = classify(h, W_E, W_D, lam, kinks=kinks)[0] if gn < 1e-6 else "not stationary"
-    obs = observables(h, W_E, W_D, lam, off_fraction=cfg.off_fraction, parent_cos=cfg.parent_cos)
-    return {"kind": kind, "grad_norm": gn, "kinks": [list(map(int, k)) for k in kinks], **obs}
+    if model.b_enc is not None:
+        from theory.absorption_bias import _unpack3, classify_bias, observables_bias, polish_bias
+
+        theta, loss, gn = polish_bias(h, *_weights_bias(model), lam)
+        kind = classify_bias(h, theta, h.n_children + 1, lam)["kind"] if gn < 1e-6 else "not stationary"
+        return {"kind": kind, "grad_norm": gn, "kinks": [], "loss": loss,
+                **observables_bias(h, *_unpack3(theta, h.n_children + 1, h), off_fraction=cfg.off_fraction,
+                                   parent_cos=cfg.parent_cos)}
+    W_E, W_D, loss, gn, kinks = polish(h, *_weights(model), lam, activation=activation, k=k)
+    kind = classify(h, W_E, W_D, lam, kinks=kinks, activation=activation, k=k)[0] if gn < 1e-6 else "not stationary"
+    obs = observables(h, W_E, W_D, lam, off_fraction=cfg.off_fraction, parent_cos=cfg.parent_cos,
+                      activation=activation, k=k)
+    return {"kind": kind, "grad_norm": gn, "kinks": [list(map(int, kk)) for kk in kinks], **obs}
 
 
 def _transcoder_targets(K: int, seed: int) -> np.ndarray:
@@ -174,8 +210,17 @@ def _transcoder_targets(K: int, seed: int) -> np.ndarray:
     return Wr / np.linalg.norm(Wr, axis=0)
 
 
-def curve(cfg: AbsorptionConfig, label: str, K: int, lams, n_seeds: int, law, W_r=None, log=print) -> dict:
-    """Predicted minima per λ (theory.absorption_curve) and runs trained to convergence, each matched to them."""
+def curve(cfg: AbsorptionConfig, label: str, K: int, lams, n_seeds: int, law, W_r=None, log=print, ks=None,
+          bias: bool = False) -> dict:
+    """Predicted minima per λ (theory.absorption_curve) and runs trained to convergence, each matched to them.
+
+    ``ks``: a TopK∘ReLU curve instead, one row per budget k (λ = 0). A TopK row also lists the *degenerate*
+    stationary points (Hessian singular off the known symmetries) at which seeded perturbations of the exact loss
+    found no descent; a run that matches no minimum but one of those records it (``predicted_degenerate``), and
+    a run whose exact loss is at most ``zero_loss_tol`` is at the global minimum (loss 0, ``at_zero_loss``).
+    ``bias``: ReLU SAEs with an encoder bias (no decoder bias: it stays 0, frozen), predicted by
+    :func:`theory.absorption_bias.stationary_points_bias`."""
+    from theory.absorption_bias import observables_bias, stationary_points_bias
     from theory.absorption_curve import Hierarchy, observables, stationary_points
 
     h = Hierarchy(K, law, law, cfg.p_alone, W_r=W_r)
@@ -189,34 +234,64 @@ def curve(cfg: AbsorptionConfig, label: str, K: int, lams, n_seeds: int, law, W_
             x, _ = base(gen, B)
             return x, x @ Wr_t.T
 
+    activation = "relu" if ks is None else "topk_relu"
+    settings = [(float(lam), None) for lam in lams] if ks is None else [(0.0, int(k)) for k in ks]
     rows = []
-    for lam in lams:
-        pts = stationary_points(h, float(lam))
-        minima = [p.to_json() for p in pts if p.kind == "minimum"]
-        others = [p.to_json() for p in pts if p.kind != "minimum"]
+    for lam, k in settings:
+        if bias:
+            pts = stationary_points_bias(h, lam)
+        else:
+            pts = [p.to_json() for p in stationary_points(h, lam, activation=activation, k=k)]
+        minima = [p for p in pts if p["kind"] == "minimum"]
+        others = [p for p in pts if p["kind"] != "minimum"]
+        flat = [i for i, p in enumerate(others) if p["kind"] == "degenerate" and p["check"].get("no_descent_found")]
         runs = []
         for s in range(cfg.seed, cfg.seed + n_seeds):
             seed_all(s)
-            model = make_model("relu", 1 + K, 1 + K, None if W_r is None else 1 + K, seed=s)
-            q = train_to_convergence(model, sampler, h, float(lam), cfg, s)
-            obs = observables(h, *_weights(model), float(lam), off_fraction=cfg.off_fraction,
-                              parent_cos=cfg.parent_cos)
+            model = make_model(activation, 1 + K, 1 + K, None if W_r is None else 1 + K, k=k or 0, seed=s, bias=bias)
+            if bias:
+                model.b_dec.requires_grad_(False)  # the theory has an encoder bias only; Adam skips a param without grad
+            q = train_to_convergence(model, sampler, h, lam, cfg, s, activation=activation, k=k)
+            if bias:
+                obs = observables_bias(h, *_weights_bias(model), off_fraction=cfg.off_fraction,
+                                       parent_cos=cfg.parent_cos)
+                q["b_E"] = model.b_enc.detach().double().numpy().tolist()
+            else:
+                obs = observables(h, *_weights(model), lam, off_fraction=cfg.off_fraction,
+                                  parent_cos=cfg.parent_cos, activation=activation, k=k)
             idx, dist, nearest = match_minimum(obs, minima, cfg.match_tol)
-            q.update(seed=s, **{k: v for k, v in obs.items() if k != "loss"}, predicted_minimum=idx,
+            q.update(seed=s, **{kk: v for kk, v in obs.items() if kk != "loss"}, predicted_minimum=idx,
                      distance_to_prediction=dist, nearest_minimum=nearest,
                      predicted_loss=None if nearest is None else minima[nearest]["loss"])
-            if idx is None and q["converged"]:
-                q["diagnosis"] = _diagnose(h, model, float(lam), cfg)
-            if W_r is None and K == cfg.n_children:
+            if ks is not None:
+                q["at_zero_loss"] = bool(q["exact_loss"] <= cfg.zero_loss_tol)
+                if idx is None and flat:
+                    j, dj, _ = match_minimum(obs, [others[i] for i in flat], cfg.match_tol)
+                    q.update(predicted_degenerate=None if j is None else flat[j], distance_to_degenerate=dj)
+            if idx is None and q["converged"] and not q.get("at_zero_loss") and q.get("predicted_degenerate") is None:
+                q["diagnosis"] = _diagnose(h, model, lam, cfg, activation, k)
+            if W_r is None and K == cfg.n_children and not bias:
                 q["measured"] = measure(model, cfg, s)  # the sampled estimate, as the threshold part reports it
             runs.append(q)
-        rows.append({"lam": float(lam), "minima": minima, "other_stationary": others, "runs": runs})
-        log(f"[{label}] λ = {lam:<5g} predicted minima (rate, tilt, loss): "
+        row = {"lam": lam, "minima": minima, "other_stationary": others, "runs": runs}
+        if k is not None:
+            row["k"] = k
+        rows.append(row)
+        log(f"[{label}] {_setting(row)}: predicted minima (rate, tilt, loss): "
             + "; ".join(f"({m['absorption_rate']:.3f}, {m['tilt']:.3f}, {m['loss']:.3f})" for m in minima)
             + " | runs (minimum, distance): "
             + ", ".join(f"{r['predicted_minimum']}/{r['distance_to_prediction']:.3f}{'' if r['converged'] else ' (not converged)'}"
                         for r in runs))
-    return {"label": label, "hierarchy": h.to_json(), "rows": rows}
+    out = {"label": label, "hierarchy": h.to_json(), "rows": rows}
+    if ks is not None:
+        out["activation"] = activation
+    if bias:
+        out["encoder_bias"] = True
+    return out
+
+
+def _setting(row: dict) -> str:
+    return f"k = {row['k']}" if "k" in row else f"λ = {row['lam']:g}"
 
 
 def compute(cfg: AbsorptionConfig, log=print) -> dict:
@@ -259,22 +334,17 @@ def compute(cfg: AbsorptionConfig, log=print) -> dict:
                              "objective_clean": total["clean"], "objective_absorbed": total["absorbed"]},
                "final_loss": mean_ci([r["final_loss"] for r in per_seed])}
         l1_rows.append(row)
+    topk_curve = curve(cfg, f"TopK∘ReLU, K = {K}", K, (), cfg.seeds, law, log=log, ks=cfg.ks)
     topk_rows = []
-    for k in cfg.ks:
-        per_seed = []
-        for s in seeds:
-            seed_all(s)
-            model = make_model("topk_relu", 1 + K, 1 + K, k=int(k), seed=s)
-            tl = train(model, sampler, steps=cfg.topk_steps, batch=cfg.batch, lr=cfg.lr, l1=0.0, seed=s)
-            m = measure(model, cfg, s)
-            m.update(seed=s, final_loss=tl.final_loss)
-            per_seed.append(m)
+    for crow in topk_curve["rows"]:
+        k = crow["k"]
+        per_seed = [dict(q["measured"], seed=q["seed"], final_loss=q["final_loss"]) for q in crow["runs"]]
         pk = predict_topk(int(k), law, law)
         row = {"k": int(k), "runs": per_seed, "absorption_rate": mean_ci([r["absorption_rate"] for r in per_seed]),
                "child_decoder_parent_cosine": mean_ci([r["child_decoder_parent_cosine"] for r in per_seed]),
                "predicted": pk.to_json()}
         topk_rows.append(row)
-        log(f"k = {k}  absorption rate {row['absorption_rate']['mean']:.2f}  (predicted: {pk.preferred})")
+        log(f"k = {k}  absorption rate {row['absorption_rate']['mean']:.2f}  (rigid prediction: {pk.preferred})")
     lams = [r["lam"] for r in l1_rows]
     rates = [r["absorption_rate"]["mean"] for r in l1_rows]
     emp = _crossing(lams, rates)
@@ -317,16 +387,25 @@ def compute(cfg: AbsorptionConfig, log=print) -> dict:
         "why": "at unit magnitudes (L̃) e = p − γ c_j switches the parent latent off on child j exactly (γ >= 1, no bias "
                "needed); with c_min + Exp(β) magnitudes no finite γ does it on every event, a bias does not change that",
     }
-    extras = [main]
+    extras = [main, topk_curve]
     if cfg.extra_seeds:
         extras.append(curve(cfg, f"SAE, K = {cfg.extra_children}", cfg.extra_children, cfg.extra_lams,
                             cfg.extra_seeds, law, log=log))
         extras.append(curve(cfg, f"transcoder, K = {K}", K, cfg.extra_lams, cfg.extra_seeds, law,
                             W_r=_transcoder_targets(K, cfg.seed + 7), log=log))
+    if cfg.bias_seeds:
+        extras.append(curve(cfg, f"SAE with encoder bias, K = {cfg.bias_children}", cfg.bias_children, cfg.bias_lams,
+                            cfg.bias_seeds, law, log=log, bias=True))
     result["curves"] = extras
     result["predicted_curve"] = [{"lam": r["lam"], "minima": [{k: m[k] for k in (
         "absorption_rate", "per_child_rate", "tilt", "per_child_tilt", "parent_gain", "loss")} for m in r["minima"]]}
         for r in main["rows"]]
+    result["topk"]["predicted_curve"] = [{"k": r["k"], "minima": [{kk: m[kk] for kk in (
+        "absorption_rate", "per_child_rate", "tilt", "per_child_tilt", "parent_gain", "loss")} for m in r["minima"]],
+        "degenerate_no_descent": [{kk: m[kk] for kk in ("absorption_rate", "per_child_rate", "tilt", "per_child_tilt",
+                                                        "parent_gain", "loss")}
+                                  for m in r["other_stationary"] if m["kind"] == "degenerate"
+                                  and m["check"].get("no_descent_found")]} for r in topk_curve["rows"]]
     result["match_summary"] = _match_summary(extras)
     result["wall_s"] = time.perf_counter() - t0
     result["note"] = _note(result)
@@ -339,11 +418,15 @@ def _match_summary(curves: list[dict]) -> dict:
         rows = []
         for r in c["rows"]:
             conv = [q for q in r["runs"] if q["converged"]]
-            rows.append({"lam": r["lam"], "n_minima": len(r["minima"]), "runs": len(r["runs"]), "converged": len(conv),
-                         "at_a_predicted_minimum": sum(q["predicted_minimum"] is not None for q in conv),
-                         "misses": [{"seed": q["seed"], "distance": q["distance_to_prediction"],
-                                     "converged": q["converged"]}
-                                    for q in r["runs"] if q["predicted_minimum"] is None]})
+            row = {"lam": r["lam"], "n_minima": len(r["minima"]), "runs": len(r["runs"]), "converged": len(conv),
+                   "at_a_predicted_minimum": sum(q["predicted_minimum"] is not None for q in conv),
+                   "misses": [{"seed": q["seed"], "distance": q["distance_to_prediction"],
+                               "converged": q["converged"]}
+                              for q in r["runs"] if q["predicted_minimum"] is None]}
+            if "k" in r:
+                row.update(k=r["k"], at_zero_loss=sum(bool(q.get("at_zero_loss")) for q in conv),
+                           at_a_degenerate_point=sum(q.get("predicted_degenerate") is not None for q in conv))
+            rows.append(row)
         out[c["label"]] = rows
     return out
 
@@ -353,24 +436,33 @@ def _curve_sentence(c: dict, tol: float) -> str:
     n_runs = sum(len(r["runs"]) for r in rows)
     conv = [q for r in rows for q in r["runs"] if q["converged"]]
     hit = [q for q in conv if q["predicted_minimum"] is not None]
-    bist = [r["lam"] for r in rows if len(r["minima"]) >= 2]
+    bist = [_setting(r) for r in rows if len(r["minima"]) >= 2]
+    what = "k" if rows and "k" in rows[0] else "λ"
     s = (f"{c['label']}: {len(conv)} of {n_runs} runs converged, {len(hit)} of those at a predicted minimum "
          f"(every child's rate and tilt within {tol:g})")
+    zero = [q for q in conv if q["predicted_minimum"] is None and q.get("at_zero_loss")]
+    flat = [q for q in conv if q.get("predicted_degenerate") is not None]
+    if zero:
+        s += f", {len(zero)} more at zero loss (the global minimum set, a continuum at these k)"
+    if flat:
+        s += f", {len(flat)} more at a degenerate stationary point where no perturbation found descent"
     if conv:
         worst = max(conv, key=lambda q: q["distance_to_prediction"])
-        gaps = [abs(q["exact_loss"] - q["predicted_loss"]) / q["predicted_loss"] for q in hit]
+        gaps = [abs(q["exact_loss"] - q["predicted_loss"]) / max(q["predicted_loss"], 1e-12) for q in hit
+                if q["predicted_loss"] > 1e-9]
         s += (f"; largest distance {worst['distance_to_prediction']:.3f}"
               + (f", exact loss within {100 * max(gaps):.3f}% of the predicted minimum's" if gaps else ""))
-    s += f"; two or more local minima (bistable) at {len(bist)} of {len(rows)} λ values"
-    miss = [(r["lam"], q) for r in rows for q in r["runs"] if q["predicted_minimum"] is None]
+    s += f"; two or more local minima (bistable) at {len(bist)} of {len(rows)} {what} values"
+    miss = [(r, q) for r in rows for q in r["runs"] if q["predicted_minimum"] is None and not q.get("at_zero_loss")
+            and q.get("predicted_degenerate") is None]
     if miss:
         s += "; not at a predicted minimum: " + ", ".join(
-            f"λ = {lam:g} seed {q['seed']} (distance {q['distance_to_prediction']:.3f}"
+            f"{_setting(r)} seed {q['seed']} (distance {q['distance_to_prediction']:.3f}"
             + ("" if q["converged"] else ", not converged")
             + (f"; polishing its weights on the exact objective reaches a {q['diagnosis']['kind']} the family's starts "
                f"do not reach: per-child rate {', '.join(f'{x:.3f}' for x in q['diagnosis']['per_child_rate'])}, "
                f"tilt {', '.join(f'{x:.3f}' for x in q['diagnosis']['per_child_tilt'])}, loss {q['diagnosis']['loss']:.4f}"
-               if "diagnosis" in q else "") + ")" for lam, q in miss)
+               if "diagnosis" in q else "") + ")" for r, q in miss)
     return s + "."
 
 
@@ -392,7 +484,11 @@ def _note(r: dict) -> str:
           + (", the median at " + (f"λ ≈ {l1['empirical_threshold_median']:.3f}" if l1.get("empirical_threshold_median")
                                   is not None else "no λ of the grid")) + ". ")
     tk = r["topk"]
-    s += (f"TopK: predicted k* = {tk['predicted_k_threshold']}; trained: absorption rate >= 1/2 up to k = "
+    curve_k = "; ".join(f"k = {x['k']}: " + (", ".join(f"{m['absorption_rate']:.3f} (loss {m['loss']:.4f})"
+                                                       for m in x["minima"]) or "none")
+                        for x in tk.get("predicted_curve", []))
+    s += (f"TopK: predicted local minima per k (absorption rate, loss): {curve_k}; the rigid comparison's k* = "
+          f"{tk['predicted_k_threshold']}; trained (sampled): absorption rate >= 1/2 up to k = "
           f"{tk['largest_absorbing_k']}, below 1/2 from k = {tk['smallest_clean_k']}.")
     return s
 
@@ -401,19 +497,34 @@ def tables(r: dict) -> str:
     tol = r["config"]["match_tol"]
     out = []
     for c in r["curves"]:
+        topk = bool(c["rows"]) and "k" in c["rows"][0]
         out += [f"### {c['label']}", "",
-                "| λ | predicted minima: (absorption rate, tilt ⟨d_child, p⟩, parent gain, loss) | runs: seed → minimum "
-                f"(distance; exact loss vs predicted) |", "|---|---|---|"]
+                f"| {'k' if topk else 'λ'} | predicted minima: (absorption rate, tilt ⟨d_child, p⟩, parent gain, loss) |"
+                " runs: seed → minimum (distance; exact loss vs predicted) |", "|---|---|---|"]
         for row in c["rows"]:
             mins = "<br>".join(f"#{i}: ({m['absorption_rate']:.3f}, {m['tilt']:.3f}, {m['parent_gain']:.3f}, {m['loss']:.4f})"
                                for i, m in enumerate(row["minima"])) or "none found"
+            if topk:
+                mins += "".join(f"<br>degenerate d{i}: ({m['absorption_rate']:.3f}, {m['tilt']:.3f}, "
+                                f"{m['parent_gain']:.3f}, {m['loss']:.4f}), no descent found"
+                                for i, m in enumerate(row["other_stationary"])
+                                if m["kind"] == "degenerate" and m["check"].get("no_descent_found"))
+
+            def where(q):
+                if q["predicted_minimum"] is not None:
+                    return "#" + str(q["predicted_minimum"])
+                if q.get("at_zero_loss"):
+                    return "zero loss (global minimum set)"
+                if q.get("predicted_degenerate") is not None:
+                    return f"degenerate d{q['predicted_degenerate']}"
+                return "none"
             runs = "<br>".join(
-                f"{q['seed']} → {'#' + str(q['predicted_minimum']) if q['predicted_minimum'] is not None else 'none'} "
+                f"{q['seed']} → {where(q)} "
                 f"({q['distance_to_prediction']:.3f}; {q['exact_loss']:.4f} vs "
                 f"{q['predicted_loss'] if q['predicted_loss'] is None else format(q['predicted_loss'], '.4f')})"
                 + ("" if q["converged"] else f" not converged (plateau change {q['plateau_change']:.1e})")
                 for q in row["runs"])
-            out.append(f"| {row['lam']:g} | {mins} | {runs} |")
+            out.append(f"| {row['k'] if topk else format(row['lam'], 'g')} | {mins} | {runs} |")
         out.append("")
     out.append(f"Tolerance: a run is at minimum #i when every child's absorption rate and tilt are within {tol:g} of "
                "it (computed exactly from the trained weights, no sampling). Converged: the exact objective changed by "
@@ -466,16 +577,35 @@ def figure(r: dict):
     ax = axes[3]
     trow = r["topk"]["rows"]
     ks = [x["k"] for x in trow]
-    ax.errorbar(ks, [x["absorption_rate"]["mean"] for x in trow],
-                yerr=[[x["absorption_rate"]["mean"] - x["absorption_rate"]["low"] for x in trow],
-                      [x["absorption_rate"]["high"] - x["absorption_rate"]["mean"] for x in trow]], fmt="o-",
-                label="absorption rate (trained, sampled)")
-    ax.axvline(r["topk"]["predicted_k_threshold"] - 0.5, color="k", ls=":", label=f"predicted k* = {r['topk']['predicted_k_threshold']}")
+    tcurve = next((c for c in r["curves"] if c.get("activation") == "topk_relu"), None)
+    if tcurve is not None:  # predicted minima per k (filled: the lowest-loss one), degenerate points, trained runs
+        first = [(x["k"], x["minima"][0]["absorption_rate"]) for x in tcurve["rows"] if x["minima"]]
+        if first:
+            ax.plot(*zip(*first), "-", color="k", lw=1.5, label="predicted: lowest-loss minimum")
+        other = [(x["k"], m["absorption_rate"]) for x in tcurve["rows"] for m in x["minima"][1:]]
+        if other:
+            ax.plot(*zip(*other), "s", mfc="none", mec="k", ms=8, label="predicted: other local minima")
+        flat = [(x["k"], m["absorption_rate"]) for x in tcurve["rows"] for m in x["other_stationary"]
+                if m["kind"] == "degenerate" and m["check"].get("no_descent_found")]
+        if flat:
+            ax.plot(*zip(*flat), "D", mfc="none", mec="C1", ms=8, label="predicted: degenerate, no descent found")
+        for x in tcurve["rows"]:
+            for n, q in enumerate(x["runs"]):
+                ok = q["predicted_minimum"] is not None or q.get("at_zero_loss")
+                color = "C2" if ok else ("C1" if q.get("predicted_degenerate") is not None else "C3")
+                ax.scatter([x["k"] + 0.06 * (n - 1)], [q["absorption_rate"]], color=color,
+                           marker="o" if q["converged"] else "x", s=22, zorder=3)
+        ax.scatter([], [], color="C2", s=22, label="trained, at a predicted minimum (or zero loss)")
+        ax.scatter([], [], color="C1", s=22, label="trained, at a degenerate point")
+        ax.scatter([], [], color="C3", s=22, label="trained, at none")
+    ax.plot(ks, [x["absorption_rate"]["mean"] for x in trow], ":", color="C0", label="mean absorption rate (trained, sampled)")
+    ax.axvline(r["topk"]["predicted_k_threshold"] - 0.5, color="gray", ls="--", lw=0.8,
+               label=f"rigid comparison's k* = {r['topk']['predicted_k_threshold']}")
     ax.set_xlabel("TopK budget k")
     ax.set_ylim(-0.05, 1.05)
     ax.set_xticks(ks)
-    ax.set_title("TopK∘ReLU (no penalty)")
-    ax.legend(fontsize=7)
+    ax.set_title("TopK∘ReLU (λ = 0): absorption rate")
+    ax.legend(fontsize=6.5)
     fig.tight_layout()
     return fig
 
@@ -485,5 +615,6 @@ STUDY = Study(name=NAME, config=AbsorptionConfig, compute=compute, figure=figure
                       "absorption rate, child-decoder tilt, parent gain and loss as functions of λ, several where the model is "
                       "bistable — against ReLU SAEs (and a transcoder) trained to convergence across λ and seeds; the closed-form "
                       "threshold λ* of theory/absorption.py kept as what it is, the crossing of two rigid configurations, and the "
-                      "TopK budget threshold k* (studies/absorption.py). Panels: rate, tilt, loss against λ (curve = predicted, "
-                      "dots = trained: green at a predicted minimum, red at none, x = not converged); TopK.")
+                      "TopK budget threshold k*; and the same curve in the TopK budget k (λ = 0), with TopK∘ReLU SAEs trained to "
+                      "convergence per k. Panels: rate, tilt, loss against λ (curve = predicted, dots = trained: green at a "
+                      "predicted minimum, red at none, x = not converged); absorption rate against k.")

@@ -6,9 +6,9 @@ import pytest
 from sdl_theory.cli import main
 
 TINY = {
-    "absorption": ["--set", "lams=0.3,2.5", "--set", "ks=1,2", "--set", "topk_steps=40", "--set", "eval_events=200",
+    "absorption": ["--set", "lams=0.3,2.5", "--set", "ks=1", "--set", "topk_steps=40", "--set", "eval_events=200",
                    "--set", "extra_lams=0.3", "--set", "extra_seeds=1", "--set", "extra_children=2",
-                   "--set", "refine_steps=5", "--set", "refine_batch=256"],
+                   "--set", "refine_steps=5", "--set", "refine_batch=256", "--set", "bias_seeds=0"],
     "shrinkage": ["--set", "lams=0.0,1.0", "--set", "biases=0", "--set", "eval_events=200"],
     "partial-minima": ["--set", "eps=0.0,0.1", "--set", "widths=3", "--set", "random_seeds=1", "--set", "gd_steps=50"],
     "resampling": ["--set", "resample_every=20", "--set", "topk_scales=2.0"],
@@ -59,8 +59,16 @@ def test_study_api_refuses_a_foreign_config():
         studies.get("nope")
 
 
-def test_absorption_result_has_both_thresholds(tmp_path):
-    main(["study", "absorption", "--out", str(tmp_path), "--seeds", "1", "--steps", "40"] + TINY["absorption"])
+def test_absorption_result_has_both_thresholds(tmp_path, monkeypatch):
+    import functools
+
+    import theory.absorption_bias as ab
+
+    # the encoder-bias arm at one λ from two starts only (its polygon objective is the slow part)
+    monkeypatch.setattr(ab, "stationary_points_bias",
+                        functools.partial(ab.stationary_points_bias, gammas=(0.0,), parent_biases=(0.0,)))
+    main(["study", "absorption", "--out", str(tmp_path), "--seeds", "1", "--steps", "40"] + TINY["absorption"]
+         + ["--set", "bias_seeds=1", "--set", "bias_lams=1.2"])
     data = json.loads((tmp_path / "absorption.json").read_text())
     assert data["l1"]["predicted_threshold"] == pytest.approx(1.6126, abs=1e-3)
     assert data["topk"]["predicted_k_threshold"] == 2
@@ -74,7 +82,14 @@ def test_absorption_result_has_both_thresholds(tmp_path):
             for q in row["runs"]:
                 assert {"converged", "predicted_minimum", "distance_to_prediction", "exact_loss"} <= set(q)
                 assert q["predicted_minimum"] is None or q["distance_to_prediction"] <= data["config"]["match_tol"]
-    assert {c["label"] for c in data["curves"]} == {"SAE, K = 2", "transcoder, K = 2"}
+    assert {c["label"] for c in data["curves"]} == {"SAE, K = 2", "TopK∘ReLU, K = 2", "transcoder, K = 2",
+                                                    "SAE with encoder bias, K = 1"}
+    bias = next(c for c in data["curves"] if c.get("encoder_bias"))
+    assert bias["rows"][0]["minima"] and all(len(q["b_E"]) == 2 for q in bias["rows"][0]["runs"])
+    # the TopK curve in k: per k the predicted minima (k = 1: a partially absorbed one below the fully absorbed one)
+    tk = data["topk"]["predicted_curve"]
+    assert [c["k"] for c in tk] == [1] and len(tk[0]["minima"]) >= 2
+    assert 0 < tk[0]["minima"][0]["absorption_rate"] < 1 and tk[0]["minima"][-1]["absorption_rate"] > 0.99
 
 
 def test_study_bad_input(tmp_path, capsys):

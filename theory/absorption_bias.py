@@ -360,7 +360,9 @@ def observables_bias(h: Hierarchy, W_E, b_E, W_D, *, off_fraction: float = 0.1, 
                      parent_cos: float = 0.3) -> dict:
     """The absorption rate and tilt of :func:`theory.absorption_curve.observables`, with a bias: per child, the
     probability of the cells (active lines and the "contributes" lines ``a_i ||d_i|| = off_fraction · m_P`` together)
-    where no contributing latent is a pure parent latent while a contributing latent mixes parent and child."""
+    where no contributing latent is a pure parent latent while a contributing latent mixes parent and child.
+    ``parent_gain``: on a parent-alone event, ``E[x̂ · p] / E[m_P]`` (with a bias the reconstruction is affine in
+    ``m_P``, so this replaces the no-bias module's per-unit gain; they agree when one latent fires, without bias)."""
     n_q = W_E.shape[0]
     norms = np.linalg.norm(W_D, axis=0)
     unit_out = h.W_r / np.linalg.norm(h.W_r, axis=0)
@@ -385,9 +387,14 @@ def observables_bias(h: Hierarchy, W_E, b_E, W_D, *, off_fraction: float = 0.1, 
                 absorbed += P
         rates.append(absorbed / total)
         tilts.append(float(dec[int(np.argmax(np.where(on, dec[:, j], -np.inf))), 0]) if on.any() else float("nan"))
+    # parent gain: on a parent-alone event, E[x̂ · p] / E[m_P] (the fraction of the parent reconstructed along p)
+    along = 0.0
+    for P, m1, _, S in parent_cells(h, W_E @ h.W_p[:, 0], b_E):
+        along += float(((W_D[:, S].T @ unit_out[:, 0]) * ((W_E @ h.W_p[:, 0])[S] * m1 + b_E[S] * P)).sum())
+    cP, bP = _law(h.parent_law)
     loss = exact_objective_bias(h, W_E, b_E, W_D, 0.0, gradient=False)[0]
     return {"absorption_rate": float(np.mean(rates)), "per_child_rate": rates, "tilt": float(np.mean(tilts)),
-            "per_child_tilt": tilts, "reconstruction_loss": float(loss)}
+            "per_child_tilt": tilts, "parent_gain": along / (cP + bP), "reconstruction_loss": float(loss)}
 
 
 def stationary_points_bias(h: Hierarchy, lam: float, *, gammas=(0.0, 2.0), parent_biases=(0.0, -0.5),
