@@ -1,4 +1,4 @@
-"""The exact hierarchy objective with an encoder bias: polygons instead of wedges (THEORY.md §7, C7).
+"""The exact hierarchy objective with an encoder bias (and JumpReLU thresholds): polygons instead of wedges (THEORY.md §7, C7).
 
 :mod:`theory.absorption_curve` computes the exact objective of the parent + K children model without biases: a
 pre-activation ``A_i m_P + B_i m_C`` changes sign on a ray, so the active set depends on the ratio ``m_C/m_P`` only.
@@ -20,11 +20,18 @@ unbounded). This module integrates over them exactly:
 - constant magnitudes make one axis a point: the cells are intervals of the other (exact tail moments), or a
   point mass when both are constant.
 
-The objective is ``E ||y − W_D ReLU(W_E x + b)||² + λ E Σ_i a_i ||d_i||``, per event as in
-:func:`theory.absorption_curve.exact_objective` (which it equals at ``b = 0``, tested). ReLU's per-event loss is
-continuous where a latent switches (``a_i = 0`` on the line), so the moving polygon edges add nothing to the
-gradient (Leibniz): the exact gradient ``(g_E, g_b, g_D)`` is the expectation of the per-event gradient over the
-cells. JumpReLU thresholds (a jump of ``θ`` across the line) would add line integrals; not done here.
+The objective is ``E ||y − W_D σ(W_E x + b)||² + λ E Σ_i a_i ||d_i||`` with σ = ReLU or JumpReLU(θ) (``a_i = z_i``
+where ``z_i > θ_i``, else 0), per event as in :func:`theory.absorption_curve.exact_objective` (which it equals at
+``b = 0``, θ = 0; tested). ReLU's per-event loss is continuous where a latent switches (``a_i = 0`` on the line),
+so the moving polygon edges add nothing to the gradient (Leibniz): the exact gradient ``(g_E, g_b, g_D)`` is the
+expectation of the per-event gradient over the cells. JumpReLU's jumps by ``θ_i`` there, and each line adds
+``∫ Δf (∂g/∂p) ρ ds / |∇g|``: a polynomial times an exponential along the line, closed form like the cells
+(:func:`_line_moments`).
+
+**θ is not a free hyperparameter here.** With the L1 term on ``a_i ||d_i||``, ``(θ, W_E, b, W_D)`` and
+``(cθ, c W_E, c b, W_D / c)`` are the same model, so the stationary points for all θ > 0 are one set up to that
+scaling: the curve in θ is flat (tested). The threshold matters only relative to each latent's scale, which
+training chooses; what distinguishes JumpReLU from ReLU + bias is the jump itself.
 """
 from __future__ import annotations
 
@@ -190,28 +197,103 @@ def parent_cells(h: Hierarchy, z: np.ndarray, bias: np.ndarray):
             for t0, t1, tm in _intervals(z, bias, -np.inf)]
 
 
-def exact_objective_bias(h: Hierarchy, W_E, b_E, W_D, lam: float, *, gradient: bool = True):
-    """``(loss, g_E, g_b, g_D)``: the exact expected objective with encoder bias ``b_E`` (ReLU + L1) and its exact
-    gradient (``None``s when ``gradient=False``)."""
+def _line_moments(h: Hierarchy, A: float, B: float, off: float, others: tuple):
+    """Segments of the line ``A m_P + B m_C + off = 0`` inside the support, cut where the other lines (rows
+    ``(A_j, B_j, off_j)`` of ``others``) cross it: ``(point on the segment, L0, L1, L2)`` with
+    ``L_ab = ∫_segment m_P^a m_C^b ρ(m) ds / |∇g|`` (the density of the event on the line, per unit of ``g``'s
+    value: the weight of a Leibniz edge term)."""
+    (cP, bP), (cC, bC) = _law(h.parent_law), _law(h.child_law)
+    out = []
+
+    def pack(H, pt):
+        out.append((pt, H[0], np.array([H[1], H[2]]), np.array([[H[3], H[4]], [H[4], H[5]]])))
+
+    def fdens(c, b, t):  # density of c + b X at t
+        return float(np.exp(-(t - c) / b)) / b if t >= c else 0.0
+
+    if bP == 0 and bC == 0:
+        return out  # a point mass: the line carries no probability
+    if bC == 0 or bP == 0:
+        if bC == 0:  # m_C = c_C: a point m_P = x*
+            if A == 0:
+                return out
+            x = -(B * cC + off) / A
+            if x > cP:
+                w = fdens(cP, bP, x) / abs(A)
+                pack([w * x**a * cC**b for a, b in _AB], (x, cC))
+        else:
+            if B == 0:
+                return out
+            y = -(A * cP + off) / B
+            if y > cC:
+                w = fdens(cC, bC, y) / abs(B)
+                pack([w * cP**a * y**b for a, b in _AB], (cP, y))
+        return out
+    if B == 0:  # vertical: m_P = x_v, m_C over (c_C, ∞) cut by the other lines
+        if A == 0:
+            return out
+        xv = -off / A
+        if xv <= cP:
+            return out
+        cuts = sorted({float(-(A2 * xv + o2) / B2) for A2, B2, o2 in others if B2 != 0} - {np.nan})
+        cuts = [c for c in cuts if np.isfinite(c) and c > cC]
+        edges = [cC, *cuts, np.inf]
+        w = fdens(cP, bP, xv) / abs(A)
+        for y0, y1 in zip(edges[:-1], edges[1:]):
+            ym = y0 + 1.0 if not np.isfinite(y1) else 0.5 * (y0 + y1)
+            pack([w * xv**a * _interval_moment(cC, bC, b, y0, y1) for a, b in _AB], (xv, ym))
+        return out
+    al, be = -A / B, -off / B
+    L = np.array([(A, B, off), *others], dtype=float).reshape(-1, 3)
+    edges = [cP, *_x_breaks(L, cP, cC), np.inf]
+    r = 1.0 / bP + al / bC
+    c0 = cP / bP - (be - cC) / bC
+    scale = 1.0 / (bP * bC * abs(B))
+    T = ([scale], [be * scale, al * scale], [be * be * scale, 2 * al * be * scale, al * al * scale])
+    for x0, x1 in zip(edges[:-1], edges[1:]):
+        xm = x0 + 1.0 if not np.isfinite(x1) else 0.5 * (x0 + x1)
+        if al * xm + be <= cC:
+            continue
+        pack([_poly_exp_integral([0.0] * a + T[b], r, c0, x0, x1) for a, b in _AB], (xm, al * xm + be))
+    return out
+
+
+def _theta_vector(theta, n_q: int) -> np.ndarray:
+    t = np.broadcast_to(np.asarray(0.0 if theta is None else theta, dtype=float), (n_q,)).copy()
+    if not np.all(np.isfinite(t)) or (t < 0).any():
+        raise SDLInputError(f"JumpReLU thresholds θ must be finite and >= 0, got {theta!r}")
+    return t
+
+
+def exact_objective_bias(h: Hierarchy, W_E, b_E, W_D, lam: float, *, theta=None, gradient: bool = True):
+    """``(loss, g_E, g_b, g_D)``: the exact expected objective with encoder bias ``b_E`` and its exact gradient
+    (``None``s when ``gradient=False``). ``theta``: JumpReLU thresholds (one number or one per latent; ``None`` or
+    0: ReLU), latent i active iff ``z_i > θ_i`` and then ``a_i = z_i``.
+
+    ReLU's per-event loss is continuous where a latent switches, so only the cells' interiors count. JumpReLU's
+    jumps there (``a_i`` goes from 0 to ``θ_i``): the line ``z_i = θ_i`` adds the Leibniz edge term
+    ``∫_line Δf (∂g/∂p) ρ ds / |∇g|`` with ``Δf = ||r − θ_i d_i||² − ||r||² + λ θ_i ||d_i||`` (``r``: the residual
+    of the other active latents, linear in m on the line) and ``∂g/∂p = m`` for the encoder row, 1 for the bias
+    (:func:`_line_moments`; the threshold's own gradient would be minus the bias's)."""
     W_E, W_D = _check(h, W_E, W_D, "relu", None)
     b_E = np.asarray(b_E, dtype=float)
     if b_E.shape != (W_E.shape[0],):
         raise SDLInputError(f"b_E must have one entry per latent ({W_E.shape[0]}), got shape {b_E.shape}")
     if lam < 0:
         raise SDLInputError(f"λ must be >= 0, got {lam}")
+    th = _theta_vector(theta, W_E.shape[0])
+    off = b_E - th  # latent i is active on the positive side of Z_i · m + off_i
     norms = np.linalg.norm(W_D, axis=0)
     unit = W_D / np.where(norms > 0, norms, 1.0)
     loss, gE, gb, gD = 0.0, np.zeros_like(W_E), np.zeros_like(b_E), np.zeros_like(W_D)
     for prob, Xin, Xout in h.events():
         Z = W_E @ Xin
         if Xin.shape[1] == 1:
-            cells = [(P, np.array([m1]), np.array([[m2]]), S) for P, m1, m2, S in parent_cells(h, Z[:, 0], b_E)]
+            cells = [(P, np.array([m1]), np.array([[m2]]), S) for P, m1, m2, S in parent_cells(h, Z[:, 0], off)]
         else:
-            cells = child_cells(h, Z, b_E)
+            cells = child_cells(h, Z, off)
         for P, mu, M, S in cells:
-            if P <= 0 or not S.any():
-                if P > 0:
-                    loss += prob * float(np.trace(Xout @ M @ Xout.T))
+            if P <= 0:
                 continue
             ZS, DS, cS = Z[S], W_D[:, S], b_E[S]
             R, u = Xout - DS @ ZS, DS @ cS  # residual r(m) = R m − u
@@ -223,7 +305,39 @@ def exact_objective_bias(h: Hierarchy, W_E, b_E, W_D, lam: float, *, gradient: b
                 gD[:, S] += prob * (-2 * (Erm @ ZS.T + np.outer(Er, cS)) + lam * unit[:, S] * Ea[None, :])
                 gE[S] += prob * (-2 * DS.T @ Erm + lam * np.outer(norms[S], mu)) @ Xin.T
                 gb[S] += prob * (-2 * DS.T @ Er + lam * norms[S] * P)
+        if not gradient or not (th > 0).any():
+            continue
+        for i in np.flatnonzero(th > 0):
+            rows = [j for j in range(len(th)) if j != i]
+            if Xin.shape[1] == 1:
+                segs = _parent_point(h, Z[i, 0], off[i])
+                others_at = lambda pt: Z[rows, 0] * pt[0] + off[rows] > 0  # noqa: E731
+            else:
+                segs = _line_moments(h, Z[i, 0], Z[i, 1], off[i], tuple(map(tuple, np.column_stack(
+                    [Z[rows, 0], Z[rows, 1], off[rows]]))))
+                others_at = lambda pt: Z[rows] @ np.asarray(pt) + off[rows] > 0  # noqa: E731
+            for pt, L0, L1, L2 in segs:
+                S = np.zeros(len(th), dtype=bool)
+                S[rows] = others_at(pt)
+                R, u = Xout - W_D[:, S] @ Z[S], W_D[:, S] @ b_E[S]
+                d = W_D[:, i]
+                alpha = -2 * th[i] * (R.T @ d)  # Δf(m) = α0 + α · m on the line
+                alpha0 = 2 * th[i] * float(d @ u) + th[i] ** 2 * float(d @ d) + lam * norms[i] * th[i]
+                gE[i] += prob * (alpha0 * L1 + L2 @ alpha) @ Xin.T
+                gb[i] += prob * (alpha0 * L0 + float(alpha @ L1))
     return (loss, gE, gb, gD) if gradient else (loss, None, None, None)
+
+
+def _parent_point(h: Hierarchy, A: float, off: float):
+    """The parent-alone event's edge ``A m_P + off = 0``: ``[(point, L0, L1, L2)]`` (1-d moments) or none."""
+    cP, bP = _law(h.parent_law)
+    if bP == 0 or A == 0:
+        return []
+    x = -off / A
+    if x <= cP:
+        return []
+    w = float(np.exp(-(x - cP) / bP)) / bP / abs(A)
+    return [((x,), w, np.array([w * x]), np.array([[w * x * x]]))]
 
 
 # ------------------------------------------------------------------------------------ stationary points with bias
@@ -236,77 +350,85 @@ def _unpack3(theta, n_q: int, h: Hierarchy):
     return theta[:nE].reshape(n_q, h.n_p), theta[nE:nE + n_q], theta[nE + n_q:].reshape(h.n_r, n_q)
 
 
-def _fg(h, theta, n_q, lam):
-    loss, gE, gb, gD = exact_objective_bias(h, *_unpack3(theta, n_q, h), lam)
+def _fg(h, theta, n_q, lam, thr=None):
+    loss, gE, gb, gD = exact_objective_bias(h, *_unpack3(theta, n_q, h), lam, theta=thr)
     return loss, _pack3(gE, gb, gD)
 
 
-def _f(h, theta, n_q, lam):
-    return exact_objective_bias(h, *_unpack3(theta, n_q, h), lam, gradient=False)[0]
+def _f(h, theta, n_q, lam, thr=None):
+    return exact_objective_bias(h, *_unpack3(theta, n_q, h), lam, theta=thr, gradient=False)[0]
 
 
-def hessian_bias(h, theta, n_q, lam, step=1e-5) -> np.ndarray:
-    """Central differences of the exact gradient (continuous: ReLU's per-event loss has no jumps)."""
+def hessian_bias(h, theta, n_q, lam, step=1e-5, thr=None) -> np.ndarray:
+    """Central differences of the exact gradient (continuous, edge terms included for JumpReLU thresholds
+    ``thr``; smooth away from the parameters where two edges meet)."""
     n = theta.size
     H = np.zeros((n, n))
     for c in range(n):
         e = np.zeros(n)
         e[c] = step
-        H[:, c] = (_fg(h, theta + e, n_q, lam)[1] - _fg(h, theta - e, n_q, lam)[1]) / (2 * step)
+        H[:, c] = (_fg(h, theta + e, n_q, lam, thr)[1] - _fg(h, theta - e, n_q, lam, thr)[1]) / (2 * step)
     return 0.5 * (H + H.T)
 
 
-def polish_bias(h: Hierarchy, W_E, b_E, W_D, lam, *, max_iter: int = 2000, newton: int = 20, gtol: float = 1e-10):
-    """L-BFGS on the exact objective from ``(W_E, b_E, W_D)``, then Newton on ``∇L = 0`` (least squares on the
-    Hessian, so flat directions do not stop it). Returns ``(theta, loss, ||∇L||)``."""
+def polish_bias(h: Hierarchy, W_E, b_E, W_D, lam, *, thresholds=None, max_iter: int = 2000, newton: int = 20,
+                gtol: float = 1e-10):
+    """L-BFGS on the exact objective from ``(W_E, b_E, W_D)`` (JumpReLU ``thresholds`` θ fixed, or ReLU), then
+    Newton on ``∇L = 0`` (least squares on the Hessian, so flat directions do not stop it). Returns
+    ``(parameter vector, loss, ||∇L||)``."""
     from scipy.optimize import minimize
 
     n_q = np.asarray(W_E).shape[0]
+    thr = None if thresholds is None else _theta_vector(thresholds, n_q)
     theta = _pack3(W_E, b_E, W_D).astype(float)
-    res = minimize(lambda t: _fg(h, t, n_q, lam), theta, jac=True, method="L-BFGS-B",
+    res = minimize(lambda t: _fg(h, t, n_q, lam, thr), theta, jac=True, method="L-BFGS-B",
                    options={"maxiter": max_iter, "gtol": 1e-8, "ftol": 1e-15, "maxcor": 30})
     theta = res.x
-    loss, g = _fg(h, theta, n_q, lam)
+    loss, g = _fg(h, theta, n_q, lam, thr)
     for _ in range(newton):
         if np.linalg.norm(g) < gtol:
             break
-        t_new = theta - np.linalg.lstsq(hessian_bias(h, theta, n_q, lam), g, rcond=1e-10)[0]
-        l_new, g_new = _fg(h, t_new, n_q, lam)
+        t_new = theta - np.linalg.lstsq(hessian_bias(h, theta, n_q, lam, thr=thr), g, rcond=1e-10)[0]
+        l_new, g_new = _fg(h, t_new, n_q, lam, thr)
         if np.linalg.norm(g_new) >= np.linalg.norm(g):
             break
         theta, loss, g = t_new, l_new, g_new
     return theta, float(loss), float(np.linalg.norm(g))
 
 
-def _events_cells(h: Hierarchy, W_E, b_E):
+def _events_cells(h: Hierarchy, W_E, off):
     """Per event type ``(probability, [(P, S), ...])``: the probability and active set of every cell."""
     out = []
     for prob, Xin, _ in h.events():
         Z = W_E @ Xin
         if Xin.shape[1] == 1:
-            out.append((prob, [(P, S) for P, _, _, S in parent_cells(h, Z[:, 0], b_E)]))
+            out.append((prob, [(P, S) for P, _, _, S in parent_cells(h, Z[:, 0], off)]))
         else:
-            out.append((prob, [(P, S) for P, _, _, S in child_cells(h, Z, b_E)]))
+            out.append((prob, [(P, S) for P, _, _, S in child_cells(h, Z, off)]))
     return out
 
 
-def classify_bias(h: Hierarchy, theta, n_q: int, lam: float, *, tol: float = 1e-6, n_random: int = 24,
-                  radii=(1e-4, 1e-3), seed: int = 0) -> dict:
+def classify_bias(h: Hierarchy, theta, n_q: int, lam: float, *, thresholds=None, tol: float = 1e-6,
+                  n_random: int = 24, radii=(1e-4, 1e-3), seed: int = 0) -> dict:
     """The Hessian off the exact symmetries — each live latent's rescaling ``(c e_i, c b_i, d_i / c)`` and every
     parameter of a latent that fires on no cell of positive probability — then the same independent check as
     :func:`theory.absorption_curve.check_type`: a ``minimum`` must not decrease under ``n_random`` seeded random
     perturbations (both signs, at the ``radii`` of the parameter norm); a ``saddle`` must decrease along the
     eigenvector of its negative eigenvalue. A dead latent's encoder directions are probed the same way (it may
-    switch on once moved), not trusted to be flat."""
+    switch on once moved), not trusted to be flat. JumpReLU ``thresholds``: a latent with ``θ_i > 0`` has no
+    rescaling symmetry (``z_i > θ_i`` is not scale-invariant)."""
     W_E, b_E, W_D = _unpack3(theta, n_q, h)
+    thr = _theta_vector(thresholds, n_q)
     live = np.zeros(n_q, dtype=bool)
-    for _, cells in _events_cells(h, W_E, b_E):
+    for _, cells in _events_cells(h, W_E, b_E - thr):
         for P, S in cells:
             if P > 1e-12:
                 live |= S
     zE, zb, zD = np.zeros_like(W_E), np.zeros_like(b_E), np.zeros_like(W_D)
     flat, probe = [], []
     for i in range(n_q):
+        if live[i] and thr[i] > 0:
+            continue
         if live[i]:
             dE, db, dD = zE.copy(), zb.copy(), zD.copy()
             dE[i], db[i], dD[:, i] = W_E[i], b_E[i], -W_D[:, i]
@@ -324,7 +446,7 @@ def classify_bias(h: Hierarchy, theta, n_q: int, lam: float, *, tol: float = 1e-
                     db[i] = 1.0
                 flat.append(_pack3(dE, db, zD))
                 probe.append(flat[-1])
-    H = hessian_bias(h, theta, n_q, lam)
+    H = hessian_bias(h, theta, n_q, lam, thr=thr)
     n = theta.size
     if flat:
         U, sv, _ = np.linalg.svd(np.array(flat).T, full_matrices=True)
@@ -334,20 +456,23 @@ def classify_bias(h: Hierarchy, theta, n_q: int, lam: float, *, tol: float = 1e-
         rank, comp = 0, np.eye(n)
     ev, V = np.linalg.eigh(comp.T @ H @ comp)
     scale = max(1.0, float(np.abs(ev).max()))
-    base = _f(h, theta, n_q, lam)
+    base = _f(h, theta, n_q, lam, thr)
     floor = 1e-12 * max(1.0, abs(base))
-    drops = [_f(h, theta + s * t * v, n_q, lam) - base for v in probe for t in (1e-3, 1e-2) for s in (1, -1)]
+    if base <= 1e-12 * max(1.0, _f(h, np.zeros_like(theta), n_q, lam, thr)):  # L >= 0: zero is the global minimum
+        return {"min_eigenvalue": float(np.linalg.eigvalsh(H).min()), "n_flat": len(flat), "kind": "minimum",
+                "check": {"zero_loss": True, "confirmed": True}}
+    drops = [_f(h, theta + s * t * v, n_q, lam, thr) - base for v in probe for t in (1e-3, 1e-2) for s in (1, -1)]
     out = {"min_eigenvalue": float(ev.min()), "n_flat": rank}
     if ev.min() < -tol * scale or min(drops, default=0.0) < -floor:
         d = comp @ V[:, 0]
-        ch = min(_f(h, theta + s * t * d, n_q, lam) - base for t in (1e-3, 1e-2) for s in (1, -1))
+        ch = min(_f(h, theta + s * t * d, n_q, lam, thr) - base for t in (1e-3, 1e-2) for s in (1, -1))
         out.update(kind="saddle", check={"descent_change": float(ch), "confirmed": bool(ch < -floor)
                                          if ev.min() < -tol * scale else None})
         return out
     rng = np.random.default_rng(seed)
     r0 = max(1.0, float(np.linalg.norm(theta)))
     dirs = list(rng.normal(size=(n_random, n))) + [comp @ V[:, c] for c in range(len(ev)) if abs(ev[c]) <= tol * scale]
-    worst = min(_f(h, theta + s * r * r0 * v / np.linalg.norm(v), n_q, lam) - base
+    worst = min(_f(h, theta + s * r * r0 * v / np.linalg.norm(v), n_q, lam, thr) - base
                 for v in dirs for r in radii for s in (1, -1))
     kind = "minimum" if ev.min() > tol * scale else "degenerate"
     out.update(kind=kind, check={"largest_decrease": float(min(worst, 0.0)), "n_directions": len(dirs),
@@ -356,14 +481,15 @@ def classify_bias(h: Hierarchy, theta, n_q: int, lam: float, *, tol: float = 1e-
     return out
 
 
-def observables_bias(h: Hierarchy, W_E, b_E, W_D, *, off_fraction: float = 0.1, pure_cos: float = 0.9,
-                     parent_cos: float = 0.3) -> dict:
+def observables_bias(h: Hierarchy, W_E, b_E, W_D, *, thresholds=None, off_fraction: float = 0.1,
+                     pure_cos: float = 0.9, parent_cos: float = 0.3) -> dict:
     """The absorption rate and tilt of :func:`theory.absorption_curve.observables`, with a bias: per child, the
     probability of the cells (active lines and the "contributes" lines ``a_i ||d_i|| = off_fraction · m_P`` together)
     where no contributing latent is a pure parent latent while a contributing latent mixes parent and child.
     ``parent_gain``: on a parent-alone event, ``E[x̂ · p] / E[m_P]`` (with a bias the reconstruction is affine in
     ``m_P``, so this replaces the no-bias module's per-unit gain; they agree when one latent fires, without bias)."""
     n_q = W_E.shape[0]
+    thr = _theta_vector(thresholds, n_q)
     norms = np.linalg.norm(W_D, axis=0)
     unit_out = h.W_r / np.linalg.norm(h.W_r, axis=0)
     dec = (W_D / np.where(norms > 0, norms, 1.0)).T @ unit_out
@@ -373,7 +499,7 @@ def observables_bias(h: Hierarchy, W_E, b_E, W_D, *, off_fraction: float = 0.1, 
         Z = W_E @ h.W_p[:, [0, j]]
         # contributes: a_i ||d_i|| − f m_P > 0 with a_i > 0, i.e. both lines on the positive side
         Zc = np.vstack([Z, Z * norms[:, None] - np.array([off_fraction, 0.0])])
-        bc = np.concatenate([b_E, b_E * norms])
+        bc = np.concatenate([b_E - thr, b_E * norms])  # active past the threshold; a_i = z_i
         mix = (dec[:, 0] > parent_cos) & (dec[:, j] > parent_cos)
         total = absorbed = 0.0
         on = np.zeros(n_q, dtype=bool)
@@ -389,42 +515,43 @@ def observables_bias(h: Hierarchy, W_E, b_E, W_D, *, off_fraction: float = 0.1, 
         tilts.append(float(dec[int(np.argmax(np.where(on, dec[:, j], -np.inf))), 0]) if on.any() else float("nan"))
     # parent gain: on a parent-alone event, E[x̂ · p] / E[m_P] (the fraction of the parent reconstructed along p)
     along = 0.0
-    for P, m1, _, S in parent_cells(h, W_E @ h.W_p[:, 0], b_E):
+    for P, m1, _, S in parent_cells(h, W_E @ h.W_p[:, 0], b_E - thr):
         along += float(((W_D[:, S].T @ unit_out[:, 0]) * ((W_E @ h.W_p[:, 0])[S] * m1 + b_E[S] * P)).sum())
     cP, bP = _law(h.parent_law)
-    loss = exact_objective_bias(h, W_E, b_E, W_D, 0.0, gradient=False)[0]
+    loss = exact_objective_bias(h, W_E, b_E, W_D, 0.0, theta=thr, gradient=False)[0]
     return {"absorption_rate": float(np.mean(rates)), "per_child_rate": rates, "tilt": float(np.mean(tilts)),
             "per_child_tilt": tilts, "parent_gain": along / (cP + bP), "reconstruction_loss": float(loss)}
 
 
-def stationary_points_bias(h: Hierarchy, lam: float, *, gammas=(0.0, 2.0), parent_biases=(0.0, -0.5),
-                           stationary_tol: float = 1e-6, dedupe_tol: float = 1e-4) -> list[dict]:
+def stationary_points_bias(h: Hierarchy, lam: float, *, thresholds=None, gammas=(0.0, 2.0),
+                           parent_biases=(0.0, -0.5), absorbed: bool = True, stationary_tol: float = 1e-6,
+                           dedupe_tol: float = 1e-4) -> list[dict]:
     """Stationary points of the exact objective with an encoder bias, from the partially absorbed family
     (:func:`theory.absorption_curve.family_start`, every γ pattern) with the parent latent's bias from
     ``parent_biases`` and the children's at 0, and from the fully absorbed end; polished and classified
     (:func:`classify_bias`), sorted by loss. Each is a dict (weights, loss, gradient norm, kind, check,
-    observables, start)."""
+    observables, start). ``thresholds``: JumpReLU θ (fixed; one number or one per latent), the curve in θ."""
     from theory.absorption_curve import _gamma_patterns, absorbed_start, children_exchangeable, family_start
 
     n_q = 1 + h.n_children
     ex = children_exchangeable(h)
     starts = [((*family_start(h, gam), bP), {"gammas": [float(g) for g in gam], "parent_bias": float(bP)})
               for gam in _gamma_patterns(h.n_children, gammas, ex) for bP in parent_biases]
-    starts += [((*absorbed_start(h, 0.0), 0.0), {"absorbed_end": True})]
+    starts += [((*absorbed_start(h, 0.0), 0.0), {"absorbed_end": True})] if absorbed else []
     pts = []
     for (W_E, W_D, bP), start in starts:
         b = np.zeros(n_q)
         b[0] = bP
-        theta, loss, gn = polish_bias(h, W_E, b, W_D, lam)
+        theta, loss, gn = polish_bias(h, W_E, b, W_D, lam, thresholds=thresholds)
         if gn > stationary_tol:
             continue
         WE, bE, WD = _unpack3(theta, n_q, h)
-        obs = observables_bias(h, WE, bE, WD)
+        obs = observables_bias(h, WE, bE, WD, thresholds=thresholds)
         key = np.array([loss, *obs["per_child_rate"], *obs["per_child_tilt"]])
         if any(np.abs(key - np.array([p["loss"], *p["per_child_rate"], *p["per_child_tilt"]])).max() < dedupe_tol
                for p in pts):
             continue
-        c = classify_bias(h, theta, n_q, lam)
+        c = classify_bias(h, theta, n_q, lam, thresholds=thresholds)
         pts.append({"W_E": WE.tolist(), "b_E": bE.tolist(), "W_D": WD.tolist(), "loss": loss, "grad_norm": gn,
                     **c, **obs, "start": start})
     return sorted(pts, key=lambda p: p["loss"])

@@ -51,3 +51,73 @@ def test_bias_bad_input():
     h = Hierarchy(1)
     with pytest.raises(SDLInputError, match="b_E must have one entry per latent"):
         exact_objective_bias(h, np.eye(2), np.zeros(3), np.eye(2), 1.0)
+
+
+def _jump_mc(h, W_E, b, W_D, lam, th, n=300_000, seed=1):
+    rng = np.random.default_rng(seed)
+    K = h.n_children
+    alone = rng.random(n) < h.p_alone
+    ch = rng.integers(1, K + 1, n)
+    x = np.zeros((n, 1 + K))
+    x[:, 0] = h.parent_law.sample(rng, n)
+    x[np.arange(n), ch] = np.where(alone, 0.0, h.child_law.sample(rng, n))
+    z = (x @ h.W_p.T) @ W_E.T + b
+    a = np.where(z > th, z, 0.0)
+    per = ((x @ h.W_r.T - a @ W_D.T) ** 2).sum(1) + lam * (a * np.linalg.norm(W_D, axis=0)).sum(1)
+    return per.mean(), per.std() / np.sqrt(n)
+
+
+@pytest.mark.parametrize("parent,child,vertical", [(SE, SE, False), (SE, SE, True), (Constant(1.0), SE, False),
+                                                   (SE, Constant(2.0), False)])
+def test_jumprelu_objective_and_gradient_are_exact(parent, child, vertical, monkeypatch):
+    """JumpReLU thresholds θ: the objective matches Monte Carlo; the gradient (cells + the edge terms of the lines
+    z_i = θ_i, where a_i jumps by θ_i) matches central differences, including a vertical line (a latent that reads
+    child 1 as exactly 0); without the edge terms it does not."""
+    import theory.absorption_bias as ab
+
+    rng = np.random.default_rng(0)
+    h = Hierarchy(2, parent, child, 0.3)
+    W_E, W_D = rng.normal(size=(3, 3)), rng.normal(size=(3, 3))
+    b, th = 0.5 * rng.normal(size=3), np.abs(rng.normal(size=3))
+    if vertical:
+        W_E[2, 1] = 0.0
+    loss, gE, gb, gD = exact_objective_bias(h, W_E, b, W_D, 0.7, theta=th)
+    mc, se = _jump_mc(h, W_E, b, W_D, 0.7, th)
+    assert loss == pytest.approx(mc, abs=5 * se)
+    theta = np.concatenate([W_E.ravel(), b, W_D.ravel()])
+    f = lambda t: exact_objective_bias(h, *_unpack3(t, 3, h), 0.7, theta=th, gradient=False)[0]  # noqa: E731
+    fd = np.array([(f(theta + e) - f(theta - e)) / 2e-6 for e in np.eye(theta.size) * 1e-6])
+    g = np.concatenate([gE.ravel(), gb, gD.ravel()])
+    assert np.abs(fd - g).max() < 1e-6 * max(1.0, np.abs(g).max())
+    monkeypatch.setattr(ab, "_line_moments", lambda *a: [])
+    monkeypatch.setattr(ab, "_parent_point", lambda *a: [])
+    _, gE0, gb0, _ = exact_objective_bias(h, W_E, b, W_D, 0.7, theta=th)
+    assert np.abs(np.concatenate([gE0.ravel(), gb0]) - fd[:12]).max() > 1e-2
+
+
+def test_jumprelu_threshold_is_a_reparametrisation():
+    """With the L1 term on a_i ||d_i||, (θ, W_E, b, W_D) and (cθ, c W_E, c b, W_D / c) are the same model, so the
+    stationary points for every θ > 0 are one set up to that scaling (the curve in θ is flat). Checked on the exact
+    objective at random parameters, and at a stationary point for θ = 0.5 (stationary by central differences,
+    partially absorbed) that the scaling carries to θ = 1 with the same loss and a vanishing gradient there."""
+    from theory.absorption_bias import _pack3, observables_bias, stationary_points_bias
+
+    rng = np.random.default_rng(1)
+    h = Hierarchy(2, SE, SE, 0.2)
+    W_E, W_D, b, th = rng.normal(size=(3, 3)), rng.normal(size=(3, 3)), rng.normal(size=3), np.abs(rng.normal(size=3))
+    c = 1.7
+    assert exact_objective_bias(h, c * W_E, c * b, W_D / c, 0.9, theta=c * th, gradient=False)[0] == pytest.approx(
+        exact_objective_bias(h, W_E, b, W_D, 0.9, theta=th, gradient=False)[0], rel=1e-12)
+    h1 = Hierarchy(1, SE, SE, 0.2)
+    pts = stationary_points_bias(h1, 1.0, thresholds=0.5, gammas=(0.0,), parent_biases=(0.0,), absorbed=False)
+    assert pts and pts[0]["grad_norm"] < 1e-6 and 0 < pts[0]["absorption_rate"] < 1
+    W_E, b, W_D = (np.asarray(pts[0][k]) for k in ("W_E", "b_E", "W_D"))
+    theta = _pack3(W_E, b, W_D)
+    f = lambda t, th: exact_objective_bias(h1, *_unpack3(t, 2, h1), 1.0, theta=th, gradient=False)[0]  # noqa: E731
+    fd = np.array([(f(theta + e, 0.5) - f(theta - e, 0.5)) / 2e-6 for e in np.eye(theta.size) * 1e-6])
+    assert np.linalg.norm(fd) < 1e-5
+    loss2, *g2 = exact_objective_bias(h1, 2 * W_E, 2 * b, W_D / 2, 1.0, theta=1.0)
+    assert loss2 == pytest.approx(pts[0]["loss"], rel=1e-12)
+    assert np.sqrt(sum((x**2).sum() for x in g2)) < 1e-6
+    assert observables_bias(h1, 2 * W_E, 2 * b, W_D / 2, thresholds=1.0)["per_child_rate"] == pytest.approx(
+        pts[0]["per_child_rate"], abs=1e-12)
