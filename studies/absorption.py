@@ -2,7 +2,8 @@
 
 Setting = the derivation's assumptions: orthonormal parent ``p = e_0`` and children ``c_j = e_j``
 (SAE, ``n_p = 1 + K``), single-family events (the parent alone with probability ``p_alone``, else one
-child with its parent), magnitudes ``c_min + Exp(β)``, ``n_q = 1 + K`` latents, no biases.
+child with its parent), magnitudes ``c_min + Exp(β)``, ``n_q = 1 + K`` latents, no biases (except the
+encoder-bias arm).
 
 - **L1**: ReLU SAEs trained on ``E||x − x̂||² + λ E Σ a_i ||d_i||`` across λ and seeds. Per model, on
   fresh child events: the *absorption rate* (THEORY.md §8: no pure parent latent contributes while a
@@ -10,7 +11,11 @@ child with its parent), magnitudes ``c_min + Exp(β)``, ``n_q = 1 + K`` latents,
   decoder that best matches each child. Predicted: the switch at ``λ*``
   (:func:`theory.absorption.l1_threshold`), the absorbed decoder's parent cosine above it and the
   clean configuration's decoder tilt below it (:func:`theory.absorption.clean_tilt`).
-- **TopK**: TopK∘ReLU SAEs (no penalty) across ``k``; predicted ``k* = 2``.
+- **TopK**: TopK∘ReLU SAEs (no penalty) across ``k``; the rigid comparison's ``k* = 2``, and the curve in k:
+  the local minima of the exact TopK objective per k (:func:`theory.absorption_curve.stationary_points`),
+  each run trained to convergence and matched to them.
+- **Encoder bias**: ReLU SAEs with a trained encoder bias (decoder bias frozen at 0) across λ, against the
+  minima of the exact objective with a bias (:func:`theory.absorption_bias.stationary_points_bias`).
 
 The empirical threshold is where the mean absorption rate first crosses 1/2 (linear interpolation).
 """
@@ -616,5 +621,6 @@ STUDY = Study(name=NAME, config=AbsorptionConfig, compute=compute, figure=figure
                       "bistable — against ReLU SAEs (and a transcoder) trained to convergence across λ and seeds; the closed-form "
                       "threshold λ* of theory/absorption.py kept as what it is, the crossing of two rigid configurations, and the "
                       "TopK budget threshold k*; and the same curve in the TopK budget k (λ = 0), with TopK∘ReLU SAEs trained to "
-                      "convergence per k. Panels: rate, tilt, loss against λ (curve = predicted, dots = trained: green at a "
-                      "predicted minimum, red at none, x = not converged); absorption rate against k.")
+                      "convergence per k; and ReLU SAEs with a trained encoder bias against the bias minima (theory/absorption_bias.py). "
+                      "Panels: rate, tilt, loss against λ (curve = predicted, dots = trained: green at a predicted minimum, red at "
+                      "none, x = not converged); absorption rate against k.")
