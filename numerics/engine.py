@@ -36,7 +36,7 @@ from typing import Any, Callable, Sequence
 import torch
 
 from numerics.data import Batch, _mix
-from numerics.models.base import Code, fvu, topk_code, total_variance
+from numerics.models.base import Code, PreactBuffer, fvu, topk_code, total_variance
 from numerics.resample import resample_dead
 from numerics.optim import make_adam
 from numerics.sparse_decode import sparse_decode
@@ -214,6 +214,7 @@ class Engine:
         self.callbacks = list(callbacks)
         self.opt = (optimizer or make_adam)(model.parameters(), lr)
         self._params = [p for g in self.opt.param_groups for p in g["params"]]
+        self._preacts = PreactBuffer()
         device = next(model.parameters()).device
         self.last_fired = torch.zeros(model.n_latents, dtype=torch.long, device=device)  # 1-based step of last firing
         self.step = 0
@@ -239,7 +240,8 @@ class Engine:
         """One Adam step on batch ``index`` (default: the step counter); returns the loss terms."""
         batch = self.batches(self.batch_index(self.step if index is None else index), self.batch_size, 0)
         self.model.train()
-        terms, code, y_hat = self.objective(self.model, batch)
+        with self.model.reusing_preacts(self._preacts):   # one B×n_q pre-activation tensor for every step
+            terms, code, y_hat = self.objective(self.model, batch)
         for cb in self.callbacks:
             terms.update(cb.loss_terms(self, batch, code, y_hat))
         loss = torch.stack(list(terms.values())).sum()

@@ -7,13 +7,14 @@ the index structure both ways (row-major CSR pointers, and the permutation to co
 the four sparse products of a step share one sort:
 
 * :func:`sparse_decode` forward is ``embedding_bag`` in sum mode with ``vals`` as per-sample
-  weights (gathers the ``nnz`` active atoms); its backward forms the atom gradient as a CSR
-  ``(n_q×B)·(B×n_r)`` product and ``d vals`` as a sampled dense-dense product
-  (``torch.sparse.sampled_addmm``: ``<g_b, W_D[c]>`` at the ``nnz`` entries only) — O(nnz·n_r) both,
-  and about 15 % of an encoder matmul faster than ``embedding_bag``'s own backward at paper sizes;
+  weights (gathers the ``nnz`` active atoms); its backward forms the atom gradient
+  ``Σ_e vals_e g[row_e]`` as an ``embedding_bag`` over the entries in column order
+  (:meth:`Layout.scatter_to_latents`; torch's CSR ``(n_q×B)·(B×n_r)`` product costs about twice as
+  much, its output being zero-filled and copied) and ``d vals`` as a sampled dense-dense product
+  (``torch.sparse.sampled_addmm``: ``<g_b, W_D[c]>`` at the ``nnz`` entries only) — O(nnz·n_r) both;
 * :func:`selected_preacts` returns the pre-activations at the selected entries (computed once, by the
-  one dense encoder matmul, under ``no_grad``) with a backward that forms the encoder gradient as a
-  sparse ``(n_q×B)·(B×n_p)`` product, O(nnz·n_p) instead of the dense O(B·n_q·n_p).
+  one dense encoder matmul, under ``no_grad``) with a backward that forms the encoder gradient the
+  same way, O(nnz·n_p) instead of the dense O(B·n_q·n_p).
 
 So a TopK training step costs the dense encoder matmul plus O(nnz·(n_p + n_r)) work
 (``bench/train_throughput.py`` and ``bench/step_compare.py`` measure it).
@@ -63,6 +64,7 @@ class Layout:
     _order: Optional[torch.Tensor] = None
     _ccol: Optional[torch.Tensor] = None
     _rows_by_col: Optional[torch.Tensor] = None
+    _parent: Optional[tuple] = None       # (layout, perm) when these entries are a permutation of its entries
 
     @classmethod
     def build(cls, rows: torch.Tensor, cols: torch.Tensor, batch_size: int, n_latents: int,
@@ -77,11 +79,25 @@ class Layout:
     def offsets(self) -> torch.Tensor:
         return self.crow[:-1]
 
+    def regroup(self, perm: torch.Tensor, bags: torch.Tensor, n_bags: int) -> "Layout":
+        """The entries ``perm`` (a permutation of all entries) as a layout whose "rows" are ``bags``
+        (sorted, ``< n_bags``), e.g. one bag per (prefix group, sample); its column order is derived
+        from this layout's, so the two share one sort."""
+        return Layout(bags, self.cols[perm], int(n_bags), self.n_latents,
+                      _pointers(bags, n_bags), _parent=(self, perm))
+
     def _by_col(self):
         if self._order is None:
-            # int32 keys sort about twice as fast; latent indices always fit
-            self._order = torch.argsort(self.cols.to(torch.int32), stable=True)
-            self._ccol = _pointers(self.cols, self.n_latents)
+            if self._parent is not None:
+                parent, perm = self._parent
+                p_order, self._ccol, _ = parent._by_col()
+                inv = torch.empty_like(perm)
+                inv[perm] = torch.arange(perm.numel(), device=perm.device)
+                self._order = inv[p_order]
+            else:
+                # int32 keys sort about twice as fast; latent indices always fit
+                self._order = torch.argsort(self.cols.to(torch.int32), stable=True)
+                self._ccol = _pointers(self.cols, self.n_latents)
             self._rows_by_col = self.rows[self._order]
         return self._order, self._ccol, self._rows_by_col
 
@@ -89,10 +105,17 @@ class Layout:
         """``B × n_q`` CSR with ``values`` at the entries."""
         return _csr_tensor(self.crow, self.cols, values, (self.batch_size, self.n_latents))
 
-    def col_major(self, values: torch.Tensor) -> torch.Tensor:
-        """``n_q × B`` CSR (the transpose) with ``values`` at the entries."""
+    def scatter_to_latents(self, values: torch.Tensor, dense: torch.Tensor) -> torch.Tensor:
+        """``n_q × n`` matrix whose row ``c`` is ``Σ_{e: col_e = c} values_e · dense[row_e]``.
+
+        That is the ``(n_q×B)·(B×n)`` product of the transposed code with ``dense``, computed as an
+        ``embedding_bag`` over the entries in column order (one bag per latent, gathering rows of
+        ``dense``): torch's CSR product zero-fills its output and copies it once more, which at
+        paper sizes costs as much as the product itself.
+        """
         order, ccol, rows_by_col = self._by_col()
-        return _csr_tensor(ccol, rows_by_col, values[order], (self.n_latents, self.batch_size))
+        return F.embedding_bag(rows_by_col, dense.contiguous(), ccol[:-1], mode="sum",
+                               per_sample_weights=values[order])
 
 
 class _SparseDecode(torch.autograd.Function):
@@ -113,7 +136,7 @@ class _SparseDecode(torch.autograd.Function):
             pattern = lay.row_major(torch.ones_like(vals))
             gvals = torch.sparse.sampled_addmm(pattern, g, W_dec.T, beta=0.0).values()
         if ctx.needs_input_grad[1]:
-            gW = lay.col_major(vals.detach()) @ g                # (n_q×B, nnz entries)·(B×n_r)
+            gW = lay.scatter_to_latents(vals.detach(), g)        # Σ_e vals_e g[row_e] into atom col_e
         return gvals, gW, None
 
 
@@ -146,11 +169,11 @@ class _SelectedPreacts(torch.autograd.Function):
         lay = ctx.layout
         gx = gW = gb = None
         if ctx.needs_input_grad[1]:
-            gW = lay.col_major(grad) @ x                         # (n_q×B, nnz entries)·(B×n_p)
+            gW = lay.scatter_to_latents(grad, x)                 # Σ_e grad_e x[row_e] into row col_e
         if ctx.has_bias and ctx.needs_input_grad[2]:
             gb = torch.zeros(W_enc.shape[0], dtype=grad.dtype, device=grad.device).index_add_(0, lay.cols, grad)
         if ctx.needs_input_grad[0]:
-            gx = lay.row_major(grad) @ W_enc
+            gx = F.embedding_bag(lay.cols, W_enc, lay.offsets, mode="sum", per_sample_weights=grad)
         return gx, gW, gb, None, None
 
 

@@ -20,10 +20,12 @@ decoder bias, THEORY.md section 2) sees the folded encoder bias (``effective_enc
 from __future__ import annotations
 
 import math
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import ClassVar, Optional
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from numerics.sparse_decode import Layout, sparse_decode
@@ -77,8 +79,11 @@ class Code:
 
 
 def fvu(y: torch.Tensor, y_hat: torch.Tensor, total_var: torch.Tensor) -> torch.Tensor:
-    """Fraction of variance unexplained of the batch."""
-    return (y - y_hat).pow(2).sum() / total_var
+    """Fraction of variance unexplained of the batch (``mse_loss`` fuses the difference, square and sum,
+    forward and backward, into one pass each)."""
+    if y.shape != y_hat.shape:
+        return (y - y_hat).pow(2).sum() / total_var
+    return F.mse_loss(y_hat, y, reduction="sum") / total_var
 
 
 def total_variance(y: torch.Tensor) -> torch.Tensor:
@@ -168,8 +173,25 @@ class SparseCoder(nn.Module):
 
     def preacts(self, x: torch.Tensor) -> torch.Tensor:
         x = self.encoder_input(x)
+        buf = getattr(self, "_preact_buffer", None)
+        out = buf.take((x.shape[0], self.n_latents), x) if buf is not None and not torch.is_grad_enabled() else None
         # addmm fuses the bias add into the matmul: a separate B×n_q add costs ~10% of a TopK step
-        return torch.addmm(self.b_enc, x, self.W_enc.T) if self.b_enc is not None else x @ self.W_enc.T
+        if self.b_enc is not None:
+            return torch.addmm(self.b_enc, x, self.W_enc.T, out=out) if out is not None else torch.addmm(self.b_enc, x, self.W_enc.T)
+        return torch.mm(x, self.W_enc.T, out=out) if out is not None else x @ self.W_enc.T
+
+    @contextmanager
+    def reusing_preacts(self, buf: "PreactBuffer"):
+        """Within the block, the first pre-activation matmul without a graph writes into ``buf``'s tensor
+        instead of a fresh ``B × n_q`` one (the training engine uses it once per step): at paper sizes a
+        fresh 262 MB output costs its page faults, a few % of the matmul, on every step. The returned
+        code's ``pre`` is then that buffer, overwritten by the next step's."""
+        old = getattr(self, "_preact_buffer", None)
+        self._preact_buffer, buf.armed = buf, True
+        try:
+            yield
+        finally:
+            self._preact_buffer, buf.armed = old, False
 
     def encode(self, x: torch.Tensor) -> Code:  # pragma: no cover - abstract
         raise NotImplementedError
@@ -241,6 +263,24 @@ class SparseCoder(nn.Module):
         dots = torch.bmm(g.unsqueeze(1), W.unsqueeze(2)).squeeze(2)
         sq = torch.bmm(W.unsqueeze(1), W.unsqueeze(2)).squeeze(2).clamp_min_(1e-16)
         g.addcmul_(W, dots.div_(sq), value=-1.0)
+
+
+class PreactBuffer:
+    """One reusable output tensor for the encoder matmul (:meth:`SparseCoder.reusing_preacts`); handed out
+    at most once per arming, so a second matmul in the same block never overwrites the first's result."""
+
+    def __init__(self):
+        self.tensor: Optional[torch.Tensor] = None
+        self.armed = False
+
+    def take(self, shape: tuple[int, int], like: torch.Tensor) -> Optional[torch.Tensor]:
+        if not self.armed:
+            return None
+        self.armed = False
+        t = self.tensor
+        if t is None or tuple(t.shape) != tuple(shape) or t.dtype != like.dtype or t.device != like.device:
+            self.tensor = t = torch.empty(shape, dtype=like.dtype, device=like.device)
+        return t
 
 
 class _DensePreacts(torch.autograd.Function):

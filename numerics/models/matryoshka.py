@@ -4,17 +4,18 @@ prefix ``[0, m)`` of the dictionary to reconstruct the input on its own.
 Loss = sum over prefixes ``m_1 < … < m_P = n_q`` of the prefix FVU (the full-dictionary term is the
 usual ``fvu``, the strict prefixes are the ``matryoshka`` term). Prefix sizes default to ``n_q/16, n_q/8, n_q/4, n_q/2, n_q``.
 
-The prefixes are nested, so the code is split once into the disjoint groups ``[m_{j-1}, m_j)``,
-each group is decoded on its own entries, and prefix ``j``'s reconstruction is the running sum of
-the first ``j`` group decodes: all prefix losses together cost one sparse decode (O(nnz·n_r)), not
-one per prefix.
+The prefixes are nested, so the code's entries are split once into the disjoint groups
+``[m_{j-1}, m_j)`` and decoded by one ``embedding_bag`` with one bag per (group, sample) — a
+``P × B × n_r`` stack of group decodes; prefix ``j``'s reconstruction is its cumulative sum over
+groups. All prefix losses together cost one sparse decode (O(nnz·n_r)) and one backward through
+it (the bag layout shares the code's column sort), not one per prefix.
 """
 from __future__ import annotations
 
 import torch
 
 from numerics.models.base import Code, fvu, total_variance
-from numerics.sparse_decode import sparse_decode
+from numerics.sparse_decode import Layout, sparse_decode
 from numerics.models.batchtopk import BatchTopKCoder
 
 
@@ -28,30 +29,32 @@ class MatryoshkaCoder(BatchTopKCoder):
         super().__init__(*args, prefixes=list(prefixes), **kw)
         self.prefixes = list(prefixes)
 
-    def _group_decodes(self, code: Code) -> list[torch.Tensor]:
-        """``W_D``-decodes (no bias) of the entries in each group ``[m_{j-1}, m_j)``, last group up to n_q."""
-        bounds = [0] + self.prefixes + [self.n_latents]
-        out = []
-        for lo, hi in zip(bounds[:-1], bounds[1:]):
-            sel = ((code.cols >= lo) & (code.cols < hi)).nonzero().squeeze(1)   # keeps rows sorted
-            out.append(sparse_decode(code.rows[sel], code.cols[sel], code.vals[sel], self.W_dec,
-                                     code.batch_size))
-        return out
+    def _group_decodes(self, code: Code) -> torch.Tensor:
+        """``P × B × n_r``: the ``W_D``-decode (no bias) of the entries in each group ``[m_{j-1}, m_j)``
+        (the last group up to ``n_q``), one sparse decode for all groups."""
+        bounds = torch.tensor(self.prefixes, dtype=code.cols.dtype, device=code.cols.device)
+        group = torch.bucketize(code.cols, bounds, right=True)          # group of each entry: 0..P-1
+        P, B = len(self.prefixes) + 1, code.batch_size
+        # group-major, row-sorted within a group: bag = group·B + row is non-decreasing
+        perm = torch.argsort(group.to(torch.int32), stable=True)
+        bags = group[perm] * B + code.rows[perm]
+        if code.layout is None:
+            code.layout = Layout.build(code.rows, code.cols, B, self.n_latents)
+        layout = code.layout.regroup(perm, bags, P * B)
+        out = sparse_decode(bags, layout.cols, code.vals[perm], self.W_dec, P * B, layout=layout)
+        return out.view(P, B, -1)
 
     def loss(self, x: torch.Tensor, y: torch.Tensor) -> tuple[dict[str, torch.Tensor], Code, torch.Tensor]:
         code = self.encode(x)
         tv = total_variance(y)
-        recon = self.b_dec if self.b_dec is not None else torch.zeros((), dtype=y.dtype, device=y.device)
-        prefix_terms = []
-        groups = self._group_decodes(code)
-        for j, part in enumerate(groups):
-            recon = recon + part
-            if j < len(groups) - 1:
-                prefix_terms.append(fvu(y, recon, tv))
-        y_hat = recon.expand_as(y) if recon.dim() < 2 else recon
-        terms = {"fvu": fvu(y, y_hat, tv)}
-        if prefix_terms:
-            terms["matryoshka"] = torch.stack(prefix_terms).sum()
+        recon = self._group_decodes(code).cumsum(0)                    # prefix j's decode, j = 0..P-1
+        if self.b_dec is not None:
+            recon = recon + self.b_dec
+        per_prefix = (recon - y).square().sum(dim=(1, 2)) / tv          # the FVU of each prefix
+        y_hat = recon[-1]
+        terms = {"fvu": per_prefix[-1]}
+        if self.prefixes:
+            terms["matryoshka"] = per_prefix[:-1].sum()
         return terms, code, y_hat
 
     def extra_losses(self, x, y, code: Code, y_hat, total_var) -> dict[str, torch.Tensor]:

@@ -67,12 +67,74 @@ def test_two_stage_batch_topk_is_exact(seed):
     B, n, k = 8, 30, 3
     z = torch.randn(B, n, generator=g)
     if seed % 3 == 0:
-        z[0] += 5                               # one row holds most of the batch's top entries: fallback
+        z[0] += 5                               # one row holds most of the batch's top entries: it saturates
     if seed % 4 == 0:
         z -= 2                                  # fewer than kB positive entries
     rows, cols, vals = _batch_topk(z, k * B, 2 * k)
-    assert torch.equal(rows * n + cols, _flat_batch_topk(z, k * B))
+    assert bool((rows[1:] >= rows[:-1]).all())  # row-sorted
+    assert torch.equal((rows * n + cols).sort().values, _flat_batch_topk(z, k * B))
     assert torch.equal(vals, z[rows, cols])
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_batch_topk_with_ties_keeps_exactly_kB_of_the_largest(seed):
+    g = torch.Generator().manual_seed(seed)
+    B, n, k = 6, 20, 2
+    z = torch.randint(-2, 4, (B, n), generator=g).to(torch.float64)   # many ties at every value
+    if seed % 2:
+        z[1] += 3                               # a saturated row, with ties
+    rows, cols, vals = _batch_topk(z, k * B, 2 * k)
+    n_pos = int((z > 0).sum())
+    assert vals.numel() == min(k * B, n_pos) and bool((vals > 0).all())
+    assert len(set((rows * n + cols).tolist())) == vals.numel()        # no entry twice
+    flat = torch.relu(z).reshape(-1).topk(min(k * B, n_pos)).values
+    assert torch.equal(vals.sort().values, flat.sort().values)        # the same values as the flat top-kB
+    assert bool((rows[1:] >= rows[:-1]).all())
+
+
+def _dense_reference(arch, m, x):
+    """The plain dense computation in float64: mask of the selected entries, ``relu(z)·mask @ W_D``,
+    FVU (+ the prefix FVUs), gradients by autograd."""
+    params = {n: p.detach().clone().requires_grad_(True) for n, p in m.named_parameters()}
+    z = x @ params["W_enc"].T + params["b_enc"]
+    B, n_q = z.shape
+    with torch.no_grad():
+        if arch == "topk_relu":
+            mask = torch.zeros_like(z, dtype=torch.bool).scatter_(1, z.topk(m.k, dim=1).indices, True)
+        else:
+            mask = torch.zeros(B * n_q, dtype=torch.bool)
+            mask[z.reshape(-1).topk(m.k * B).indices] = True
+            mask = mask.view(B, n_q)
+    acts = torch.relu(z) * mask
+    tv = (x - x.mean(0)).pow(2).sum()
+    fvu = lambda upto: (x - acts[:, :upto] @ params["W_dec"][:upto] - params["b_dec"]).pow(2).sum() / tv
+    terms = {"fvu": fvu(n_q)}
+    if arch == "matryoshka":
+        terms["matryoshka"] = sum(fvu(p) for p in m.prefixes)
+    loss = sum(terms.values())
+    grads = dict(zip(params, torch.autograd.grad(loss, list(params.values()))))
+    return {k: float(v.detach()) for k, v in terms.items()}, grads
+
+
+@pytest.mark.parametrize("arch", ["topk_relu", "batchtopk", "matryoshka"])
+def test_topk_family_loss_and_gradients_equal_the_dense_computation_in_float64(arch):
+    torch.manual_seed(1)
+    m = build_model(arch, 12, 64, k=4).double()
+    x = torch.randn(32, 12, dtype=torch.float64) * torch.rand(32, 1, dtype=torch.float64) * 3   # rows of unequal norm
+    x[0] *= 20                                  # one row that holds many of the batch's largest entries
+    with torch.no_grad():
+        m.b_enc.normal_(0, 0.1)
+        m.b_dec.normal_(0, 0.1)
+    code, terms, _, grads = _loss_and_grads(m, x)
+    want_terms, want_grads = _dense_reference(arch, m, x)
+    assert terms.keys() == want_terms.keys()
+    for k in terms:
+        assert terms[k] == pytest.approx(want_terms[k], rel=1e-12)
+    assert grads.keys() == want_grads.keys()
+    for n in grads:
+        assert grads[n].dtype == torch.float64 and torch.allclose(grads[n], want_grads[n], atol=1e-12), n
+    if arch != "topk_relu":
+        assert int(code.rows.eq(0).sum()) > 2 * m.k   # the saturated-row path was taken
 
 
 def test_matryoshka_grouped_loss_equals_prefix_by_prefix():
@@ -142,3 +204,30 @@ def test_sparse_decode_of_an_empty_code_is_zero():
     W_dec = torch.randn(7, 4, dtype=torch.float64)
     out = sparse_decode(empty, empty, torch.zeros(0, dtype=torch.float64), W_dec, 3)
     assert out.shape == (3, 4) and out.dtype == torch.float64 and not out.any()
+
+
+def test_preact_buffer_is_reused_once_per_arming_and_changes_no_number():
+    from numerics.data import Batch
+    from numerics.engine import FVU, Engine
+    from numerics.models.base import PreactBuffer
+
+    torch.manual_seed(0)
+    m = build_model("topk_relu", 8, 24, k=3)
+    x = torch.randn(16, 8)
+    want = m.loss(x, x)[0]["fvu"].item()
+    buf = PreactBuffer()
+    with m.reusing_preacts(buf):
+        first, second = m.encode(x), m.encode(x)
+    assert first.pre.data_ptr() == buf.tensor.data_ptr()       # the first matmul wrote into the buffer
+    assert second.pre.data_ptr() != buf.tensor.data_ptr()      # a second one in the same block did not
+    assert torch.equal(first.pre, second.pre)
+    assert m.encode(x).pre.data_ptr() != buf.tensor.data_ptr() # outside the block: a fresh tensor
+    with torch.enable_grad(), m.reusing_preacts(buf):
+        assert buf.take((16, 24), x) is not None and buf.take((16, 24), x) is None
+
+    batch = Batch(x=None, x_p=x, x_r=x)
+    eng = Engine(m, FVU(), lambda i, size, stream: batch, steps=3, batch_size=16, lr=1e-3)
+    got = eng.train_step()["fvu"]
+    ptr = eng._preacts.tensor.data_ptr()
+    eng.train_step()
+    assert got == pytest.approx(want, rel=1e-6) and eng._preacts.tensor.data_ptr() == ptr
