@@ -160,6 +160,22 @@ def crossover(d: int, nq: int, B: int, repeats: int, densities=(0.005, 0.01, 0.0
     return rows
 
 
+def markdown(res: dict) -> str:
+    """The results as markdown tables (paste into ``results/throughput/STEP_COMPARE.md``)."""
+    n = res["repeats"]
+    lines = [f"B = {res['batch']}, n_p = {res['d_in']}, n_q = {res['n_latents']}, k = {res['k']}, fp32, "
+             f"{res['threads']} threads, torch {res['torch']}; baseline matmul median "
+             f"{res['baseline_matmul_s_median'] * 1e3:.0f} ms", "",
+             f"| step | × dense matmul (median of {n} paired ratios) | range |", "|---|---|---|"]
+    lines += [f"| `{name}` | {r['median']:.2f} | {r['min']:.2f} – {r['max']:.2f} |" for name, r in res["ratios"].items()]
+    lines += [f"| `{name}` | skipped: {why} | |" for name, why in res["skipped"].items()]
+    if res.get("crossover"):
+        lines += ["", "| code density (measured) | ReLU step, dense path | sparse path | faster |", "|---|---|---|---|"]
+        lines += [f"| {r['density']:.4f} | {r['dense_over_matmul']:.2f} | {r['sparse_over_matmul']:.2f} | "
+                  f"{'sparse' if r['sparse_faster'] else 'dense'} |" for r in res["crossover"]]
+    return "\n".join(lines)
+
+
 def main(argv=None) -> dict:
     ap = size_parser(__doc__, k=32, repeats=5, small=(1024, 192, 4000, 8))
     ap.add_argument("--archs", default=",".join(f.name for f in registry.families(trainable=True)),
@@ -201,6 +217,8 @@ def main(argv=None) -> dict:
     if a.crossover:
         res["crossover"] = crossover(d, nq, B, max(2, a.repeats - 1),
                                      tuple(float(v) for v in a.densities.split(",") if v))
+    print()
+    print(markdown(res))
     if a.json:
         from numerics.io import write_json_atomic
         write_json_atomic(a.json, res)

