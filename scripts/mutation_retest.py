@@ -9,6 +9,8 @@ neither a new stats pass nor the slow covering tests. Run from the repository ro
         --names FILE --tests tests/numerics/test_numerics_metrics.py ... --out FILE.json
     ... --names FILE --fastest 30 --timeout 150 --out FILE.json   # each mutant's fastest covering tests
                                                                       # (mutmut's stats), up to 30 s of them
+    ... --names FILE --plan PLAN.json --timeout 150 --out FILE.json   # the tests PLAN.json names per mutant
+                                                                       # ({mutant: [test, ...]})
 
 Exit code of each mutant's run: 1 = killed (a test failed), 0 = the tests given pass (not killed by them:
 for ``--fastest`` that decides nothing about the slower covering tests), -14 = over ``--timeout`` seconds.
@@ -19,6 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shlex
 import signal
 import sys
 
@@ -28,14 +31,19 @@ def main(argv=None) -> None:
     p.add_argument("--names", required=True)
     p.add_argument("--tests", nargs="*", default=[])
     p.add_argument("--fastest", type=float, default=None, help="seconds of each mutant's fastest covering tests")
+    p.add_argument("--plan", default=None, help="JSON {mutant: [tests]}: the tests to run for each mutant")
+    p.add_argument("--pytest-args", default="", help="more pytest arguments for every mutant, one string, e.g. \"-m 'not slow'\"")
     p.add_argument("--timeout", type=int, default=0)
     p.add_argument("--out", required=True)
     a = p.parse_args(argv)
     names = open(a.names).read().split()
     out_path = os.path.abspath(a.out)
+    plan_given = json.load(open(a.plan)) if a.plan else None
     os.chdir("mutants")
     sys.path.insert(0, os.getcwd())
-    if a.fastest is not None:
+    if plan_given is not None:
+        plan = {n: list(plan_given.get(n, [])) for n in names}
+    elif a.fastest is not None:
         st = json.load(open("mutmut-stats.json"))
         tests, dur = st["tests_by_mangled_function_name"], st["duration_by_test"]
         plan = {}
@@ -66,11 +74,13 @@ def main(argv=None) -> None:
             null = os.open(os.devnull, os.O_WRONLY)
             os.dup2(null, 1)
             os.dup2(null, 2)
-            os._exit(int(pytest.main(["-x", "-q", "-p", "no:cacheprovider"] + plan[n])))
+            os._exit(int(pytest.main(["-x", "-q", "-p", "no:cacheprovider"] + shlex.split(a.pytest_args) + plan[n])))
         _, status = os.waitpid(pid, 0)
         out[n] = {"exit_code": os.waitstatus_to_exitcode(status), "tests": len(plan[n])}
+        json.dump({"partial": True, "results": out}, open(out_path + ".partial", "w"))
         print(n, out[n]["exit_code"], flush=True)
-    json.dump({"tests": a.tests or f"each mutant's fastest covering tests, up to {a.fastest} s", "results": out},
+    how = (f"per mutant from {a.plan}" if a.plan else a.tests or f"each mutant's fastest covering tests, up to {a.fastest} s")
+    json.dump({"tests": how, "pytest_args": a.pytest_args, "timeout_s": a.timeout, "results": out},
               open(out_path, "w"), indent=1)
 
 

@@ -5,13 +5,17 @@ Run with the mutation venv's python from the repository root, after ``mutmut run
 
     .venv-mutation/bin/python scripts/mutation_select.py select --seed 0 --sample 150 > names.txt
     .venv-mutation/bin/python scripts/mutation_select.py report --names names.txt --out results/mutation
+    ... report --names names.txt --out results/mutation --retest r1.json r2.json   # with mutation_retest.py results
 
 Groups: ``metrics_sparse`` = every mutant of ``numerics/metrics.py`` and ``numerics/sparse_decode.py``
 (all of them are tested); ``theory_proofs_check`` = every mutant of ``theory/`` and ``proofs_check/``,
 of which a uniform random sample (the first ``sample`` names of the sorted names shuffled by
 ``random.Random(seed)``) is tested.
 A mutant counts as killed when its tests fail or time out; "no tests" (no selected test executes the
-mutated function) and "survived" count as not killed. The sample's kill rate gets a Clopper–Pearson 95%
+mutated function) and "survived" count as not killed. ``--retest`` merges results of
+``scripts/mutation_retest.py`` (in the order given): a failing retest kills the mutant ("killed (retest)");
+a mutant mutmut did not check whose retest passed (only its fastest covering tests, or only the tests
+named) or ran out of the retest's time is "undecided", which is not counted as killed either. The sample's kill rate gets a Clopper–Pearson 95%
 interval (scipy.stats.binomtest), which is the interval for the whole group's kill rate.
 """
 from __future__ import annotations
@@ -69,7 +73,24 @@ def clopper_pearson(k: int, n: int) -> tuple[float, float]:
     return float(ci.low), float(ci.high)
 
 
-def report(names: list[str], out: Path, meta: dict) -> dict:
+RETEST_KILLED = "killed (retest)"
+KILLED.add(RETEST_KILLED)
+
+
+def merged_status(status: str, retests: list[dict], name: str) -> str:
+    """A mutant's status after the retests (see the module docstring)."""
+    for r in retests:
+        code = r.get(name, {}).get("exit_code")
+        if code is None:
+            continue
+        if code == 1:
+            return RETEST_KILLED
+        if status in ("not checked", "undecided") and code in (0, -14):
+            status = "undecided"
+    return status
+
+
+def report(names: list[str], out: Path, meta: dict, retests: list[dict] = (), decisions: dict | None = None) -> dict:
     muts = all_mutants()
     missing = [n for n in names if n not in muts]
     if missing:
@@ -85,25 +106,37 @@ def report(names: list[str], out: Path, meta: dict) -> dict:
         status = STATUS.get(v["exit_code"], "suspicious")
         if status == "not checked" and not tests.get(n.partition("__mutmut_")[0]):
             status = "no tests"  # never submitted: no selected test executes the mutated function
+        status = merged_status(status, list(retests), n)
         g = group_of(v["path"])
         rows[g][status] += 1
         if status not in KILLED:
             survivors.append((g, v["path"], n, status))
+            rows[g]["decided: " + (decisions or {}).get(n, {}).get("class", "not decided")] += 1
     summary = {"meta": meta, "groups": {}}
     for g, c in rows.items():
-        tested = sum(c.values())
+        tested = sum(v for k, v in c.items() if not k.startswith("decided: "))
         killed = sum(c[s] for s in KILLED)
         low, high = clopper_pearson(killed, tested)
+        # over the non-equivalent mutants (an equivalent mutant cannot be killed by any test); "undecided"
+        # mutants (their slower covering tests not run) are left out of this rate and counted apart
+        equivalent, undecided = c["decided: equivalent"], c["undecided"]
+        non_eq = tested - equivalent - undecided
+        ne_low, ne_high = clopper_pearson(killed, non_eq)
         summary["groups"][g] = {"population": totals[g]["population"], "tested": tested, "counts": dict(sorted(c.items())),
                                 "killed_incl_timeout": killed, "kill_rate": killed / tested if tested else None,
-                                "kill_rate_ci95_clopper_pearson": [low, high]}
+                                "kill_rate_ci95_clopper_pearson": [low, high],
+                                "equivalent": equivalent, "undecided": undecided, "non_equivalent_decided": non_eq,
+                                "kill_rate_non_equivalent": killed / non_eq if non_eq else None,
+                                "kill_rate_non_equivalent_ci95_clopper_pearson": [ne_low, ne_high]}
     out.mkdir(parents=True, exist_ok=True)
     (out / "summary.json").write_text(json.dumps(summary, indent=2, sort_keys=True) + "\n")
     lines = []
     for g, path, n, status in sorted(survivors):
         diff = subprocess.run([sys.executable, "-m", "mutmut", "show", n], capture_output=True, text=True).stdout
         diff = "\n".join(line for line in diff.splitlines() if line.startswith(("+", "-")) and not line.startswith(("+++", "---")))
-        lines.append(f"## {n}  [{status}; {g}; {path}]\n```diff\n{diff}\n```\n")
+        d = (decisions or {}).get(n, {})
+        why = f"**{d['class']}**: {d['why']}\n" if d else ""
+        lines.append(f"## {n}  [{status}; {g}; {path}]\n{why}```diff\n{diff}\n```\n")
     (out / "survivors.md").write_text(f"# Mutants not killed ({len(survivors)})\n\n" + "\n".join(lines))
     return summary
 
@@ -118,12 +151,16 @@ def main(argv=None) -> None:
     r.add_argument("--names", type=Path, required=True)
     r.add_argument("--out", type=Path, required=True)
     r.add_argument("--meta", default="{}", help="JSON object recorded in summary.json (the command, seed, ...)")
+    r.add_argument("--retest", type=Path, nargs="*", default=[], help="mutation_retest.py result files, merged in order")
+    r.add_argument("--decisions", type=Path, default=None,
+                   help='JSON {mutant: {"class": "equivalent" | "harmless" | "real", "why": ...}} for the survivors')
     a = p.parse_args(argv)
     if a.cmd == "select":
         print("\n".join(select(a.seed, a.sample)))
     else:
         names = [n for n in a.names.read_text().split() if n]
-        s = report(names, a.out, json.loads(a.meta))
+        s = report(names, a.out, json.loads(a.meta), [json.loads(f.read_text())["results"] for f in a.retest],
+                   json.loads(a.decisions.read_text()) if a.decisions else None)
         print(json.dumps(s["groups"], indent=2))
 
 

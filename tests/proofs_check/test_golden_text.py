@@ -8,7 +8,7 @@ and is compared, not regenerated, at test time.
 
 When a change of wording (or of a bench setting) is intended, regenerate the file and review its diff:
 
-    SDL_REGENERATE_GOLDEN=1 .venv/bin/python -m pytest -q tests/proofs_check/test_golden_text.py
+    SDL_REGENERATE_GOLDEN=1 .venv/bin/python -m pytest -q -p no:xdist tests/proofs_check/test_golden_text.py
     git diff tests/proofs_check/golden_text.json
 """
 import difflib
@@ -21,7 +21,7 @@ import numpy as np
 import pytest
 
 GOLDEN = Path(__file__).with_name("golden_text.json")
-REGENERATE = "SDL_REGENERATE_GOLDEN=1 .venv/bin/python -m pytest -q tests/proofs_check/test_golden_text.py"
+REGENERATE = "SDL_REGENERATE_GOLDEN=1 .venv/bin/python -m pytest -q -p no:xdist tests/proofs_check/test_golden_text.py"
 
 
 # rounding noise (|x| < 1e-12, and the sign of a printed zero) differs between BLAS builds: not text to pin
@@ -43,66 +43,73 @@ def _normal(obj):
     return obj
 
 
-def _derive_part() -> dict:
+def _derive(name: str):
     from theory.activations import JumpReLU, TopKReLU
     from theory.derivation import derive
     from theory.instance import Instance
     from theory.printing import Point, render, to_json
 
-    out = {}
-    for name, d in (("jumprelu_bias", derive(JumpReLU(theta=0.5), encoder_bias=True)),
-                    ("topk_relu_pattern", derive(TopKReLU(k=1), pattern=[{0, 1}, {2}]))):
-        out[name] = {"text": render(d, "text"), "latex": render(d, "latex")}
-    d = derive(instance=Instance(W_p=np.eye(2), weights=[1.0, 2.0]))
-    out["relu_instance_point"] = to_json(d, Point(np.array([[1.0, 1.0]])))
-    return out
+    if name == "relu_instance_point":
+        return to_json(derive(instance=Instance(W_p=np.eye(2), weights=[1.0, 2.0])), Point(np.array([[1.0, 1.0]])))
+    d = {"jumprelu_bias": lambda: derive(JumpReLU(theta=0.5), encoder_bias=True),
+         "topk_relu_pattern": lambda: derive(TopKReLU(k=1), pattern=[{0, 1}, {2}])}[name]()
+    return {"text": render(d, "text"), "latex": render(d, "latex")}
 
 
-def _claims_part() -> tuple[dict, dict, list]:
+STEP_MODULES = {"C1": "c1_loss_approximation", "C2": "c2_biconvexity", "C3": "c3_construction", "C4": "c4_zero_loss",
+                "C5": "c5_example", "C6": "c6_spurious_minima", "C7": "c7_absorption", "C8": "c8_dead_neurons",
+                "C9": "c9_resampling"}
+
+
+def _steps(cid: str):
     import importlib
 
+    return [s.to_json() for s in importlib.import_module(f"proofs_check.{STEP_MODULES[cid]}").proof_steps()]
+
+
+def _verdict(key: str):
+    """Cheap verdicts on tiny instances (milliseconds each)."""
     from proofs_check import check
     from theory.activations import JumpReLU, ReLU, TopKReLU
     from theory.instance import Instance
 
-    steps = {}
-    for cid, mod in (("C1", "c1_loss_approximation"), ("C2", "c2_biconvexity"), ("C3", "c3_construction"),
-                     ("C4", "c4_zero_loss"), ("C5", "c5_example"), ("C6", "c6_spurious_minima"), ("C7", "c7_absorption"),
-                     ("C8", "c8_dead_neurons"), ("C9", "c9_resampling")):
-        steps[cid] = [s.to_json() for s in importlib.import_module(f"proofs_check.{mod}").proof_steps()]
     eye2 = Instance(W_p=np.eye(2), activation=ReLU())
-    verdicts = {
-        "C2": check("C2", eye2),
-        "C3": check("C3", Instance(W_p=np.eye(2), activation=JumpReLU(theta=0.5))),
-        "C4": check("C4", eye2, W_D=np.eye(2), W_E=np.diag([1.0, 0.0])),
-        "C5": check("C5"),
-        "C7": check("C7", Instance(W_p=np.eye(3)), parents={0: [1, 2]}),
-        "C7_topk": check("C7", Instance(W_p=np.eye(3), activation=TopKReLU(k=1)), parents={0: [1, 2]}),
-        "C8": check("C8", eye2),
-    }
-    return steps, verdicts, list(verdicts.items())
+    return {"C2": lambda: check("C2", eye2),
+            "C3": lambda: check("C3", Instance(W_p=np.eye(2), activation=JumpReLU(theta=0.5))),
+            "C4": lambda: check("C4", eye2, W_D=np.eye(2), W_E=np.diag([1.0, 0.0])),
+            "C5": lambda: check("C5"),
+            "C7": lambda: check("C7", Instance(W_p=np.eye(3)), parents={0: [1, 2]}),
+            "C7_topk": lambda: check("C7", Instance(W_p=np.eye(3), activation=TopKReLU(k=1)), parents={0: [1, 2]}),
+            "C8": lambda: check("C8", eye2)}[key]()
 
 
-def _current() -> dict:
-    from proofs_check.bench_recovery import SIZES, spec_for
+VERDICTS = ("C2", "C3", "C4", "C5", "C7", "C7_topk", "C8")
+
+
+def _report():
     from proofs_check.report import ClaimOutcome, markdown, report_json, table
 
-    steps, verdicts, items = _claims_part()
-    outcomes = [ClaimOutcome(k, v, None, f"statement of {k}", "ref") for k, v in items]
+    outcomes = [ClaimOutcome(k, _verdict(k), None, f"statement of {k}", "ref") for k in VERDICTS]
     outcomes.append(ClaimOutcome("C9", None, "RuntimeError: a claim that crashed (at x.py:1)", "", ""))
-    specs = {}
-    for size in SIZES:
-        s = spec_for(size)
-        specs[size] = {k: getattr(s, k) for k in sorted(vars(s))}
-    return _normal(json.loads(json.dumps({
-        "derive": _derive_part(),
-        "proof_steps": steps,
-        "verdicts": {k: v.to_json() for k, v in verdicts.items()},
-        "report_md": markdown(outcomes, seed=0, budget=5, figures={}),
-        "report_json": json.loads(report_json(outcomes, seed=0, budget=5)),
-        "table": table(outcomes, width=60),
-        "bench_specs": specs,
-    }, default=str)))
+    return {"report_md": markdown(outcomes, seed=0, budget=5, figures={}),
+            "report_json": json.loads(report_json(outcomes, seed=0, budget=5)), "table": table(outcomes, width=60)}
+
+
+def _bench_specs():
+    from proofs_check.bench_recovery import SIZES, spec_for
+
+    return {size: {k: getattr(spec_for(size), k) for k in sorted(vars(spec_for(size)))} for size in SIZES}
+
+
+# one test per part (so that a failure names it, and each part can run alone)
+PARTS = {**{f"derive-{n}": (lambda n=n: _derive(n)) for n in ("jumprelu_bias", "topk_relu_pattern", "relu_instance_point")},
+         **{f"steps-{c}": (lambda c=c: _steps(c)) for c in STEP_MODULES},
+         **{f"verdict-{k}": (lambda k=k: _verdict(k).to_json()) for k in VERDICTS},
+         "report": _report, "bench_specs": _bench_specs}
+
+
+def _current(part: str):
+    return _normal(json.loads(json.dumps(PARTS[part](), default=str)))
 
 
 def _flat(obj, path=""):
@@ -114,12 +121,15 @@ def _flat(obj, path=""):
     return {path: obj}
 
 
-def test_printed_and_reported_text_is_the_golden_text():
-    now = _current()
+@pytest.mark.parametrize("part", list(PARTS))
+def test_printed_and_reported_text_is_the_golden_text(part):
+    now = _current(part)
     if os.environ.get("SDL_REGENERATE_GOLDEN"):
-        GOLDEN.write_text(json.dumps(now, indent=1, ensure_ascii=False, sort_keys=True) + "\n")
-        pytest.skip(f"regenerated {GOLDEN.name}: review `git diff` before committing")
-    golden, got = _flat(json.loads(GOLDEN.read_text())), _flat(now)
+        data = json.loads(GOLDEN.read_text()) if GOLDEN.exists() else {}
+        data = {k: v for k, v in data.items() if k in PARTS} | {part: now}
+        GOLDEN.write_text(json.dumps(data, indent=1, ensure_ascii=False, sort_keys=True) + "\n")
+        pytest.skip(f"regenerated {part} in {GOLDEN.name}: review `git diff` before committing")
+    golden, got = _flat(json.loads(GOLDEN.read_text()).get(part, "<absent>"), part), _flat(now, part)
     changed = sorted(p for p in set(golden) | set(got) if golden.get(p, "<absent>") != got.get(p, "<absent>"))
     if changed:
         p = changed[0]
