@@ -86,6 +86,51 @@ def _verdict(key: str):
 VERDICTS = ("C2", "C3", "C4", "C5", "C7", "C7_topk", "C8")
 
 
+def _run(method, setting, dec, enc, l0, converged=True, **extra):
+    return {"method": method, "setting": setting, "converged": converged, "steps": 500, "l0": l0,
+            "explained_variance": 0.9, "dead_frac": 0.0, "m_gt_decoder": dec, "m_gt_encoder": enc,
+            "m_ip_decoder": dec, "m_ip_encoder": enc, **extra}
+
+
+def _bench_record_verdict(cid: str):
+    """C10 / C11's verdict on a hand-made bench record (what the bench would have trained), its experiment
+    replaced by the record for the proof steps too; the training code's digest left out (it changes with numerics)."""
+    from unittest import mock
+
+    from proofs_check import c10_recovery as c10
+    from proofs_check import c11_anchoring as c11
+
+    if cid == "C10":
+        relu = [_run("relu_sae", {"l1_coeff": c}, g, 0.8 * g, l0) for c, g, l0 in ((0.01, 0.05, 9.0), (0.1, 0.6, 2.0),
+                                                                                 (1.0, 0.02, 0.1))]
+        topk = [_run("topk_sae", {"k": k}, d, e, float(k)) for k, d, e in ((1, 0.5, 0.4), (4, 0.9, 0.3))]
+        ends = {"dense_end": True, "collapse_end": True, "both": True}
+        sweep = lambda runs, sel: {"sweep": runs, "selected": sel, "target_l0": 2.0, "all_converged": True,  # noqa: E731
+                                   "ends": ends}
+        trend = {"superposition": [_run("topk_sae", {"k": 2}, 0.9, 0.9, 2.0, n_over_n_p=1.0),
+                                   _run("topk_sae", {"k": 2}, 0.5, 0.6, 2.0, n_over_n_p=1.5)],
+                 "density": [_run("topk_sae", {"k": 2}, 0.8, 0.8, 2.0, p_active=0.05),
+                             _run("topk_sae", {"k": 2}, 0.82, 0.81, 2.0, p_active=0.15)]}
+        r = {"methods": {"relu_sae": sweep(relu, relu[1]), "topk_sae": sweep(topk, topk[1])}, "trend": trend,
+             "spec": {"size": "micro"}, "tau": 0.95,
+             "instance": {"reached_interference": {"W_p": 0.28}, "random_baseline": {"gt": {0.95: 0.01}, "mip": 0.12}}}
+        with mock.patch.object(c10, "sweeps", lambda size, seed: r):
+            v = c10.verdict_from(r, 0, 8, "micro").to_json()
+    else:
+        def pair(seed, without, with_):
+            return {"seed": seed, "without": _run("m", {}, without, without, 2.0),
+                    "with": _run("m", {}, with_, with_, 2.0, anchor_cos_min=0.99)}
+
+        r = {"anchor_k": 1, "spec": {"data": {"n_features": 12}},
+             "methods": {"relu_sae": {"pairs": [pair(s, 0.3 + 0.01 * s, 0.6 + 0.02 * s) for s in range(3)],
+                                      "selected_setting": {"l1_coeff": 0.1}},
+                         "topk_sae": {"pairs": [pair(s, 0.0, 0.0) for s in range(3)], "selected_setting": {"k": 2}}}}
+        with mock.patch.object(c11, "anchoring", lambda size, seed: r):
+            v = c11.verdict_from(r, 0, 8, "micro").to_json()
+    v["numbers"].get("provenance", {}).pop("code_digest", None)
+    return v
+
+
 def _report():
     from proofs_check.report import ClaimOutcome, markdown, report_json, table
 
@@ -105,6 +150,7 @@ def _bench_specs():
 PARTS = {**{f"derive-{n}": (lambda n=n: _derive(n)) for n in ("jumprelu_bias", "topk_relu_pattern", "relu_instance_point")},
          **{f"steps-{c}": (lambda c=c: _steps(c)) for c in STEP_MODULES},
          **{f"verdict-{k}": (lambda k=k: _verdict(k).to_json()) for k in VERDICTS},
+         **{f"verdict-{c}_record": (lambda c=c: _bench_record_verdict(c)) for c in ("C10", "C11")},
          "report": _report, "bench_specs": _bench_specs}
 
 
