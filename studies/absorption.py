@@ -168,8 +168,15 @@ def train_to_convergence(model, sampler, h, lam: float, cfg: AbsorptionConfig, s
     loss, gn = _exact(h, model, lam, activation, k)
     change = abs(exact[1] - exact[0]) / max(abs(exact[1]), 1e-12)
     # a run at zero loss (the global minimum) has nothing left to change
-    return {"final_loss": tl.final_loss, "exact_loss": loss, "plateau_change": float(change),
-            "converged": bool(change <= cfg.plateau_tol or exact[1] <= cfg.zero_loss_tol), "exact_grad_norm": gn}
+    out = {"final_loss": tl.final_loss, "exact_loss": loss, "plateau_change": float(change),
+           "converged": bool(change <= cfg.plateau_tol or exact[1] <= cfg.zero_loss_tol), "exact_grad_norm": gn}
+    if activation == "topk_relu":
+        # what autograd of sampled batches follows: the gradient without the swap edges' terms
+        from theory.absorption_curve import exact_objective
+
+        _, gE, gD = exact_objective(h, *_weights(model), lam, activation=activation, k=k, edges=False)
+        out["interior_grad_norm"] = float(np.sqrt((gE**2).sum() + (gD**2).sum()))
+    return out
 
 
 def match_minimum(obs: dict, minima: list[dict], tol: float):
@@ -464,6 +471,8 @@ def _curve_sentence(c: dict, tol: float) -> str:
         s += "; not at a predicted minimum: " + ", ".join(
             f"{_setting(r)} seed {q['seed']} (distance {q['distance_to_prediction']:.3f}"
             + ("" if q["converged"] else ", not converged")
+            + (f"; exact gradient norm {q['exact_grad_norm']:.3g}, without the swap edges' terms (what sampled "
+               f"autograd follows) {q['interior_grad_norm']:.3g}" if "interior_grad_norm" in q else "")
             + (f"; polishing its weights on the exact objective reaches a {q['diagnosis']['kind']} the family's starts "
                f"do not reach: per-child rate {', '.join(f'{x:.3f}' for x in q['diagnosis']['per_child_rate'])}, "
                f"tilt {', '.join(f'{x:.3f}' for x in q['diagnosis']['per_child_tilt'])}, loss {q['diagnosis']['loss']:.4f}"

@@ -327,14 +327,18 @@ def _density_of(Q: np.ndarray, ell: np.ndarray, D: tuple) -> float:
 
 
 def exact_objective(h: Hierarchy, W_E, W_D, lam: float, *, activation: str = "relu", k: int | None = None,
-                    gradient: bool = True):
+                    gradient: bool = True, edges: bool = True):
     """The exact expected objective (per event) and its exact gradient ``(g_E, g_D)``.
 
     Returns ``(loss, g_E, g_D)`` (gradients ``None`` when ``gradient=False``). Inside each wedge the gradient is
     the expectation of the per-event gradient (Leibniz). ReLU adds nothing at the wedge edges (its per-event loss
     is continuous there). TopK's per-event loss jumps where the kept latent swaps (``z_i = z_j`` at ``ρ_b``, the
     active sets ``S_L ≠ S_R`` on either side): that edge adds ``(D_{f_L}(ρ_b) − D_{f_R}(ρ_b)) ∂ρ_b/∂θ``
-    (:func:`_edge_density`), with ``ρ_b = −(A_i − A_j)/(B_i − B_j)`` moving only with the encoder rows i and j."""
+    (:func:`_edge_density`), with ``ρ_b = −(A_i − A_j)/(B_i − B_j)`` moving only with the encoder rows i and j.
+
+    ``edges=False``: the interior part only — the expectation of the per-event gradient, which is what autograd
+    of a sampled TopK loss estimates (a sample never sits on a swap edge), so the field that training follows;
+    it is not the gradient of L where an edge with a jump lies in the support."""
     W_E, W_D = _check(h, W_E, W_D, activation, k)
     if lam < 0:
         raise SDLInputError(f"λ must be >= 0, got {lam}")
@@ -364,7 +368,7 @@ def exact_objective(h: Hierarchy, W_E, W_D, lam: float, *, activation: str = "re
                 gZ = -2 * DS.T @ R @ M + lam * np.outer(norms[S], mu)
                 gE[S] += prob * gZ @ Xin.T
                 forms.append((hi, S, R.T @ R, lam * (norms[S] @ ZS)))
-        if grad and topk and len(forms) > 1:
+        if grad and topk and edges and len(forms) > 1:
             swaps = _swap_breaks(Z[:, 0], Z[:, 1])
             for (rho, SL, QL, lL), (_, SR, QR, lR) in zip(forms[:-1], forms[1:]):
                 if rho not in swaps or np.array_equal(SL, SR):
@@ -970,3 +974,85 @@ def family_system(n_children: int = 1):
         grads[prm] = expr  # unsimplified: sympy's simplify takes seconds per equation and changes nothing checked
     syms = dict(lam=lam, p_alone=pa, a=a, u=u, gamma=g, w=w, b=b, s=s, v=v, mu=(mu1P, mu2P, mu1C, mu2C), G=G)
     return loss, grads, syms
+
+
+# ------------------------------------------------------------------------------------ TopK: what training follows
+def interior_field(h: Hierarchy, theta, n_q: int, lam: float, k: int) -> np.ndarray:
+    """The TopK gradient without the swap edges' terms (``exact_objective(..., edges=False)``), as one vector:
+    the expectation of the per-event gradient, i.e. what autograd of sampled batches estimates. Where an edge with
+    a jump lies in the support it is not the gradient of L, so training's fixed points (its zeros) need not be
+    stationary points of L."""
+    _, gE, gD = exact_objective(h, *_unpack(theta, n_q, h), lam, activation="topk_relu", k=k, edges=False)
+    return _pack(gE, gD)
+
+
+def _field_jacobian(h, theta, n_q, lam, k, step=1e-5):
+    n = theta.size
+    J = np.zeros((n, n))
+    for c in range(n):
+        e = np.zeros(n)
+        e[c] = step
+        J[:, c] = (interior_field(h, theta + e, n_q, lam, k) - interior_field(h, theta - e, n_q, lam, k)) / (2 * step)
+    return J
+
+
+def training_fixed_points(h: Hierarchy, lam: float, k: int, *, gammas=(0.0, 2.0), tilts=(0.0,),
+                          absorbed_readings=(0.0, 0.6), merged: bool = True, lr: float = 0.05, steps: int = 4000,
+                          newton: int = 20, tol: float = 1e-9, dedupe_tol: float = 1e-4) -> list[dict]:
+    """Zeros of :func:`interior_field` reached from the same starts as :func:`stationary_points`, by the flow
+    training follows in expectation (gradient descent on the interior field, step ``lr``, up to ``steps`` steps)
+    and then Newton on the field (finite-difference Jacobian). Each zero is classified by the eigenvalues of the
+    field's Jacobian (not symmetric) off the exact symmetries (:func:`flat_directions`): ``stable`` when every real
+    part is positive (gradient descent on the field returns to it), ``unstable`` when one is negative,
+    ``undecided`` otherwise. Returned with its loss, its exact gradient norm (``> 0``: not a stationary point of L)
+    and observables, sorted by loss."""
+    n_q = 1 + h.n_children
+    ex = children_exchangeable(h)
+    starts = [(family_start(h, gam, tilt), {"gammas": [float(g) for g in gam], "tilt": float(tilt)})
+              for gam in _gamma_patterns(h.n_children, gammas, ex) for tilt in tilts]
+    starts += [(absorbed_start(h, r), {"absorbed_end": True, "child_readings_of_p": [float(x) for x in r]})
+               for r in _gamma_patterns(h.n_children, absorbed_readings, ex)]
+    starts += [(merged_start(h, m), {"merged_child": m})
+               for m in (range(1, 2) if ex else range(1, h.n_children + 1)) if merged]
+    out = []
+    for (W_E, W_D), start in starts:
+        theta = _pack(W_E, W_D)
+        for _ in range(steps):
+            g = interior_field(h, theta, n_q, lam, k)
+            if np.linalg.norm(g) < 1e-7:
+                break
+            theta = theta - lr * g
+        g = interior_field(h, theta, n_q, lam, k)
+        for _ in range(newton):
+            if np.linalg.norm(g) < tol:
+                break
+            t_new = theta - np.linalg.lstsq(_field_jacobian(h, theta, n_q, lam, k), g, rcond=1e-10)[0]
+            g_new = interior_field(h, t_new, n_q, lam, k)
+            if np.linalg.norm(g_new) >= np.linalg.norm(g):
+                break
+            theta, g = t_new, g_new
+        if np.linalg.norm(g) > 1e-6:
+            continue
+        W_E, W_D = _unpack(theta, n_q, h)
+        loss, gE, gD = exact_objective(h, W_E, W_D, lam, activation="topk_relu", k=k)
+        obs = observables(h, W_E, W_D, lam, activation="topk_relu", k=k)
+        key = np.array([loss, *obs["per_child_rate"], *obs["per_child_tilt"]])
+        if any(np.abs(key - np.array([p["loss"], *p["per_child_rate"], *p["per_child_tilt"]])).max() < dedupe_tol
+               for p in out):
+            continue
+        exact, one_sided = flat_directions(h, W_E, W_D, "topk_relu", k)
+        J = _field_jacobian(h, theta, n_q, lam, k)
+        flat = [v for v in exact + one_sided if np.linalg.norm(v) > 1e-9]
+        if flat:
+            U, sv, _ = np.linalg.svd(np.array(flat).T, full_matrices=True)
+            comp = U[:, int((sv > 1e-9 * sv.max()).sum()):]
+        else:
+            comp = np.eye(theta.size)
+        ev = np.linalg.eigvals(comp.T @ J @ comp)
+        scale = max(1.0, float(np.abs(ev).max()))
+        lo = float(ev.real.min())
+        kind = "stable" if lo > 1e-6 * scale else ("unstable" if lo < -1e-6 * scale else "undecided")
+        out.append({"W_E": W_E.tolist(), "W_D": W_D.tolist(), "loss": float(loss), "field_norm": float(np.linalg.norm(g)),
+                    "exact_grad_norm": float(np.sqrt((gE**2).sum() + (gD**2).sum())), "kind": kind,
+                    "min_real_eigenvalue": lo, **{kk: v for kk, v in obs.items() if kk != "loss"}, "start": start})
+    return sorted(out, key=lambda p: p["loss"])
