@@ -41,9 +41,14 @@ every event is flat in all its parameters. A zero loss is a global minimum whate
 direction). :func:`family_system` writes the family's stationarity system
 symbolically (``sdl-theory derive --absorption K``).
 
-Not covered here (said where it matters): encoder biases and JumpReLU thresholds make the active set depend on
-``(m_P, m_C)`` and not only on their ratio (the wedges become polygons); two-level hierarchies put three magnitudes
-in one event.
+**What TopK training follows.** Autograd of a sampled TopK loss never sees a swap edge, so it estimates the
+gradient *without* the edges' terms (:func:`interior_field`, ``exact_objective(..., edges=False)``). That field
+is not the gradient of L, and its zeros (:func:`training_fixed_points`, where SGD/Adam on TopK SAEs stop) need
+not be stationary points of L: tested, and seen in the absorption study's TopK runs.
+
+Encoder biases and JumpReLU thresholds make the active set depend on ``(m_P, m_C)`` and not only on their ratio
+(the wedges become polygons): :mod:`theory.absorption_bias`. Not covered: two-level hierarchies (three magnitudes
+in one event).
 """
 from __future__ import annotations
 
