@@ -889,6 +889,20 @@ def _gamma_patterns(K: int, grid, exchangeable: bool = False) -> list[tuple]:
     return out
 
 
+def _starts(h: Hierarchy, gammas, tilts, absorbed_readings, merged: bool = True) -> list:
+    """``[((W_E, W_D), description)]``: the family members, the absorbed ends and the merged children
+    (:func:`stationary_points` describes them)."""
+    ex = children_exchangeable(h)
+    starts = [(family_start(h, gam, tilt), {"gammas": [float(g) for g in gam], "tilt": float(tilt)})
+              for gam in _gamma_patterns(h.n_children, gammas, ex) for tilt in tilts]
+    starts += [(absorbed_start(h, r), {"absorbed_end": True, "child_readings_of_p": [float(x) for x in r]})
+               for r in _gamma_patterns(h.n_children, absorbed_readings, ex)]
+    if merged:
+        starts += [(merged_start(h, m), {"merged_child": m})
+                   for m in (range(1, 2) if ex else range(1, h.n_children + 1))]
+    return starts
+
+
 def stationary_points(h: Hierarchy, lam: float, *, activation: str = "relu", k: int | None = None,
                       gammas=(0.0, 2.0), tilts=(0.0,), absorbed_readings=(0.0, 0.6),
                       stationary_tol: float = 1e-6,
@@ -904,13 +918,7 @@ def stationary_points(h: Hierarchy, lam: float, *, activation: str = "relu", k: 
     carries :func:`check_type`'s confirmation of its kind. ``activation="topk_relu"`` with a budget ``k``: the
     TopK∘ReLU curve in k (usually λ = 0)."""
     pts: list[StationaryPoint] = []
-    ex = children_exchangeable(h)
-    starts = [(family_start(h, gam, tilt), {"gammas": [float(g) for g in gam], "tilt": float(tilt)})
-              for gam in _gamma_patterns(h.n_children, gammas, ex) for tilt in tilts]
-    starts += [(absorbed_start(h, r), {"absorbed_end": True, "child_readings_of_p": [float(x) for x in r]})
-               for r in _gamma_patterns(h.n_children, absorbed_readings, ex)]
-    starts += [(merged_start(h, m), {"merged_child": m}) for m in (range(1, 2) if ex else range(1, h.n_children + 1))]
-    for (W_E, W_D), start in starts:
+    for (W_E, W_D), start in _starts(h, gammas, tilts, absorbed_readings):
         W_E, W_D, loss, gn, kinks = polish(h, W_E, W_D, lam, activation=activation, k=k)
         if gn > stationary_tol:
             continue
@@ -1012,15 +1020,8 @@ def training_fixed_points(h: Hierarchy, lam: float, k: int, *, gammas=(0.0, 2.0)
     ``undecided`` otherwise. Returned with its loss, its exact gradient norm (``> 0``: not a stationary point of L)
     and observables, sorted by loss."""
     n_q = 1 + h.n_children
-    ex = children_exchangeable(h)
-    starts = [(family_start(h, gam, tilt), {"gammas": [float(g) for g in gam], "tilt": float(tilt)})
-              for gam in _gamma_patterns(h.n_children, gammas, ex) for tilt in tilts]
-    starts += [(absorbed_start(h, r), {"absorbed_end": True, "child_readings_of_p": [float(x) for x in r]})
-               for r in _gamma_patterns(h.n_children, absorbed_readings, ex)]
-    starts += [(merged_start(h, m), {"merged_child": m})
-               for m in (range(1, 2) if ex else range(1, h.n_children + 1)) if merged]
     out = []
-    for (W_E, W_D), start in starts:
+    for (W_E, W_D), start in _starts(h, gammas, tilts, absorbed_readings, merged):
         theta = _pack(W_E, W_D)
         for _ in range(steps):
             g = interior_field(h, theta, n_q, lam, k)

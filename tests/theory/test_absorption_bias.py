@@ -12,7 +12,8 @@ LAWS = [(SE, SE), (ShiftedExponential(0.5, 2.0), ShiftedExponential(1.5, 0.3)), 
         (SE, Constant(2.0)), (Constant(1.0), Constant(2.0))]
 
 
-def _mc(h, W_E, b, W_D, lam, n=300_000, seed=1):
+def _mc(h, W_E, b, W_D, lam, th=0.0, n=300_000, seed=1):
+    """Monte Carlo of the objective with encoder bias b and JumpReLU thresholds th (0: ReLU)."""
     rng = np.random.default_rng(seed)
     K = h.n_children
     alone = rng.random(n) < h.p_alone
@@ -20,7 +21,8 @@ def _mc(h, W_E, b, W_D, lam, n=300_000, seed=1):
     x = np.zeros((n, 1 + K))
     x[:, 0] = h.parent_law.sample(rng, n)
     x[np.arange(n), ch] = np.where(alone, 0.0, h.child_law.sample(rng, n))
-    a = np.maximum((x @ h.W_p.T) @ W_E.T + b, 0)
+    z = (x @ h.W_p.T) @ W_E.T + b
+    a = np.where(z > th, z, 0.0)
     per = ((x @ h.W_r.T - a @ W_D.T) ** 2).sum(1) + lam * (a * np.linalg.norm(W_D, axis=0)).sum(1)
     return per.mean(), per.std() / np.sqrt(n)
 
@@ -53,20 +55,6 @@ def test_bias_bad_input():
         exact_objective_bias(h, np.eye(2), np.zeros(3), np.eye(2), 1.0)
 
 
-def _jump_mc(h, W_E, b, W_D, lam, th, n=300_000, seed=1):
-    rng = np.random.default_rng(seed)
-    K = h.n_children
-    alone = rng.random(n) < h.p_alone
-    ch = rng.integers(1, K + 1, n)
-    x = np.zeros((n, 1 + K))
-    x[:, 0] = h.parent_law.sample(rng, n)
-    x[np.arange(n), ch] = np.where(alone, 0.0, h.child_law.sample(rng, n))
-    z = (x @ h.W_p.T) @ W_E.T + b
-    a = np.where(z > th, z, 0.0)
-    per = ((x @ h.W_r.T - a @ W_D.T) ** 2).sum(1) + lam * (a * np.linalg.norm(W_D, axis=0)).sum(1)
-    return per.mean(), per.std() / np.sqrt(n)
-
-
 @pytest.mark.parametrize("parent,child,vertical", [(SE, SE, False), (SE, SE, True), (Constant(1.0), SE, False),
                                                    (SE, Constant(2.0), False)])
 def test_jumprelu_objective_and_gradient_are_exact(parent, child, vertical, monkeypatch):
@@ -82,7 +70,7 @@ def test_jumprelu_objective_and_gradient_are_exact(parent, child, vertical, monk
     if vertical:
         W_E[2, 1] = 0.0
     loss, gE, gb, gD = exact_objective_bias(h, W_E, b, W_D, 0.7, theta=th)
-    mc, se = _jump_mc(h, W_E, b, W_D, 0.7, th)
+    mc, se = _mc(h, W_E, b, W_D, 0.7, th)
     assert loss == pytest.approx(mc, abs=5 * se)
     theta = np.concatenate([W_E.ravel(), b, W_D.ravel()])
     f = lambda t: exact_objective_bias(h, *_unpack3(t, 3, h), 0.7, theta=th, gradient=False)[0]  # noqa: E731
