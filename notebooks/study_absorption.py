@@ -20,8 +20,10 @@
 # ReLU SAE absorbs the parent into its child latents (the *absorption rate*), how far the child decoders tilt
 # towards the parent, and the loss, as functions of the L1 penalty λ — often two minima at one λ (partial
 # and full absorption), so where seeds split is predicted. This study trains small SAEs to convergence across λ
-# and seeds and says which predicted minimum each run reached. The closed-form λ* of `theory.absorption`
-# (notebook 04) is kept as what it is: the crossing of two rigid configurations, neither of them stationary.
+# and seeds and says which predicted minimum each run reached; the same for TopK∘ReLU SAEs as a function of the
+# budget k (λ = 0), and for ReLU SAEs with an encoder bias (`theory.absorption_bias`: the active sets are then
+# polygons of the two magnitudes, integrated exactly). The closed-form λ* of `theory.absorption` (notebook 04) is
+# kept as what it is: the crossing of two rigid configurations, neither of them stationary.
 #
 # The study is `studies.get("absorption")` (defined in `studies.absorption`): a config dataclass and
 # `run(config, out) -> result`; `sdl-theory study absorption --out DIR` runs it at full size and writes
@@ -42,8 +44,9 @@ SEED = 0  # every random choice of the study is seeded from config.seed
 # Every random choice of the study is seeded from `config.seed`; the log lines are the study's own.
 
 # %%
-result = run_study_tiny("absorption", SEED, lams=(0.3, 1.6), ks=(1, 2), seeds=2, steps=300, topk_steps=300, eval_events=500,
-                        extra_lams=(1.0,), extra_seeds=1, extra_children=2, refine_steps=20, refine_batch=512)
+result = run_study_tiny("absorption", SEED, lams=(0.3, 1.6), ks=(1,), seeds=2, steps=300, topk_steps=300, eval_events=500,
+                        extra_lams=(1.0,), extra_seeds=1, extra_children=2, refine_steps=20, refine_batch=512,
+                        bias_lams=(1.2,), bias_seeds=1)
 
 # %% [markdown]
 # ## The committed full-size result
