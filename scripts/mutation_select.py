@@ -78,14 +78,18 @@ KILLED.add(RETEST_KILLED)
 
 
 def merged_status(status: str, retests: list[dict], name: str) -> str:
-    """A mutant's status after the retests (see the module docstring)."""
+    """A mutant's status after the retests (see the module docstring). A retest result file made with
+    ``--plan`` (every planned test of the mutant) decides: its pass is "survived", its timeout "undecided"."""
     for r in retests:
-        code = r.get(name, {}).get("exit_code")
+        res = r["results"].get(name, {})
+        code = res.get("exit_code")
         if code is None:
             continue
         if code == 1:
             return RETEST_KILLED
-        if status in ("not checked", "undecided") and code in (0, -14):
+        if r.get("decides") and status in ("not checked", "undecided", "survived"):
+            status = "survived" if code == 0 else "undecided"
+        elif status in ("not checked", "undecided") and code in (0, -14):
             status = "undecided"
     return status
 
@@ -100,11 +104,12 @@ def report(names: list[str], out: Path, meta: dict, retests: list[dict] = (), de
         totals[group_of(v["path"])]["population"] += 1
     rows = {g: Counter() for g in totals}
     survivors = []
-    tests = json.loads(Path("mutants/mutmut-stats.json").read_text())["tests_by_mangled_function_name"]
+    stats = Path("mutants/mutmut-stats.json")   # absent when mutmut's stats pass did not run (retests only)
+    tests = json.loads(stats.read_text())["tests_by_mangled_function_name"] if stats.exists() else None
     for n in names:
         v = muts[n]
         status = STATUS.get(v["exit_code"], "suspicious")
-        if status == "not checked" and not tests.get(n.partition("__mutmut_")[0]):
+        if status == "not checked" and tests is not None and not tests.get(n.partition("__mutmut_")[0]):
             status = "no tests"  # never submitted: no selected test executes the mutated function
         status = merged_status(status, list(retests), n)
         g = group_of(v["path"])
@@ -141,6 +146,11 @@ def report(names: list[str], out: Path, meta: dict, retests: list[dict] = (), de
     return summary
 
 
+def _retest(path: Path) -> dict:
+    data = json.loads(path.read_text())
+    return {"results": data["results"], "decides": str(data.get("tests", "")).startswith("per mutant from")}
+
+
 def main(argv=None) -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -159,7 +169,7 @@ def main(argv=None) -> None:
         print("\n".join(select(a.seed, a.sample)))
     else:
         names = [n for n in a.names.read_text().split() if n]
-        s = report(names, a.out, json.loads(a.meta), [json.loads(f.read_text())["results"] for f in a.retest],
+        s = report(names, a.out, json.loads(a.meta), [_retest(f) for f in a.retest],
                    json.loads(a.decisions.read_text()) if a.decisions else None)
         print(json.dumps(s["groups"], indent=2))
 

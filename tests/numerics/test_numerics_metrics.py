@@ -164,3 +164,8 @@ def test_mcc_restriction_is_exact_with_many_latents(n):
     C = abs_cosines(V, W).double().numpy()
     r, c = linear_sum_assignment(C, maximize=True)
     assert mcc(V, W) == pytest.approx(C[r, c].mean(), abs=1e-12)
+
+
+def test_mcc_with_fewer_latents_than_features():
+    # two latents equal to features 0 and 1 of five: two matched at |cos| 1, three features unmatched → 2/5
+    assert mcc(torch.eye(5)[:, :2], torch.eye(5)) == pytest.approx(0.4)

@@ -125,3 +125,14 @@ def test_bench_model_instance_is_regenerated_from_results(tmp_path):
     assert w.shape == (6,) and np.all(w > 0)
     r = inspect_model(model, W_p, W_r, w, acs_max_vars=0)
     assert r.sizes["n_q"] == 10 and any("decoder bias" in u or "penalty" in u for u in r.unmet)
+
+
+def test_an_upper_bound_reference_keeps_its_loss():
+    """One neuron reading feature 0 of two (no construction fits, no restarts): the only reference is the
+    least-squares decoder's own L̃ = M_1 ||w^1||² = 1 (feature 1 is lost), an upper bound, not 0."""
+    inst = _inst(2)
+    r = inspect_point(inst, np.array([[1.0], [0.0]]), np.array([[1.0, 0.0]]), acs=False)
+    g = r.global_optimum
+    assert (g["reference_loss"], g["exact"]) == (pytest.approx(1.0), False)
+    assert g["reference"] == "the least-squares decoder at this encoder (an upper bound)"
+    assert g["status"] == "best_known" and r.achieved_loss == pytest.approx(1.0)
