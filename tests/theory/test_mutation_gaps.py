@@ -103,3 +103,12 @@ def test_a_minimum_at_a_kink_is_classified_with_its_transversal_derivatives():
     trans = transversal_derivatives(h, W_E3, W_D3, 1.0, [(2, 0)])
     assert trans[0] == pytest.approx(rise, rel=1e-2) and trans[1] is None  # +e_p direction rises, −e_p is flat
     assert classify(h, W_E3, W_D3, 1.0, kinks=[(2, 0)])[0] == "minimum"
+
+
+def test_searched_families_apply_their_filters():
+    from theory.strategies import searched_families
+
+    # BatchTopK couples the samples of a batch (not per-sample); JumpReLU's threshold makes it not homogeneous
+    assert {"batchtopk", "jumprelu"} <= set(searched_families())
+    assert "batchtopk" not in searched_families(per_sample=True)
+    assert set(searched_families(per_sample=True, homogeneous=True)) == {"relu", "topk", "topk_relu"}
