@@ -121,3 +121,12 @@ def test_c5_a_non_convex_step_reports_its_eigenvalue(monkeypatch):
     assert (steps["convex in W_D"].holds, steps["convex in W_D"].residual) == (False, "-0.25")
     assert (steps["convex in W_E"].holds, steps["convex in W_E"].residual) == (False, "-0.5")
     assert steps["loss value"].holds and steps["decoder gradient"].holds
+
+
+def test_corrected_condition_label_prints_each_count():
+    from proofs_check.verdict import CorrectedCondition
+
+    counts = {"met": 120, "superposition_met": 30, "held": 117, "skipped": 5, "undecided": 3, "failed": 0}
+    assert CorrectedCondition("θ < 1", verified=True, counts=counts).label() == (
+        "verified, sufficient; met 120 (n > n_p: 30), held 117, skipped 5, undecided 3")
+    assert CorrectedCondition("θ < 1").label() == "NOT verified, sufficient; no search counts"
