@@ -159,7 +159,9 @@ def _current(part: str):
 
 
 def _flat(obj, path=""):
-    """``{json path: leaf}`` so that a failure names the place that changed."""
+    """``{json path: leaf}`` so that a failure names the place that changed (an empty list or dict is a leaf)."""
+    if isinstance(obj, (dict, list)) and not obj:
+        return {path: obj}
     if isinstance(obj, dict):
         return {p: v for k, x in obj.items() for p, v in _flat(x, f"{path}/{k}").items()}
     if isinstance(obj, list):
