@@ -130,3 +130,16 @@ def test_corrected_condition_label_prints_each_count():
     assert CorrectedCondition("θ < 1", verified=True, counts=counts).label() == (
         "verified, sufficient; met 120 (n > n_p: 30), held 117, skipped 5, undecided 3")
     assert CorrectedCondition("θ < 1").label() == "NOT verified, sufficient; no search counts"
+
+
+def test_c8_readings_from_hand_outcomes():
+    from proofs_check import c8_dead_neurons as c8
+
+    hand = {"relu, no bias": {"outcome": "holds"}, "jumprelu θ = 0.5": {"outcome": "fails"}}
+    weak, strong = c8._readings(SearchResult(example=(1,), details={}, tried=3, budget=8, seed=0),
+                                SearchResult(tried=4, held=4, budget=8, seed=1), hand)
+    assert (weak.status, strong.status) == ("holds", "fails")
+    assert weak.evidence.startswith("witnesses: ['relu, no bias'] (dead on every input of the support")
+    assert strong.evidence.endswith("mechanisms that revive: ['jumprelu θ = 0.5']")
+    none = c8._readings(NOTHING, SearchResult(tried=4, held=0, budget=8, seed=1), {"a": {"outcome": "fails"}})
+    assert [(r.name, r.status) for r in none] == [("weak", "inconclusive"), ("strong", "holds")]
