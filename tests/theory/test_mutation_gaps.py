@@ -112,3 +112,24 @@ def test_searched_families_apply_their_filters():
     assert {"batchtopk", "jumprelu"} <= set(searched_families())
     assert "batchtopk" not in searched_families(per_sample=True)
     assert set(searched_families(per_sample=True, homogeneous=True)) == {"relu", "topk", "topk_relu"}
+
+
+def test_feature_probabilities_may_be_zero_or_one_but_not_outside():
+    from theory.distribution import Constant, FeatureDistribution
+
+    d = FeatureDistribution(np.array([0.0, 1.0, 0.25]), Constant(1.0))   # the ends of [0, 1] are probabilities
+    assert d.p_active.tolist() == [0.0, 1.0, 0.25]
+    for bad in ([-0.01, 0.5], [0.5, 1.01]):
+        with pytest.raises(SDLInputError, match=r"must lie in \[0, 1\]"):
+            FeatureDistribution(np.array(bad), Constant(1.0))
+
+
+def test_exact_method_names_its_limits():
+    from theory.activations import ReLU
+    from theory.distribution import FeatureDistribution
+    from theory.objective import exact_loss
+
+    inst = Instance(W_p=np.eye(2), activation=ReLU(),
+                    distribution=FeatureDistribution(np.full(2, 0.1), ShiftedExponential(1.0, 1.0)))
+    with pytest.raises(SDLInputError, match="method='exact' needs constant magnitudes and n <= 20"):
+        exact_loss(inst, np.eye(2), np.eye(2), method="exact")
