@@ -226,3 +226,10 @@ def test_c11_anchors_that_did_not_hold_fail_the_step(monkeypatch):
     (step,) = c11.proof_steps("micro", 0)
     assert (step.holds, step.residual) == (False, "0.5")
     assert step.note == "smallest anchor |cos| over all anchored runs: 0.5"
+
+
+def test_c11_two_converged_pairs_decide():
+    # d = (0.3, 0.31): mean 0.305, t interval ± t(0.975, 1) · sd / √2 = ± 12.71 · 0.00707 / 1.414 ≈ ± 0.064 > 0
+    c = c11.compare([_pair(0, 0.3, 0.6), _pair(1, 0.3, 0.61)])
+    assert c["pairs_used"] == 2 and c["outcome"] == "improves"
+    assert c["per_reading"]["decoder"]["ci95"][0] == pytest.approx(0.305 - 12.7062 * 0.0070711 / 2 ** 0.5, abs=1e-3)

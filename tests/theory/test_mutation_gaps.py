@@ -133,3 +133,17 @@ def test_exact_method_names_its_limits():
                     distribution=FeatureDistribution(np.full(2, 0.1), ShiftedExponential(1.0, 1.0)))
     with pytest.raises(SDLInputError, match="method='exact' needs constant magnitudes and n <= 20"):
         exact_loss(inst, np.eye(2), np.eye(2), method="exact")
+
+
+def test_a_huge_entry_is_named_with_its_magnitude():
+    with pytest.raises(SDLInputError, match=r"W_p has an entry of magnitude 1e\+13; entries must satisfy"):
+        Instance(W_p=np.array([[1e13, 0.0], [0.0, 1.0]]))
+
+
+def test_a_confidence_of_one_is_refused():
+    from theory.objective import exact_loss
+
+    inst = Instance(W_p=np.eye(2), activation=ReLU())
+    for c in (0.0, 1.0):
+        with pytest.raises(SDLInputError, match="confidence"):
+            exact_loss(inst, np.eye(2), np.eye(2), confidence=c)
