@@ -147,3 +147,13 @@ def test_a_confidence_of_one_is_refused():
     for c in (0.0, 1.0):
         with pytest.raises(SDLInputError, match="confidence"):
             exact_loss(inst, np.eye(2), np.eye(2), confidence=c)
+
+
+def test_absorbed_start_rows_and_decoders_by_hand():
+    from theory.absorption_curve import absorbed_start
+
+    # W_p = I; the parent latent off on every event (row −p), child j reading c_j + 0.5 p and decoding κ p + c_j,
+    # κ = μ1_P μ1_C / μ2_C = 2 · 2 / 5 (c_min + Exp(1) with c_min = 1)
+    W_E, W_D = absorbed_start(Hierarchy(n_children=2), reading=0.5)
+    np.testing.assert_allclose(W_E, [[-1.0, 0.0, 0.0], [0.5, 1.0, 0.0], [0.5, 0.0, 1.0]], atol=1e-12)
+    np.testing.assert_allclose(W_D, [[1.0, 0.8, 0.8], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]], atol=1e-12)
