@@ -53,6 +53,8 @@ def test_c7_search_without_a_failure_says_holds(monkeypatch):
     assert v.numbers["search"] == NOTHING_TEXT and v.numbers["family_survey"] == survey
     assert v.numbers["corrected_search"].startswith("corrected: no failure; Gated (searched apart), independent inputs: ")
     assert v.corrected_condition.counts["met"] == 125  # the Gated part's 5 added to the 120
+    assert v.corrected_condition.evidence.startswith("same search restricted to the corrected condition: corrected: "
+                                                     "no failure; Gated (searched apart), independent inputs: no failure")
     assert [s.name for s in v.steps] == [s.name for s in c7.proof_steps()]
 
 
