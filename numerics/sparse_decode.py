@@ -123,7 +123,9 @@ class _SparseDecode(torch.autograd.Function):
     def forward(ctx, vals, W_dec, layout):
         ctx.save_for_backward(vals, W_dec)
         ctx.layout = layout
-        return F.embedding_bag(layout.cols, W_dec, layout.offsets, mode="sum", per_sample_weights=vals)
+        # detached: with inputs that require grad, embedding_bag takes its autograd variant, which also builds
+        # the bookkeeping its own backward needs (~2× slower); this Function has its own backward
+        return F.embedding_bag(layout.cols, W_dec.detach(), layout.offsets, mode="sum", per_sample_weights=vals.detach())
 
     @staticmethod
     def backward(ctx, g):
@@ -173,7 +175,7 @@ class _SelectedPreacts(torch.autograd.Function):
         if ctx.has_bias and ctx.needs_input_grad[2]:
             gb = torch.zeros(W_enc.shape[0], dtype=grad.dtype, device=grad.device).index_add_(0, lay.cols, grad)
         if ctx.needs_input_grad[0]:
-            gx = F.embedding_bag(lay.cols, W_enc, lay.offsets, mode="sum", per_sample_weights=grad)
+            gx = F.embedding_bag(lay.cols, W_enc.detach(), lay.offsets, mode="sum", per_sample_weights=grad)
         return gx, gW, gb, None, None
 
 
