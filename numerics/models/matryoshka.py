@@ -47,11 +47,16 @@ class MatryoshkaCoder(BatchTopKCoder):
     def loss(self, x: torch.Tensor, y: torch.Tensor) -> tuple[dict[str, torch.Tensor], Code, torch.Tensor]:
         code = self.encode(x)
         tv = total_variance(y)
-        recon = self._group_decodes(code).cumsum(0)                    # prefix j's decode, j = 0..P-1
-        if self.b_dec is not None:
-            recon = recon + self.b_dec
-        per_prefix = (recon - y).square().sum(dim=(1, 2)) / tv          # the FVU of each prefix
-        y_hat = recon[-1]
+        groups = self._group_decodes(code)
+        if y.requires_grad or tv.requires_grad:    # a target with a gradient: plain autograd
+            recon = groups.cumsum(0)                                    # prefix j's decode, j = 0..P-1
+            if self.b_dec is not None:
+                recon = recon + self.b_dec
+            per_prefix = (recon - y).square().sum(dim=(1, 2)) / tv      # the FVU of each prefix
+            y_hat = recon[-1]
+        else:
+            b = self.b_dec if self.b_dec is not None else torch.zeros(y.shape[1], dtype=y.dtype, device=y.device)
+            per_prefix, y_hat = _PrefixFVU.apply(groups, b, y, tv)
         terms = {"fvu": per_prefix[-1]}
         if self.prefixes:
             terms["matryoshka"] = per_prefix[:-1].sum()
@@ -67,3 +72,33 @@ class MatryoshkaCoder(BatchTopKCoder):
         if not terms:
             return {}
         return {"matryoshka": torch.stack(terms).sum()}
+
+
+class _PrefixFVU(torch.autograd.Function):
+    """``FVU_j = ||y − b − Σ_{i≤j} D_i||² / tv`` for every prefix ``j`` of the ``P × B × n_r`` group decodes
+    ``D``, and ``ŷ = b + Σ_i D_i``, in about three passes over ``D`` forward and two backward (autograd
+    through ``cumsum``, ``+ b``, ``− y``, ``square`` and ``sum`` makes about a dozen). ``y`` and ``tv`` are
+    constants here (the caller uses plain autograd when they have a gradient)."""
+
+    @staticmethod
+    def forward(ctx, D, b, y, tv):
+        E = D.detach().clone()
+        for j in range(1, E.shape[0]):            # running prefix sums, in place: E_j = Σ_{i≤j} D_i
+            E[j] += E[j - 1]
+        E.sub_(y - b.detach())                    # E_j = S_j + b − y, the residual of prefix j (negated)
+        flat = E.view(E.shape[0], 1, -1)
+        per = torch.bmm(flat, flat.transpose(1, 2)).view(-1) / tv
+        y_hat = E[-1] + y
+        ctx.save_for_backward(E, tv)
+        return per, y_hat
+
+    @staticmethod
+    def backward(ctx, g_per, g_yhat):
+        E, tv = ctx.saved_tensors
+        dS = E * (2 * g_per / tv).view(-1, 1, 1)   # d/dS_j of the prefix losses
+        if g_yhat is not None:
+            dS[-1] += g_yhat
+        for j in range(dS.shape[0] - 2, -1, -1):   # D_i enters every prefix j ≥ i: reverse running sums
+            dS[j] += dS[j + 1]
+        gb = dS[0].sum(0) if ctx.needs_input_grad[1] else None
+        return dS, gb, None, None

@@ -231,3 +231,31 @@ def test_preact_buffer_is_reused_once_per_arming_and_changes_no_number():
     ptr = eng._preacts.tensor.data_ptr()
     eng.train_step()
     assert got == pytest.approx(want, rel=1e-6) and eng._preacts.tensor.data_ptr() == ptr
+
+
+def test_prefix_fvu_function_passes_gradcheck_with_the_reconstruction_output():
+    from numerics.models.matryoshka import _PrefixFVU
+
+    g = torch.Generator().manual_seed(0)
+    D = torch.randn(3, 4, 5, generator=g, dtype=torch.float64, requires_grad=True)
+    b = torch.randn(5, generator=g, dtype=torch.float64, requires_grad=True)
+    y = torch.randn(4, 5, generator=g, dtype=torch.float64)
+    tv = torch.tensor(7.0, dtype=torch.float64)
+    per, y_hat = _PrefixFVU.apply(D, b, y, tv)
+    S = D.detach().cumsum(0) + b.detach()
+    assert torch.allclose(per, (S - y).pow(2).sum((1, 2)) / 7.0) and torch.allclose(y_hat, S[-1])
+    assert torch.autograd.gradcheck(lambda D, b: _PrefixFVU.apply(D, b, y, tv), (D, b))
+
+
+def test_matryoshka_without_biases_matches_prefix_by_prefix():
+    torch.manual_seed(0)
+    m = build_model("matryoshka", 12, 64, k=4, bias=False).double()
+    x = torch.randn(32, 12, dtype=torch.float64).abs()
+    grouped = _loss_and_grads(m, x)
+    m.zero_grad()
+    terms, _, y_hat = SparseCoder.loss(m, x, x)
+    torch.stack(list(terms.values())).sum().backward()
+    for k in terms:
+        assert grouped[1][k] == pytest.approx(float(terms[k].detach()), rel=1e-12)
+    for n, p in m.named_parameters():
+        assert torch.allclose(grouped[3][n], p.grad, atol=1e-12), n
