@@ -99,10 +99,11 @@ class SparseCoder(nn.Module):
     name: ClassVar[str] = "base"
     sparse_code: ClassVar[bool] = False   # True: codes are COO and decode only touches active atoms
     # ReLU / JumpReLU / Gated: below this fraction of non-zero entries in a batch the code is built as
-    # COO and decoded sparsely (same values and gradients as the dense path). The cross-over measured
-    # by bench/step_compare.py --crossover at paper sizes (results/throughput/) sits between 2 % and
-    # 4 %; 0.02 keeps the switch on the side where the sparse path is clearly faster. 0 = always dense.
-    sparse_below: ClassVar[float] = 0.02
+    # COO and decoded sparsely (same values and gradients as the dense path). The ReLU step's cross-over
+    # measured by bench/step_compare.py --crossover at paper sizes (results/throughput/STEP_COMPARE.md):
+    # sparse faster at densities 0.005, 0.02, 0.04 and 0.08 (4.5× vs 5.0× of a matmul), dense faster at
+    # 0.12 (5.5× vs 7.4×); so the switch sits at 0.08. 0 = always dense.
+    sparse_below: ClassVar[float] = 0.08
 
     def __init__(self, d_in: int, n_latents: int, d_out: int | None = None, *, bias: bool = True,
                  unit_norm_decoder: bool = False, seed: int = 0, apply_b_dec_to_input: bool = False, **hyper):
