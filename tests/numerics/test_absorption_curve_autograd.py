@@ -56,7 +56,7 @@ def test_predicted_points_are_stationary_by_autograd(lam, c_min, beta, p_alone):
         assert np.linalg.norm(g) < 0.02 * np.linalg.norm(clean), (p.kind, np.linalg.norm(g), np.linalg.norm(clean))
 
 
-def _topk_sampled_gradient(h, theta, k, x, w, step=3e-3):
+def _topk_sampled_gradient(h, theta, k, x, w, step=1e-2):
     """Central differences of the *sampled* TopK objective through the bench model's own encode/decode, on fixed
     quasi-random events (common random numbers): unlike autograd of the sample, it sees the loss jump where the
     kept latent swaps, so it estimates the gradient of the expectation, independently of the exact gradient."""
@@ -84,14 +84,16 @@ def _topk_sampled_gradient(h, theta, k, x, w, step=3e-3):
 @given(c_min=st.floats(0.5, 1.5), beta=st.floats(0.5, 1.5), p_alone=st.floats(0.1, 0.4))
 def test_topk_predicted_points_are_stationary_by_monte_carlo(c_min, beta, p_alone):
     """TopK (k = 1, λ = 0, one child). At a family member that is not stationary the Monte Carlo gradient agrees
-    with the exact one (boundary terms included) within 2% of its norm (measured: <= 0.8%; the gradient without
+    with the exact one (boundary terms included) within 2% of its norm (measured: <= 0.6%; the gradient without
     the swap boundaries' terms is 26–32% off there, so the check can fail); at every predicted stationary point it
     is below 1% of that norm."""
     from theory.absorption_curve import _pack, exact_objective
 
     law = ShiftedExponential(c_min, beta)
     h = Hierarchy(1, law, law, p_alone)
-    x, w = _events(h, 2**17, seed=0)
+    # 2^19 events and a 1e-2 step: the swap edges are seen by enough events for the estimate to be within 0.6%
+    # at every corner of the parameter box (2^17 events with a 3e-3 step: up to 3%, at c_min = 1, β = 1.5)
+    x, w = _events(h, 2**19, seed=0)
     ref = _pack(*family_start(h, (0.5,)))
     _, gE, gD = exact_objective(h, *family_start(h, (0.5,)), 0.0, activation="topk_relu", k=1)
     g_ref = _pack(gE, gD)
