@@ -145,3 +145,11 @@ def test_c8_readings_from_hand_outcomes():
     assert strong.evidence.endswith("mechanisms that revive: ['jumprelu θ = 0.5']")
     none = c8._readings(NOTHING, SearchResult(tried=4, held=0, budget=8, seed=1), {"a": {"outcome": "fails"}})
     assert [(r.name, r.status) for r in none] == [("weak", "inconclusive"), ("strong", "holds")]
+
+
+def test_counts_without_superposition_do_not_verify():
+    from proofs_check.verdict import CorrectedCondition, verification_gap
+
+    counts = {"met": 150, "held": 150, "skipped": 0, "undecided": 0, "failed": 0}   # no superposition_met at all
+    assert verification_gap(counts) == "no instance with n > n_p (superposition) met it"
+    assert not CorrectedCondition("x", verified=True, counts=counts).verified

@@ -157,3 +157,12 @@ def test_absorbed_start_rows_and_decoders_by_hand():
     W_E, W_D = absorbed_start(Hierarchy(n_children=2), reading=0.5)
     np.testing.assert_allclose(W_E, [[-1.0, 0.0, 0.0], [0.5, 1.0, 0.0], [0.5, 0.0, 1.0]], atol=1e-12)
     np.testing.assert_allclose(W_D, [[1.0, 0.8, 0.8], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]], atol=1e-12)
+
+
+def test_topk_mask_with_nan_rows_by_hand():
+    from theory.activations.base import topk_mask
+
+    # NaN orders last (a stable sort of −Z): row 0's largest is 2 (index 2), row 1's is 3 (index 0)
+    Z = np.array([[np.nan, 1.0, 2.0], [3.0, np.nan, 1.0]])
+    assert topk_mask(Z, 1).tolist() == [[False, False, True], [True, False, False]]
+    assert topk_mask(Z, 2).tolist() == [[False, True, True], [True, False, True]]
