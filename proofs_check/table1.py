@@ -5,8 +5,9 @@ One row per method swept by C10, read from the verdicts' ``numbers`` (nothing is
 * **selected**: the setting the ground-truth-blind rule picked (converged run with L0 closest to the true mean
   active count), its M_GT at τ and M_IP in both readings — encoder rows against ``W_p`` (the paper's metric, on
   ``W_Eᵀ``) and decoder atoms against ``W_r`` — with its L0 and explained variance;
-* **best**: the converged run of the sweep with the highest M_GT (in either reading), which an oracle that looks at
-  the ground truth would pick: an upper end of what the method recovers in the swept range;
+* **best**: the converged run of the sweep with the highest M_GT (in either reading; ties: the higher sum over both
+  readings, then the encoder's M_IP), which an oracle that looks at the ground truth would pick: an upper end of
+  what the method recovers in the swept range;
 * **+FA**: C11's paired seeds at the selected setting, mean M_GT without → with anchors (non-anchored features
   only) and the paired change's 95% interval, per reading;
 * the paper's numbers (:func:`theory.registry.paper_table`, n = 1000, n_p = 768, n_q = 16000).
@@ -31,11 +32,13 @@ def _setting(s) -> str:
 
 
 def best_run(sweep: list[dict]) -> dict | None:
-    """The converged run with the highest M_GT in either reading (ties: higher M_IP of the encoder)."""
+    """The converged run with the highest M_GT in either reading (ties: the higher sum over both readings, then
+    the higher M_IP of the encoder)."""
     ok = [r for r in sweep if r["converged"]]
     if not ok:
         return None
-    return max(ok, key=lambda r: (max(r["m_gt_encoder"], r["m_gt_decoder"]), r["m_ip_encoder"]))
+    return max(ok, key=lambda r: (max(r["m_gt_encoder"], r["m_gt_decoder"]), r["m_gt_encoder"] + r["m_gt_decoder"],
+                                  r["m_ip_encoder"]))
 
 
 def _fa(comparisons: dict | None, method: str, reading: str) -> str:

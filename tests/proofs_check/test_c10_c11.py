@@ -165,6 +165,9 @@ def test_table1_reads_the_selected_best_and_anchored_runs():
     b = _run("topk_sae", {"k": 4}, 0.9, 0.6)
     c = _run("topk_sae", {"k": 8}, 1.0, 1.0, converged=False)
     assert best_run([a, b, c]) is b and best_run([c]) is None
+    # both at 100% in one reading: the one recovering more in the other reading is the best
+    d, e = _run("topk_sae", {"k": 2}, 1.0, 0.95), _run("topk_sae", {"k": 3}, 1.0, 0.975, ip=0.5)
+    assert best_run([d, e]) is e
     c10 = {"size": "micro", "tau": 0.95,
            "spec": {"data": {"n_features": 12, "d_in": 10, "n_samples": 99, "interference": 0.3, "p_active": 0.1,
                              "seed": 0}, "train": {"n_latents": 24}, "convergence": {"eps": 0.02}},
