@@ -75,7 +75,8 @@ class CorrectedCondition:
     claim's whole space — ``met`` (instances meeting the condition; for a necessary one, instances
     where the conclusion holds), ``held``, ``skipped`` (outside it), ``undecided``, ``failed`` and
     ``superposition_met`` (met with n > n_p). ``verified`` is granted only when no instance failed,
-    none was undecided-as-pass, at least :data:`MIN_MET` met it and superposition was among them;
+    at least :data:`MIN_MET` met it *and were decided* (held: an undecided one counts for nothing) and
+    superposition was among them;
     otherwise it is downgraded here, with the reason appended to the evidence.
     """
 
@@ -123,6 +124,9 @@ def verification_gap(counts: dict | None) -> str | None:
     met = min(counts.get("met", 0), counts.get("least_met_per_part", counts.get("met", 0)))
     if met < MIN_MET:
         return f"only {met} instances met it{' (in its weakest part)' if 'least_met_per_part' in counts else ''} (need {MIN_MET})"
+    if counts.get("held", 0) < MIN_MET:   # an undecided instance is no evidence either way
+        return (f"only {counts.get('held', 0)} of the {counts.get('met', 0)} instances that met it were decided "
+                f"(held); {counts.get('undecided', 0)} undecided (need {MIN_MET} decided)")
     if not counts.get("superposition_met", 0):
         return "no instance with n > n_p (superposition) met it"
     return None

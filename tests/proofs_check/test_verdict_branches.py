@@ -153,3 +153,16 @@ def test_counts_without_superposition_do_not_verify():
     counts = {"met": 150, "held": 150, "skipped": 0, "undecided": 0, "failed": 0}   # no superposition_met at all
     assert verification_gap(counts) == "no instance with n > n_p (superposition) met it"
     assert not CorrectedCondition("x", verified=True, counts=counts).verified
+
+
+def test_undecided_instances_do_not_verify():
+    """150 met but 60 of them undecided: 90 decided is below the 100 a verified condition needs."""
+    from proofs_check.verdict import MIN_MET, CorrectedCondition, verification_gap
+
+    assert MIN_MET == 100
+    counts = {"met": 150, "held": 90, "skipped": 0, "undecided": 60, "failed": 0, "superposition_met": 20}
+    assert verification_gap(counts) == ("only 90 of the 150 instances that met it were decided (held); 60 undecided "
+                                        "(need 100 decided)")
+    cc = CorrectedCondition("x", verified=True, counts=counts)
+    assert not cc.verified and "60 undecided" in cc.evidence
+    assert verification_gap({**counts, "held": 100, "undecided": 50}) is None
