@@ -157,6 +157,18 @@ def to_jsonable(obj: Any) -> Any:
     return obj
 
 
+def from_jsonable(obj: Any) -> Any:
+    """:func:`to_jsonable`'s non-finite policy undone: ``"nan"`` / ``"inf"`` / ``"-inf"`` back to floats,
+    anywhere in lists and dicts (for JSON whose strings are never these words otherwise, e.g. run records)."""
+    if isinstance(obj, dict):
+        return {k: from_jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [from_jsonable(v) for v in obj]
+    if isinstance(obj, str) and obj in ("nan", "inf", "-inf"):
+        return float(obj)
+    return obj
+
+
 def dumps(obj: Any, indent: int | None = 2) -> str:
     """Strict JSON text of ``obj`` under :func:`to_jsonable`'s policy (what every JSON file holds)."""
     return json.dumps(to_jsonable(obj), indent=indent, allow_nan=False, ensure_ascii=False) + "\n"

@@ -34,6 +34,7 @@ import json
 import math
 import time
 from contextlib import contextmanager
+from functools import lru_cache
 from pathlib import Path
 
 import torch
@@ -69,9 +70,10 @@ def active_store() -> tuple[str, bool] | None:
     return (str(_STORES[-1][0]), _STORES[-1][1]) if _STORES else None
 
 
+@lru_cache(maxsize=1)
 def code_digest() -> str:
     """A digest of the training code's sources (numerics/, theory/registry.py, theory/activations/): which code
-    produced a stored run."""
+    produced a stored run (read once per process: the code it has loaded, not later edits on disk)."""
     root = Path(__file__).resolve().parent.parent
     files = sorted([*root.glob("numerics/*.py"), root / "theory/registry.py", *root.glob("theory/activations/*.py")])
     h = hashlib.sha256()
@@ -93,24 +95,13 @@ def run_key(method: str, setting: dict, data, base: TrainConfig, criterion: Conv
     return hashlib.sha256(text.encode()).hexdigest()[:24], fields
 
 
-def _revive(obj):
-    """A stored record's non-finite floats back from JSON's ``"nan"`` / ``"inf"`` (numerics.io's policy)."""
-    if isinstance(obj, dict):
-        return {k: _revive(v) for k, v in obj.items()}
-    if isinstance(obj, list):
-        return [_revive(v) for v in obj]
-    if obj in ("nan", "inf", "-inf"):
-        return float(obj)
-    return obj
-
-
 def _stored(key: str, fields: dict) -> dict | None:
     if not _STORES or not _STORES[-1][1]:
         return None
     f = _STORES[-1][0] / f"{key}.json"
     if not f.is_file():
         return None
-    from numerics.io import read_json
+    from numerics.io import from_jsonable, read_json
 
     try:
         doc = read_json(f)
@@ -118,7 +109,7 @@ def _stored(key: str, fields: dict) -> dict | None:
         return None
     if not isinstance(doc, dict) or doc.get("fields") != fields or not isinstance(doc.get("record"), dict):
         return None
-    return {**_revive(doc["record"]), "resumed": True, "code_digest": doc.get("code_digest")}
+    return {**from_jsonable(doc["record"]), "resumed": True, "code_digest": doc.get("code_digest")}
 
 
 def _store(key: str, fields: dict, record: dict) -> None:

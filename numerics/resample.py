@@ -41,15 +41,14 @@ def resample_dead(model, opt: torch.optim.Optimizer, dead: torch.Tensor, x_p: to
     deciding = model.encoder_rows(live.nonzero().squeeze(1))[0]
     live_norm = enc[deciding].norm(dim=1).mean() if live.any() else torch.tensor(1.0, device=x_p.device)
     model.W_dec[dead] = _unit_rows(x_r[pick]).to(model.W_dec.dtype)
-    rows = torch.cat(model.encoder_rows(dead))
-    new = (_unit_rows(x_p[pick]) * scale * live_norm).to(enc.dtype)
-    enc[rows] = new.repeat(len(model.encoder_rows(dead)), 1)
-    if model.b_enc is not None:
-        model.b_enc[rows if model.b_enc.shape[0] == enc.shape[0] else dead] = 0.0
-    for p, idx in ((model.W_dec, dead), (enc, rows), (model.b_enc, None)):
+    blocks = model.encoder_rows(dead)          # the dead units' rows, one block per pre-activation of a unit
+    rows = torch.cat(blocks)
+    enc[rows] = (_unit_rows(x_p[pick]) * scale * live_norm).to(enc.dtype).repeat(len(blocks), 1)
+    if model.b_enc is not None:                # one bias entry per encoder row
+        model.b_enc[rows] = 0.0
+    for p, idx in ((model.W_dec, dead), (enc, rows), (model.b_enc, rows)):
         if p is None:
             continue
-        idx = (rows if p.shape[0] == enc.shape[0] else dead) if idx is None else idx
         for v in opt.state.get(p, {}).values():
             if isinstance(v, torch.Tensor) and v.dim() > 0:
                 v[idx] = 0.0

@@ -151,3 +151,14 @@ def test_a_checkpoint_saved_under_the_old_name_topk_loads_as_topk_relu(tmp_path,
         io.load_model(tmp_path / "old")
     # and a name typed today still means what it says
     assert registry.get("topk").name == "topk"
+
+
+def test_from_jsonable_undoes_the_non_finite_policy():
+    import math
+
+    from numerics.io import from_jsonable, to_jsonable
+
+    obj = {"a": [1.5, float("inf"), {"b": float("-inf")}], "c": float("nan"), "d": "nan-like text", "e": 2}
+    back = from_jsonable(to_jsonable(obj))
+    assert back["a"][:2] == [1.5, math.inf] and back["a"][2] == {"b": -math.inf}
+    assert math.isnan(back["c"]) and back["d"] == "nan-like text" and back["e"] == 2
