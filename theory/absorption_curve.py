@@ -170,6 +170,17 @@ class Hierarchy:
             out.append(((1 - self.p_alone) / K, self.W_p[:, [0, j]], self.W_r[:, [0, j]]))
         return out
 
+    def sample(self, n: int, rng: np.random.Generator) -> np.ndarray:
+        """``n`` events drawn from the model as feature activations (``n × (1 + K)``, column 0 the parent): the
+        parent alone with probability ``p_alone``, else the parent with one uniformly chosen child (Monte Carlo)."""
+        K = self.n_children
+        alone = rng.random(n) < self.p_alone
+        ch = rng.integers(1, K + 1, n)
+        x = np.zeros((n, 1 + K))
+        x[:, 0] = self.parent_law.sample(rng, n)
+        x[np.arange(n), ch] = np.where(alone, 0.0, self.child_law.sample(rng, n))
+        return x
+
     def to_json(self) -> dict:
         return {"n_children": int(self.n_children), "parent_law": self.parent_law.to_json(),
                 "child_law": self.child_law.to_json(), "p_alone": float(self.p_alone),

@@ -14,13 +14,7 @@ LAWS = [(SE, SE), (ShiftedExponential(0.5, 2.0), ShiftedExponential(1.5, 0.3)), 
 
 def _mc(h, W_E, b, W_D, lam, th=0.0, n=300_000, seed=1):
     """Monte Carlo of the objective with encoder bias b and JumpReLU thresholds th (0: ReLU)."""
-    rng = np.random.default_rng(seed)
-    K = h.n_children
-    alone = rng.random(n) < h.p_alone
-    ch = rng.integers(1, K + 1, n)
-    x = np.zeros((n, 1 + K))
-    x[:, 0] = h.parent_law.sample(rng, n)
-    x[np.arange(n), ch] = np.where(alone, 0.0, h.child_law.sample(rng, n))
+    x = h.sample(n, np.random.default_rng(seed))
     z = (x @ h.W_p.T) @ W_E.T + b
     a = np.where(z > th, z, 0.0)
     per = ((x @ h.W_r.T - a @ W_D.T) ** 2).sum(1) + lam * (a * np.linalg.norm(W_D, axis=0)).sum(1)

@@ -35,13 +35,7 @@ def test_ratio_moments_match_monte_carlo(parent, child):
 
 
 def _mc_objective(h, W_E, W_D, lam, n=250_000, seed=1, topk=None):
-    rng = np.random.default_rng(seed)
-    K = h.n_children
-    alone = rng.random(n) < h.p_alone
-    ch = rng.integers(1, K + 1, n)
-    x = np.zeros((n, 1 + K))
-    x[:, 0] = h.parent_law.sample(rng, n)
-    x[np.arange(n), ch] = np.where(alone, 0.0, h.child_law.sample(rng, n))
+    x = h.sample(n, np.random.default_rng(seed))
     z = (x @ h.W_p.T) @ W_E.T
     a = np.maximum(z, 0)
     if topk is not None:
