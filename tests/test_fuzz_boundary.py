@@ -53,7 +53,27 @@ def test_the_judge_can_fail():
     assert fuzz.judge_call(lambda: {}["k"], 1)[0] == "unhandled"
     assert fuzz.judge_call(lambda: time.sleep(5), 0.2)[0] == "hang"
 
+    class MultiLine(SDLInputError):   # SDLInputError itself folds a line break: a subclass that does not
+        def __str__(self):
+            return "two\nlines"
+
     def multi():
-        raise SDLInputError("two\nlines")
+        raise MultiLine("x")
     assert fuzz.judge_call(multi, 1)[0] == "unhandled"
     assert fuzz.judge_cli(["verify", "--budget", "x"], 5)[0] == "refused"
+
+
+def test_a_refusal_is_always_one_line():
+    """A line break in a refusal's text (an array's repr quoted in it) is folded, whoever raises it: found by
+    the fuzz (``proofs_check.check`` given a tuple holding an array as the claim name)."""
+    import numpy as np
+
+    from proofs_check import check
+    from theory.errors import SDLInputError
+
+    msg = str(SDLInputError("bad value:\n  [[1.]\n   [2.]]  \r\nend"))
+    assert msg == "bad value: [[1.] [2.]] end"
+    with pytest.raises(SDLInputError) as e:
+        check((b"", np.ones((3, 1, 1))), None)
+    assert "\n" not in str(e.value) and "claim is named by a string" in str(e.value)
+    assert fuzz.judge_call(lambda: check((b"", np.ones((3, 1, 1))), None), 5)[0] == "refused"
