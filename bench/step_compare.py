@@ -14,8 +14,9 @@ Steps timed (forward, backward, Adam, decoder normalisation where the method has
 * ``saelens:topk``: SAELens ``TopKTrainingSAE`` ``training_forward_pass`` + Adam (when installed);
 * ``dictlearn:topk``: dictionary_learning ``TopKTrainer.update`` (when installed).
 
-``--crossover`` times the ReLU step with the dense and the sparse path at a range of code densities
-(set by the encoder bias) to locate where the sparse path starts to win (``sparse_below``).
+``--crossover`` times the ReLU step (``--crossover-archs relu,jumprelu,gated``: each of those) with the dense
+and the sparse path at a range of code densities (set by the encoder bias) to locate where the sparse path
+starts to win (``SparseCoder.sparse_below``, one switch for all three).
 
     .venv/bin/python bench/step_compare.py                      # paper sizes, k = 32
     .venv/bin/python bench/step_compare.py --crossover --json results/throughput/crossover.json
@@ -132,31 +133,38 @@ def paired(steps: dict, x: torch.Tensor, W: torch.Tensor, repeats: int) -> dict:
                        for n, r in ratios.items()}}
 
 
-def crossover(d: int, nq: int, B: int, repeats: int, densities=(0.005, 0.01, 0.02, 0.04, 0.08)) -> list[dict]:
-    """ReLU step, dense path vs sparse path, at codes of the given densities (fraction of non-zeros)."""
-    from numerics.models.relu import ReLUCoder
+CROSSOVER_ARCHS = ("relu", "jumprelu", "gated")   # the families whose code density is not fixed by k
 
+
+def crossover(d: int, nq: int, B: int, repeats: int, densities=(0.005, 0.01, 0.02, 0.04, 0.08),
+              archs=("relu",)) -> list[dict]:
+    """The step of each of ``archs`` (ReLU, JumpReLU, Gated: their code is as dense as the data makes it), dense
+    path vs sparse path, at codes of the given densities (fraction of entries on): the encoder bias (Gated: the
+    gate's bias) is set so that that fraction of pre-activations passes the unit's own firing test (> 0; JumpReLU:
+    > θ), with the sparsity penalty off so one step does not move it. The path is switched per model by its
+    ``sparse_below`` (0: always dense, 1: sparse whenever anything is off)."""
     gen = torch.Generator().manual_seed(1)
     x = torch.randn(B, d, generator=gen)
     W = torch.randn(nq, d, generator=gen) / d ** 0.5
     rows = []
-    old = ReLUCoder.sparse_below
-    try:
+    for arch in archs:
+        if arch not in CROSSOVER_ARCHS:
+            raise SystemExit(f"--crossover-archs: {arch!r} is not one of {', '.join(CROSSOVER_ARCHS)}")
+        off = {"relu": {"l1_coeff": 0.0}, "gated": {"l1_coeff": 0.0}, "jumprelu": {"l0_coeff": 0.0}}[arch]
         for rho in densities:
-            step, m = _ours("relu", d, nq, 0, x, l1_coeff=0.0)   # no L1: the density stays where the bias put it
+            step, m = _ours(arch, d, nq, 0, x, **off)
             with torch.no_grad():
                 z = x @ m.W_enc.T
-                m.b_enc.copy_(-torch.quantile(z[:512].reshape(-1)[:2_000_000], 1 - rho))
-            got = float(((x @ m.W_enc.T + m.b_enc) > 0).float().mean())
+                cut = float(m.threshold.mean()) if arch == "jumprelu" else 0.0   # the firing test's level
+                m.b_enc.copy_(cut - torch.quantile(z[:512].reshape(-1)[:2_000_000], 1 - rho))
+                got = float(((x @ m.W_enc.T + m.b_enc) > cut).float().mean())
             res = {}
             for mode, thr in (("dense", 0.0), ("sparse", 1.0)):
-                ReLUCoder.sparse_below = thr
+                m.sparse_below = thr          # this model only: the class default stays as it is
                 res[mode] = paired({mode: step}, x, W, repeats)["ratios"][mode]["median"]
-            rows.append({"density_target": rho, "density": got, "dense_over_matmul": res["dense"],
+            rows.append({"arch": arch, "density_target": rho, "density": got, "dense_over_matmul": res["dense"],
                          "sparse_over_matmul": res["sparse"], "sparse_faster": res["sparse"] < res["dense"]})
-            print(f"density {got:.4f}: dense {res['dense']:.2f}x  sparse {res['sparse']:.2f}x")
-    finally:
-        ReLUCoder.sparse_below = old
+            print(f"{arch:9s} density {got:.4f}: dense {res['dense']:.2f}x  sparse {res['sparse']:.2f}x")
     return rows
 
 
@@ -170,8 +178,8 @@ def markdown(res: dict) -> str:
     lines += [f"| `{name}` | {r['median']:.2f} | {r['min']:.2f} – {r['max']:.2f} |" for name, r in res["ratios"].items()]
     lines += [f"| `{name}` | skipped: {why} | |" for name, why in res["skipped"].items()]
     if res.get("crossover"):
-        lines += ["", "| code density (measured) | ReLU step, dense path | sparse path | faster |", "|---|---|---|---|"]
-        lines += [f"| {r['density']:.4f} | {r['dense_over_matmul']:.2f} | {r['sparse_over_matmul']:.2f} | "
+        lines += ["", "| step | code density (measured) | dense path | sparse path | faster |", "|---|---|---|---|---|"]
+        lines += [f"| {r.get('arch', 'relu')} | {r['density']:.4f} | {r['dense_over_matmul']:.2f} | {r['sparse_over_matmul']:.2f} | "
                   f"{'sparse' if r['sparse_faster'] else 'dense'} |" for r in res["crossover"]]
     return "\n".join(lines)
 
@@ -181,7 +189,9 @@ def main(argv=None) -> dict:
     ap.add_argument("--archs", default=",".join(f.name for f in registry.families(trainable=True)),
                     help="the project's families to time (comma-separated; default: every trainable family)")
     ap.add_argument("--no-peers", action="store_true", help="skip SAELens / dictionary_learning")
-    ap.add_argument("--crossover", action="store_true", help="also locate the ReLU dense/sparse cross-over")
+    ap.add_argument("--crossover", action="store_true", help="also locate the dense/sparse cross-over")
+    ap.add_argument("--crossover-archs", default="relu",
+                    help=f"the families whose cross-over --crossover locates (comma-separated, of {', '.join(CROSSOVER_ARCHS)})")
     ap.add_argument("--densities", default="0.005,0.01,0.02,0.04,0.08", help="code densities of --crossover")
     a = parse_sizes(ap, argv)
     torch.manual_seed(0)
@@ -216,7 +226,8 @@ def main(argv=None) -> dict:
         print(f"{n:18s} skipped: {why}")
     if a.crossover:
         res["crossover"] = crossover(d, nq, B, max(2, a.repeats - 1),
-                                     tuple(float(v) for v in a.densities.split(",") if v))
+                                     tuple(float(v) for v in a.densities.split(",") if v),
+                                     tuple(v for v in a.crossover_archs.split(",") if v))
     print()
     print(markdown(res))
     if a.json:
