@@ -136,3 +136,17 @@ def test_an_upper_bound_reference_keeps_its_loss():
     assert (g["reference_loss"], g["exact"]) == (pytest.approx(1.0), False)
     assert g["reference"] == "the least-squares decoder at this encoder (an upper bound)"
     assert g["status"] == "best_known" and r.achieved_loss == pytest.approx(1.0)
+
+
+def test_global_reference_with_a_bias_reaches_what_only_a_biased_start_reaches():
+    """Inputs ±1 in R¹ with the same target 1, one ReLU unit with a bias: w = 0, b = 1, W_D = 1 gives L̃ = 0 (the
+    global minimum, L̃ ≥ 0). A unit fires on both inputs only when b > |w|, which no start with b = 0 has (from one
+    on a single input, ACS inside its region stays at L̃ = 1); the seeded random starts (seed 0, 12 restarts) draw
+    their bias too, and reach 0."""
+    from theory.activations import ReLU
+    from theory.objective import approx_loss
+
+    inst = Instance(W_p=np.array([[1.0, -1.0]]), W_r=np.array([[1.0, 1.0]]), activation=ReLU(), encoder_bias=True)
+    assert approx_loss(inst, np.array([[1.0]]), np.array([[0.0]]), np.array([1.0])) == 0.0
+    ref = global_reference(inst, 1, restarts=12, seed=0)
+    assert ref["restarts"] == 12 and not ref["exact"] and ref["reference_loss"] < 1e-20

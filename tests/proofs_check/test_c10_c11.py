@@ -236,3 +236,16 @@ def test_c11_two_converged_pairs_decide():
     c = c11.compare([_pair(0, 0.3, 0.6), _pair(1, 0.3, 0.61)])
     assert c["pairs_used"] == 2 and c["outcome"] == "improves"
     assert c["per_reading"]["decoder"]["ci95"][0] == pytest.approx(0.305 - 12.7062 * 0.0070711 / 2 ** 0.5, abs=1e-3)
+
+
+def test_anchoring_defaults_to_the_tiny_bench_seed_0_and_the_active_run_store(monkeypatch):
+    """anchoring() without arguments is C11's tiny bench at seed 0, trained through the active run store (the
+    training itself is stubbed: only what it is asked for is looked at)."""
+    from numerics.recovery import active_store
+    from proofs_check import bench_recovery
+
+    asked = []
+    monkeypatch.setattr(bench_recovery, "_anchoring", lambda *a: asked.append(a) or {"methods": {}})
+    assert bench_recovery.anchoring() == {"methods": {}}
+    assert bench_recovery.anchoring("small", 3) == {"methods": {}}
+    assert asked == [("tiny", 0, active_store()), ("small", 3, active_store())]

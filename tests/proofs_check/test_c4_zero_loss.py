@@ -81,3 +81,62 @@ def test_superposition_is_not_an_unmet_hypothesis_and_has_non_identifying_soluti
     # in R¹ every direction is a feature's: the consequence fails there (proved, not a construction limit)
     one = Instance(W_p=np.array([[1.0, -1.0]]))
     assert check_instance(one).status == "fails"
+
+
+def test_construction_without_a_threshold_is_the_unscaled_mixing():
+    """Without a threshold (ReLU, TopK∘ReLU, TopK) the construction needs no lift: c = max(1, 2·0/…) = 1, so each
+    encoder row is a row of ±Q E (Q a rotation, E = W_p⁻¹ = I: unit rows) and each decoder column a column of
+    ±W_r Qᵀ (unit columns); TopK without ReLU adds k zero rows (and columns)."""
+    from theory.activations import TopK
+
+    for act, zero in ((ReLU(), 0), (TopKReLU(k=2), 0), (TopK(k=2), 2)):
+        inst = Instance(W_p=np.eye(2), activation=act)
+        W_D, W_E, _ = c4.non_identifying_solution(inst)
+        assert np.allclose(np.linalg.norm(W_E, axis=1), [1.0] * 4 + [0.0] * zero)
+        assert np.allclose(np.linalg.norm(W_D, axis=0), [1.0] * 4 + [0.0] * zero)
+        assert approx_loss(inst, W_D, W_E) < 1e-20
+
+
+def test_searched_solutions_draw_their_widths_and_scales_as_documented():
+    """Without a threshold (ReLU, TopK): unit encoder rows scaled by one factor in [1, 4] (the JumpReLU lift
+    1 + 4θ is 1), and n + 1 ≤ n_q ≤ 3n + 1 units; over 40 seeds the ranges are reached (to within 0.2) and never left."""
+    from theory.activations import TopK
+
+    ang = np.deg2rad([90.0, 210.0, 330.0])
+    for act in (ReLU(), TopK(k=2)):
+        inst = Instance(W_p=np.vstack([np.cos(ang), np.sin(ang)]), activation=act)
+        widths, norms = set(), []
+        for seed in range(40):
+            got = c4.searched_solution(inst, seed=seed, tries=60)
+            if got is None:
+                continue
+            W_E = got[1]
+            widths.add(W_E.shape[0])
+            row = np.linalg.norm(W_E, axis=1)
+            assert np.allclose(row, row[0])   # one factor per solution
+            norms.append(row[0])
+        assert widths <= set(range(4, 11)) and max(widths) == 10
+        assert 1.0 <= min(norms) < 1.2 and 3.8 < max(norms) <= 4.0
+
+
+def test_search_with_the_k1_exception_keeps_the_corrected_conditions_evidence(monkeypatch):
+    """C4's default search, its searches replaced by hand-written results: the consequence fails (the k = 1
+    exception), so the corrected condition is reported with the two searches behind it, word for word."""
+    from proofs_check.search import SearchResult
+
+    found = SearchResult(example="ex", details={"activation": "TopK∘ReLU(k=1)", "reason": "one unit on per input",
+                                                "aligned_solution_decoder_max_abs_cos": [1.0, 1.0],
+                                                "aligned_solution_loss": 0.0, "mixing_attempt_loss": 0.5},
+                         tried=4, held=3, budget=30, seed=1)
+    results = {0: SearchResult(tried=5, held=5, budget=30, seed=0), 1: found,
+               3: SearchResult(tried=6, held=6, budget=30, seed=3)}
+    nec = SearchResult(tried=130, skipped=10, held=120, budget=130, seed=2, superposed_met=40)
+    monkeypatch.setattr(c4, "find_counterexample", lambda strategy, predicate, budget, seed, superposed=None: results[seed])
+    monkeypatch.setattr(c4, "search_condition", lambda *a, **k: nec)
+    monkeypatch.setattr(c4, "gated_apart", lambda: False)
+    v = c4.search(budget=30, seed=0)
+    assert (v.status, v.seed, v.budget) == ("fails", 0, 30)
+    cc = v.corrected_condition
+    assert cc.evidence == (f"necessary part, whole space (superposition included): {nec.summary()}; sufficient part "
+                           f"(independent features, the mixing construction): {results[3].summary()}")
+    assert cc.verified and cc.counts["met"] == 120 and cc.counts["held"] == 120

@@ -82,3 +82,16 @@ def test_superposed_relu_is_decided_exactly_and_agrees_with_acs():
     assert not acs.check.is_partial_minimum and acs.on_boundary
     good = Instance(W_p=W, weights=[2.0, 1.0, 1.0], activation=ReLU())
     assert check("C6", good, pattern=[{0, 1}, {2}, set()]).status == "holds"
+
+
+def test_decide_with_dependent_columns_and_no_stationary_minimum_runs_acs():
+    """Three features at 120° in R² (dependent columns), JumpReLU θ = 0.1, one feature per neuron: no stationary
+    point with positive loss, the enumeration is not exact, so decide runs ACS from the interior point (and its
+    seeded rescalings): one feature per neuron reconstructs every feature exactly, so each ACS run ends at a partial
+    minimum of loss 0, none of positive loss, and the outcome is inconclusive."""
+    ang = np.array([0.0, 2 * np.pi / 3, 4 * np.pi / 3])
+    inst = Instance(W_p=np.vstack([np.cos(ang), np.sin(ang)]), activation=JumpReLU(theta=0.1))
+    out = decide(inst, [{0}, {1}, {2}], seed=0)
+    assert out["outcome"] == "inconclusive" and "does not prove that none exists" in out["reason"]
+    assert 1 <= len(out["acs"]) <= 2
+    assert all(a["loss"] < 1e-20 and a["partial_minimum"] for a in out["acs"])

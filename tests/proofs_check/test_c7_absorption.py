@@ -85,3 +85,21 @@ def test_without_a_hierarchy_every_one_parent_hierarchy_is_checked():
     assert check("C7", Instance(W_p=np.eye(4), weights=np.ones(4), activation=ReLU())).status == "holds"
     v = check("C7", Instance(W_p=W_2D, weights=np.ones(4), activation=ReLU()))
     assert v.status == "fails" and v.counterexample["failing_parents"]
+
+
+def test_family_survey_draws_the_hierarchies_its_docstring_names(monkeypatch):
+    """2–3 children and 0–3 other features, so n = 3..7 features, n_p = 2–3, Gaussian unit columns; over 60 draws
+    every n and n_p in range is drawn and none outside (the hypotheses are stubbed out: only the draws are looked at)."""
+    from proofs_check import c7_absorption as c7
+
+    seen = []
+
+    def record(inst, h):
+        seen.append((inst.n, inst.n_p, len(h[0])))
+        return ["not decided here"]
+
+    monkeypatch.setattr(c7, "hypotheses", record)
+    out = c7.family_survey(60, seed=0)
+    assert all(row["met"] == 0 for row in out.values()) and len(out) == 10   # 5 activations × bias or not
+    assert {n for n, _, _ in seen} == {3, 4, 5, 6, 7} and {n_p for _, n_p, _ in seen} == {2, 3}
+    assert {k for _, _, k in seen} == {2, 3} and all(n >= 1 + k for n, _, k in seen)

@@ -76,3 +76,35 @@ def test_default_search_fails_and_relu_without_bias_verified():
     v = check("C8", budget=10, seed=0)
     assert v.status == "fails"
     assert v.corrected_condition.verified
+
+
+def test_exact_gradient_of_a_dead_unit_includes_its_bias():
+    """ReLU with bias, features 0.3·e_d (p = 1/4 each): unit 2 (row (−1, −1), bias 0.1) is dead on unit features but
+    fires at x = 0, where only its bias gets a gradient. The largest exact-loss gradient of its parameters, by central
+    differences of L summed by hand over the four inputs, is the bias's: 2 · (9/16) · 0.1 · ‖(1, 1)‖² = 0.225."""
+    from proofs_check.c8_dead_neurons import analyse
+    from theory.distribution import Constant
+
+    inst = Instance(W_p=np.eye(2), activation=ReLU(), encoder_bias=True,
+                    distribution=FeatureDistribution(np.full(2, 0.25), Constant(0.3)))
+    W_E = np.array([[1.0, 0.0], [0.0, 1.0], [-1.0, -1.0]])
+    b = np.array([0.0, 0.0, 0.1])
+    W_D = np.array([[1.0, 0.0, 1.0], [0.0, 1.0, 1.0]])
+
+    def L(W_D, W_E, b):
+        out = 0.0
+        for m in ((0, 0), (1, 0), (0, 1), (1, 1)):
+            x = 0.3 * np.array(m, dtype=float)
+            r = x - W_D @ np.maximum(W_E @ x + b, 0.0)
+            out += np.prod([0.25 if a else 0.75 for a in m]) * (r @ r)
+        return out
+
+    fd = []
+    for which, idx in ((0, (0, 2)), (0, (1, 2)), (1, (2, 0)), (1, (2, 1)), (2, (2,))):
+        up, down = [W_D.copy(), W_E.copy(), b.copy()], [W_D.copy(), W_E.copy(), b.copy()]
+        up[which][idx] += 1e-6
+        down[which][idx] -= 1e-6
+        fd.append(abs(L(*up) - L(*down)) / 2e-6)
+    assert max(fd) == pytest.approx(0.225, rel=1e-6) and max(fd[:4]) < 0.02   # the bias's, by far
+    out = analyse(inst, W_E, b, W_D, gd_steps=5)
+    assert out["dead_neurons"] == [2] and out["exact_loss_dead_gradient"] == pytest.approx(max(fd), rel=1e-6)

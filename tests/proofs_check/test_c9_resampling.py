@@ -1,6 +1,7 @@
 import json
 
 import numpy as np
+import pytest
 
 from proofs_check import check
 from proofs_check.c9_resampling import RunConfig, _with_distribution, spurious_start, train
@@ -90,3 +91,43 @@ def test_resampling_a_gated_unit_sets_its_gate_and_magnitude_rows():
             assert torch.all(v[[2, 5]] == 0) and torch.any(v[keep] != 0)
     code = m.encode(x)
     assert code.fired().tolist() == [True, True, True] and float(code.acts[0, 2]) > 0
+
+
+def test_unmet_hypotheses_record_the_seed_and_budget():
+    v = check("C9", Instance(W_p=np.eye(3), activation=ReLU()), pattern=[{0, 1}, {2}], seed=4, budget=17)
+    assert (v.status, v.seed, v.budget) == ("hypotheses_not_met", 4, 17)
+
+
+def test_the_corrected_rerun_uses_the_verdicts_seed(monkeypatch):
+    """A failing experiment is rerun at the corrected encoder scale with the same seed and seeds (recorded in the
+    verdict, so the rerun reproduces); the experiments are stubbed with hand-written records."""
+    from proofs_check import c9_resampling as c9
+
+    calls = []
+
+    def experiment(inst, pattern=None, *, seeds, seed, cfg):
+        calls.append((cfg.encoder_scale, seeds, seed))
+        fixed = cfg.encoder_scale == c9.CORRECTED_SCALE
+        return {"outcome": "holds" if fixed else "fails", "instance": inst.to_json(), "seeds": list(range(seed, seed + seeds)),
+                "start_exact_loss": 0.05, "final_exact_loss_without": [0.04] * seeds,
+                "final_exact_loss_with": [0.02 if fixed else 0.04] * seeds, "improvement_mean": 0.02 if fixed else 0.0,
+                "improvement_ci95": [float(seed), float(seed) + 1.0], "mean_max_cos_without": [0.9] * seeds,
+                "mean_max_cos_with": [0.9] * seeds, "neurons_resampled": [1] * seeds}
+
+    monkeypatch.setattr(c9, "experiment", experiment)
+    v = c9.check_instance(Instance(W_p=np.eye(3), activation=TopKReLU(k=1)), seed=5, budget=40)
+    assert v.status == "fails" and calls == [(0.2, 4, 5), (c9.CORRECTED_SCALE, 4, 5)]
+    assert v.corrected_condition.evidence.startswith(f"with encoder_scale = {c9.CORRECTED_SCALE}: holds, improvement CI [5.0, 6.0]")
+
+
+def test_numerics_trainer_at_a_negligible_learning_rate_returns_the_starts_exact_loss():
+    """The cross-check with numerics.train, for one seed, 4 steps at learning rate 1e-12: the model does not move
+    from the start (to float32 rounding), so its final exact loss is the start's."""
+    from proofs_check.c9_resampling import numerics_trainer_losses
+    from theory.objective import exact_loss
+
+    inst = _with_distribution(Instance(W_p=np.eye(3), activation=ReLU()))
+    start = spurious_start(inst, [{0, 1}, {2}, set()])
+    got = numerics_trainer_losses(inst, start, resample=False, seeds=[0], cfg=RunConfig(steps=4, batch_size=8, lr=1e-12))
+    want = exact_loss(inst, start["W_D"], start["W_E"], None, samples=20_000, seed=0).value
+    assert len(got) == 1 and got[0] == pytest.approx(want, rel=1e-5)

@@ -40,3 +40,13 @@ def test_shrink_cap_returns_smallest_failure_so_far():
 
     r = find_counterexample(st.lists(st.integers(0, 1000), min_size=1, max_size=30), pred, budget=50, seed=0, shrink_budget=3)
     assert r.found and sum(r.example) > 100 and r.shrink_calls <= 3
+
+
+def test_search_condition_sizes_more_rounds_until_enough_examples_meet_it():
+    """Half the draws are outside the condition (odd numbers): 10 draws meet it ~5 times, so further rounds are
+    sized from that acceptance until at least 20 have met it; the counts are the rounds' sums."""
+    from proofs_check.search import search_condition
+
+    res = search_condition(st.integers(0, 1000), lambda x: SKIP if x % 2 else None, seed=0, min_met=20, first_budget=10)
+    assert not res.found and res.met >= 20 and res.held == res.met and res.tried > 10
+    assert res.skipped == res.tried - res.met > 0

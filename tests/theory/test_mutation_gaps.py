@@ -166,3 +166,113 @@ def test_topk_mask_with_nan_rows_by_hand():
     Z = np.array([[np.nan, 1.0, 2.0], [3.0, np.nan, 1.0]])
     assert topk_mask(Z, 1).tolist() == [[False, False, True], [True, False, False]]
     assert topk_mask(Z, 2).tolist() == [[False, True, True], [True, False, True]]
+
+
+# --- survivors of the 14:00 measurement (results/mutation/README.md), each against a hand value ---------------
+
+def test_a_pattern_stores_its_sets_normalised():
+    from theory.patterns import ActivationPattern
+
+    P = ActivationPattern([[2, 0, 2], (), {1}], 3)   # lists with repeats, a tuple, a set: one frozenset each
+    assert P.firing == (frozenset({0, 2}), frozenset(), frozenset({1}))
+    assert all(type(F) is frozenset for F in P.firing)
+
+
+def test_derived_sweep_axes_skip_a_non_numeric_field_anywhere():
+    from dataclasses import dataclass
+
+    from theory import registry
+    from theory.activations import TopKReLU
+
+    @dataclass(frozen=True)
+    class Hyper:
+        name: str = "x"        # not a knob, and before the knobs
+        flag: bool = False     # not a knob
+        k: int = 4             # 2, 4, 8
+        coeff: float = 0.5     # 0.05, 0.5, 5
+
+    fam = registry.Family("derived_sweep_order_demo", TopKReLU, hyperparameters=Hyper)
+    assert fam.sweep_axes() == {"k": (2, 4, 8), "coeff": (0.05, 0.5, 5.0)}
+
+
+def test_sparse_gradient_path_gives_the_hand_bias_gradient():
+    """n = n_q = 1000 (the codes a sparse matrix): ReLU, W_p = W_E = W_D = I, b = −½: feature d fires unit d alone at
+    ½, its residual is ½ e_d, so ∂L̃/∂b_i = −2 M_i · ½ = −M_i, ∂L̃/∂W_E = −M_i on the diagonal (0 elsewhere) and
+    ∂L̃/∂W_D = −M_i / 2 on the diagonal."""
+    from theory.derivation import gradients
+    from theory.objective import sparse_if_sparse
+
+    n = 1000
+    M = np.linspace(0.5, 1.5, n)
+    inst = Instance(W_p=np.eye(n), weights=M, activation=ReLU(), encoder_bias=True)
+    codes = np.maximum(np.eye(n) - 0.5, 0.0)
+    assert sparse_if_sparse(codes) is not codes   # this size takes the sparse branch
+    g = gradients(inst, np.eye(n), np.eye(n), np.full(n, -0.5), method="vectorized")
+    assert np.allclose(g.b_E, -M, atol=1e-12)
+    assert np.allclose(np.diag(g.W_E), -M, atol=1e-12) and np.count_nonzero(g.W_E - np.diag(np.diag(g.W_E))) == 0
+    assert np.allclose(np.diag(g.W_D), -M / 2, atol=1e-12)   # −2 M_d r_d s_dᵀ = −2 M_d · ½ · ½
+
+
+def test_near_equal_large_eigenvalues_form_one_group():
+    """W_p = W_r = I, weights M: on F = {0, 1} (P = Bᵀ M² B, Q = Bᵀ M B) the generalised eigenvalues are the M_d,
+    here 100 and 100 (1 + 1e-9), equal to the relative tolerance 1e-8: one eigenspace, of dimension 2."""
+    from theory.partial_optimum import neuron_eigenspaces
+
+    es = neuron_eigenspaces(Instance(W_p=np.eye(2), weights=[100.0, 100.0 * (1 + 1e-9)], activation=ReLU()), 0, {0, 1})
+    assert len(es.eigenvalues) == 1 and es.eigenvalues[0] == pytest.approx(100.0, rel=1e-8)
+    assert es.eigenspaces[0].shape == (2, 2)
+    apart = neuron_eigenspaces(Instance(W_p=np.eye(2), weights=[100.0, 121.0], activation=ReLU()), 0, {0, 1})
+    assert apart.eigenvalues == pytest.approx((100.0, 121.0), rel=1e-9)
+
+
+def test_polish_where_newton_never_converges_and_no_kink_is_found():
+    from theory.absorption_curve import family_start, gradient_fd, polish
+
+    h = Hierarchy(1, ShiftedExponential(1.0, 1.0), ShiftedExponential(1.0, 1.0), 0.2)
+    W_E0, W_D0 = family_start(h, (0.3,))
+    start = exact_objective(h, W_E0, W_D0, 1.0, gradient=False)[0]
+    W_E, W_D, loss, grad_norm, kinks = polish(h, W_E0, W_D0, 1.0, gtol=0.0)   # gtol 0: never "converged"
+    assert kinks == [] and W_E.shape == W_E0.shape and W_D.shape == W_D0.shape
+    assert loss == pytest.approx(exact_objective(h, W_E, W_D, 1.0, gradient=False)[0], rel=1e-12) and loss < start
+    assert grad_norm == pytest.approx(np.linalg.norm(gradient_fd(h, W_E, W_D, 1.0)), abs=1e-5)
+
+
+def test_transversal_derivatives_of_a_topk_loss_use_its_k():
+    from theory.absorption_curve import family_start, polish, transversal_derivatives
+
+    h = Hierarchy(1, ShiftedExponential(1.0, 1.0), ShiftedExponential(1.0, 1.0), 0.2)
+    W_E, W_D, *_ = polish(h, *family_start(h, (0.0,)), 1.0)
+    W_E3, W_D3 = np.vstack([W_E, [0.0, -1.0]]), np.hstack([W_D, [[-1.0], [0.0]]])
+    kw = dict(activation="topk_relu", k=2)
+    base = exact_objective(h, W_E3, W_D3, 1.0, gradient=False, **kw)[0]
+    up = W_E3.copy()
+    up[2, 0] = 1e-4
+    rise = (exact_objective(h, up, W_D3, 1.0, gradient=False, **kw)[0] - base) / 1e-4   # evaluated directly
+    trans = transversal_derivatives(h, W_E3, W_D3, 1.0, [(2, 0)], **kw)
+    assert trans[0] == pytest.approx(rise, rel=1e-2) and trans[1] is None
+
+
+def test_a_stationary_partial_minimum_with_a_small_margin_is_found():
+    """JumpReLU θ = 0.17, features 0 and 1 nearly parallel (cos 0.98) in R²: neuron 0 on {0, 1} and off on feature 2
+    leaves its pre-activations a margin well below 1 from θ (a margin LP that demands more finds nothing). The one
+    partial minimum is re-checked by hand: its pattern with the activation's own evaluation, and L̃ with the weighted
+    least-squares decoder solved here."""
+    from theory.activations import JumpReLU
+    from theory.instance import normalize_columns
+    from theory.partial_optimum import stationary_partial_minima
+
+    act = JumpReLU(theta=0.17)
+    M = np.array([1.75, 0.52, 1.05])
+    inst = Instance(W_p=normalize_columns(np.array([[0.664, 0.799, 0.719], [0.748, 0.602, -0.695]])), weights=M,
+                    activation=act)
+    found = stationary_partial_minima(inst, [{0, 1}, {2}]).found
+    assert len(found) == 1
+    p = found[0]
+    Z = inst.W_p.T @ p.W_E.T                       # feature × neuron pre-activations
+    X = act.evaluate(Z)
+    assert [set(np.flatnonzero(X[:, i])) for i in range(2)] == [{0, 1}, {2}]
+    assert 0 < np.abs(Z - 0.17).min() < 1
+    sq = np.sqrt(M)[:, None]
+    D = np.linalg.lstsq(sq * X, sq * inst.W_r.T, rcond=None)[0].T
+    loss = float(np.sum(M * np.sum((inst.W_r.T - X @ D.T) ** 2, axis=1)))
+    assert p.loss == pytest.approx(loss, rel=1e-9) and loss > 1e-3
