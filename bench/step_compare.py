@@ -133,7 +133,15 @@ def paired(steps: dict, x: torch.Tensor, W: torch.Tensor, repeats: int) -> dict:
                        for n, r in ratios.items()}}
 
 
-CROSSOVER_ARCHS = ("relu", "jumprelu", "gated")   # the families whose code density is not fixed by k
+def crossover_archs() -> tuple[str, ...]:
+    """The trainable families whose code density is not fixed by a ``k`` (ReLU, JumpReLU, Gated, yours)."""
+    return tuple(f.name for f in registry.families(trainable=True) if not f.sets_k)
+
+
+def _penalty_off(arch: str) -> dict:
+    """Every sparsity-penalty coefficient of the family (its ``*_coeff`` hyperparameters) set to 0."""
+    hyper = registry.get(arch).hyperparameters
+    return {f.name: 0.0 for f in dataclasses.fields(hyper) if f.name.endswith("_coeff")} if hyper else {}
 
 
 def crossover(d: int, nq: int, B: int, repeats: int, densities=(0.005, 0.01, 0.02, 0.04, 0.08),
@@ -148,14 +156,14 @@ def crossover(d: int, nq: int, B: int, repeats: int, densities=(0.005, 0.01, 0.0
     W = torch.randn(nq, d, generator=gen) / d ** 0.5
     rows = []
     for arch in archs:
-        if arch not in CROSSOVER_ARCHS:
-            raise SystemExit(f"--crossover-archs: {arch!r} is not one of {', '.join(CROSSOVER_ARCHS)}")
-        off = {"relu": {"l1_coeff": 0.0}, "gated": {"l1_coeff": 0.0}, "jumprelu": {"l0_coeff": 0.0}}[arch]
+        if arch not in crossover_archs():
+            raise SystemExit(f"--crossover-archs: {arch!r} is not one of {', '.join(crossover_archs())}")
         for rho in densities:
-            step, m = _ours(arch, d, nq, 0, x, **off)
+            step, m = _ours(arch, d, nq, 0, x, **_penalty_off(arch))
             with torch.no_grad():
                 z = x @ m.W_enc.T
-                cut = float(m.threshold.mean()) if arch == "jumprelu" else 0.0   # the firing test's level
+                # the firing test's level: a threshold where the unit has one (JumpReLU), else 0
+                cut = float(m.threshold.mean()) if hasattr(m, "threshold") else 0.0
                 m.b_enc.copy_(cut - torch.quantile(z[:512].reshape(-1)[:2_000_000], 1 - rho))
                 got = float(((x @ m.W_enc.T + m.b_enc) > cut).float().mean())
             res = {}
@@ -191,7 +199,7 @@ def main(argv=None) -> dict:
     ap.add_argument("--no-peers", action="store_true", help="skip SAELens / dictionary_learning")
     ap.add_argument("--crossover", action="store_true", help="also locate the dense/sparse cross-over")
     ap.add_argument("--crossover-archs", default="relu",
-                    help=f"the families whose cross-over --crossover locates (comma-separated, of {', '.join(CROSSOVER_ARCHS)})")
+                    help=f"the families whose cross-over --crossover locates (comma-separated, of {', '.join(crossover_archs())})")
     ap.add_argument("--densities", default="0.005,0.01,0.02,0.04,0.08", help="code densities of --crossover")
     a = parse_sizes(ap, argv)
     torch.manual_seed(0)
