@@ -84,7 +84,8 @@ def test_model_point_reads_bench_models():
     assert model_point(t).activation == TopKReLU(k=2)
     r = inspect_model(t, np.eye(3))
     assert r.sizes == {"n": 3, "n_p": 3, "n_r": 3, "n_q": 4}
-    with pytest.raises(SDLInputError):
+    with pytest.raises(SDLInputError, match=r"the model reads 3 and writes 3 dimensions but the instance has n_p = 5, "
+                                             r"n_r = 5: wrong instance for this model"):
         inspect_model(t, np.eye(5))  # wrong instance for the model
 
 

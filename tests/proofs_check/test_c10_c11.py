@@ -1,5 +1,6 @@
 """C10 / C11: the verdict logic on hand-made run records (each rule can fail), and one end-to-end
 run of both claims on the micro bench."""
+import numpy as np
 import pytest
 
 from proofs_check import c10_recovery as c10
@@ -249,3 +250,15 @@ def test_anchoring_defaults_to_the_tiny_bench_seed_0_and_the_active_run_store(mo
     assert bench_recovery.anchoring() == {"methods": {}}
     assert bench_recovery.anchoring("small", 3) == {"methods": {}}
     assert asked == [("tiny", 0, active_store()), ("small", 3, active_store())]
+
+
+def test_c11_with_fewer_than_two_pairs_leaves_every_reading_unresolved():
+    one = c11.compare([_pair(0, 0.3, 0.6)])
+    assert one["pairs_used"] == 1 and one["outcome"] == "unresolved"
+    assert [v["outcome"] for v in one["per_reading"].values()] == ["unresolved"] * len(c11.READINGS)
+
+
+def test_t_interval_with_fewer_than_two_differences_is_unbounded():
+    m, lo, hi = c11.t_interval([])
+    assert np.isnan(m) and (lo, hi) == (-np.inf, np.inf)
+    assert c11.t_interval([0.25]) == (0.25, -np.inf, np.inf)

@@ -30,6 +30,7 @@ def test_c6_search_without_a_failure_says_holds(monkeypatch):
     assert v.numbers["search"] == NOTHING_TEXT and v.numbers["gated_counterexample"] is None
     assert "no failure in 5 examples (seed 7, budget 10)" in v.evidence
     assert v.corrected_condition.counts["met"] == 120 and v.corrected_condition.verified
+    assert v.corrected_condition.evidence == f"same search restricted to the corrected condition: {CORRECTED.summary()}"
     assert [s.name for s in v.steps] == [s.name for s in c6.proof_steps()]
     # the hand instances are decided all the same: unequal weights have no partial minimum of positive loss
     assert v.numbers["hand_instances"]["orthonormal SAE, unequal weights"]["outcome"] != \

@@ -276,3 +276,62 @@ def test_a_stationary_partial_minimum_with_a_small_margin_is_found():
     D = np.linalg.lstsq(sq * X, sq * inst.W_r.T, rcond=None)[0].T
     loss = float(np.sum(M * np.sum((inst.W_r.T - X @ D.T) ** 2, axis=1)))
     assert p.loss == pytest.approx(loss, rel=1e-9) and loss > 1e-3
+
+
+def test_polish_on_a_kink_keeps_the_pinned_latent_off():
+    """gtol 0: Newton never "converges" in the full space, so polish solves on the kink it finds (the third latent
+    reading exactly 0 of the parent, off on every event). That latent adds nothing to L, so the loss is the
+    two-latent minimum's, and its row stays pinned."""
+    from theory.absorption_curve import family_start, polish
+
+    h = Hierarchy(1, ShiftedExponential(1.0, 1.0), ShiftedExponential(1.0, 1.0), 0.2)
+    W_E, W_D, loss2, *_ = polish(h, *family_start(h, (0.0,)), 1.0)
+    W_E3, W_D3 = np.vstack([W_E, [0.0, -1.0]]), np.hstack([W_D, [[-1.0], [0.0]]])
+    E, D, loss, _, kinks = polish(h, W_E3, W_D3, 1.0, gtol=0.0)
+    assert kinks == [(2, 0)] and E.shape == (3, 2) and D.shape == (2, 3)
+    assert E[2, 0] == 0.0 and E[2, 1] < 0
+    assert loss == pytest.approx(loss2, rel=1e-9)
+    assert exact_objective(h, E, D, 1.0, gradient=False)[0] == pytest.approx(loss, rel=1e-12)
+
+
+def test_interior_field_with_k_equal_to_the_latents_is_the_relu_gradient():
+    """TopK∘ReLU with k = n_q is ReLU, whose loss has no jumps; with every off latent reading strictly below 0
+    (no kink) the interior field is the gradient of L: central differences of the ReLU loss."""
+    from theory.absorption_curve import _pack, family_start, gradient_fd, interior_field
+
+    h = Hierarchy(1, ShiftedExponential(1.0, 1.0), ShiftedExponential(1.0, 1.0), 0.2)
+    W_E, W_D = family_start(h, (0.3,), tilt=0.1)
+    W_E[1] -= 0.2 * W_E[0] / np.linalg.norm(W_E[0])   # the child row reads parent-alone events below 0
+    field = interior_field(h, _pack(W_E, W_D), 2, 1.0, 2)
+    assert field == pytest.approx(_pack(*gradient_fd(h, W_E, W_D, 1.0, activation="relu")), abs=1e-7)
+
+
+def test_gated_block_form_names_the_magnitude_path():
+    """A Gated unit outputs its magnitude path: its block's pre-activation is <w_mag^i, w_p^d> + b_mag,i."""
+    from theory.activations import Gated
+    from theory.derivation import derive
+    from theory.printing import sections
+
+    block = next(s for s in sections(derive(Gated(tied=False), encoder_bias=True)) if s.key == "block_form")
+    assert block.lines[0].text.startswith("a_d = <w_mag^i, w_p^d> + b_mag,i,  u = W_D[:, i]")
+
+
+def test_gamma_patterns_of_exchangeable_children_are_counted_once():
+    from theory.absorption_curve import _gamma_patterns
+
+    assert _gamma_patterns(2, (0.0, 1.0), exchangeable=True) == [(0.0, 0.0), (0.0, 1.0), (1.0, 1.0)]
+    assert _gamma_patterns(2, (0.0, 1.0)) == [(0.0, 0.0), (0.0, 1.0), (1.0, 0.0), (1.0, 1.0)]
+    assert _gamma_patterns(3, (0.0, 1.0)) == [(0.0,) * 3, (1.0,) * 3, (1.0, 0.0, 0.0), (0.0, 1.0, 1.0)]
+
+
+def test_the_jumprelu_family_draws_its_five_thresholds():
+    from theory import registry
+
+    asked = []
+
+    def draw(strategy):
+        asked.append(list(strategy.elements))
+        return asked[-1][-1]
+
+    act = registry.get("jumprelu").draw(draw)
+    assert asked == [[0.0, 0.1, 0.25, 0.5, 1.0]] and act.theta == 1.0
