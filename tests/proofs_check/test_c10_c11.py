@@ -262,3 +262,20 @@ def test_t_interval_with_fewer_than_two_differences_is_unbounded():
     m, lo, hi = c11.t_interval([])
     assert np.isnan(m) and (lo, hi) == (-np.inf, np.inf)
     assert c11.t_interval([0.25]) == (0.25, -np.inf, np.inf)
+
+
+def test_table1_reads_the_anchoring_comparison_of_a_method():
+    from proofs_check.table1 import _fa
+
+    c = c11.compare([_pair(0, 0.3, 0.6), _pair(1, 0.3, 0.61)])   # M_GT 30 % → 60.5 %, two pairs
+    cell = _fa({"m": c}, "m", "decoder")
+    assert cell.startswith("30.0% → 60.5% (Δ CI [") and cell.endswith("pts; 2 pairs)")
+    assert _fa({"m": c}, "other", "decoder") == "—"
+
+
+def test_a_bench_claim_with_extra_arguments_names_them():
+    from proofs_check.bench_recovery import resolve_size
+    from theory.errors import SDLInputError
+
+    with pytest.raises(SDLInputError, match=r"C10 takes a bench size, not \['pattern'\]"):
+        resolve_size("C10", "tiny", {"pattern": [{0}]})

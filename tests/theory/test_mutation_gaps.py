@@ -335,3 +335,27 @@ def test_the_jumprelu_family_draws_its_five_thresholds():
 
     act = registry.get("jumprelu").draw(draw)
     assert asked == [[0.0, 0.1, 0.25, 0.5, 1.0]] and act.theta == 1.0
+
+
+def test_region_constraints_print_as_text_and_latex():
+    from theory.activations import TopKReLU
+    from theory.patterns import ActivationPattern
+    from theory.printing import _format_constraint
+
+    P = ActivationPattern([{0}, {1}], 2)
+    relu = [_format_constraint(c) for c in ReLU().region_constraints(P.mask)]
+    assert relu[:2] == [("z[0,0] > 0", "z_{0,0} > 0"), ("z[0,1] <= 0", r"z_{0,1} \le 0")]
+    top = [_format_constraint(c) for c in TopKReLU(k=1).region_constraints(P.mask)]
+    assert ("z[0,1] < z[0,0]", "z_{0,1} < z_{0,0}") in top
+
+
+def test_an_option_without_help_is_described_by_its_name():
+    import dataclasses
+
+    from theory.options import help_of
+
+    @dataclasses.dataclass
+    class Opts:
+        l1_coeff: float = 0.1
+
+    assert help_of(dataclasses.fields(Opts)[0]) == "l1 coeff"
