@@ -355,6 +355,12 @@ def exact_objective(h: Hierarchy, W_E, W_D, lam: float, *, activation: str = "re
     ``edges=False``: the interior part only — the expectation of the per-event gradient, which is what autograd
     of a sampled TopK loss estimates (a sample never sits on a swap edge), so the field that training follows;
     it is not the gradient of L where an edge with a jump lies in the support."""
+    if _two_level(h):
+        if activation != "relu":
+            raise SDLInputError(f"two-level hierarchies are written for ReLU only, got {activation!r}")
+        from theory.absorption_two_level import exact_objective_two_level
+
+        return exact_objective_two_level(h, W_E, W_D, lam, gradient=gradient)
     W_E, W_D = _check(h, W_E, W_D, activation, k)
     if lam < 0:
         raise SDLInputError(f"λ must be >= 0, got {lam}")
@@ -467,6 +473,11 @@ def observables(h: Hierarchy, W_E, W_D, lam: float, *, activation="relu", k=None
     events. ``parent_gain``: on a parent-alone
     event, the fraction of ``m_P p`` that the latent firing on it with the most parent-like decoder reconstructs
     along ``p`` (1 − its shrinkage; 0 when no latent fires on the parent alone)."""
+    if _two_level(h):
+        from theory.absorption_two_level import observables_two_level
+
+        return observables_two_level(h, W_E, W_D, lam, off_fraction=off_fraction, pure_cos=pure_cos,
+                                     parent_cos=parent_cos)
     W_E, W_D = _check(h, W_E, W_D, activation, k)
     norms = np.linalg.norm(W_D, axis=0)
     unit_out = h.W_r / np.linalg.norm(h.W_r, axis=0)
@@ -507,19 +518,45 @@ class StationaryPoint:
     start: dict                   # the family member it was started from
     kinks: list = field(default_factory=list)  # (latent, feature) readings pinned at 0 (see _kinks)
     check: dict = field(default_factory=dict)  # check_type: the kind confirmed by loss evaluations alone
+    n_starts: int = 1             # how many starts reached it
+    replaced: str | None = None   # the kind of a copy this confirmed minimum replaced (see stationary_points)
 
     def to_json(self) -> dict:
         return {"W_E": self.W_E.tolist(), "W_D": self.W_D.tolist(), "loss": self.loss, "grad_norm": self.grad_norm,
                 "kind": self.kind, "min_eigenvalue": self.min_eigenvalue, "n_flat": self.n_flat,
                 **{k: v for k, v in self.observables.items() if k != "loss"}, "start": self.start,
-                "kinks": self.kinks, "check": self.check}
+                "kinks": self.kinks, "check": self.check, "n_starts": self.n_starts, "replaced": self.replaced}
+
+
+def _two_level(h) -> bool:
+    return getattr(h, "levels", 1) == 2
+
+
+def _event_types(h) -> list[tuple[float, tuple]]:
+    """``(probability, features on)`` per event type: the parent alone, then parent + child j (a two-level
+    hierarchy: :meth:`theory.absorption_two_level.TwoLevel.event_features`)."""
+    if _two_level(h):
+        return h.event_features()
+    K = h.n_children
+    return ([(h.p_alone, (0,))] if h.p_alone > 0 else []) + [((1 - h.p_alone) / K, (0, j)) for j in range(1, K + 1)]
+
+
+def _active_on_event(h, W_E, feats: tuple, activation, k) -> np.ndarray:
+    if _two_level(h):
+        from theory.absorption_two_level import active_on_event
+
+        return active_on_event(h, W_E, feats)
+    if len(feats) == 1:
+        return _active(W_E @ h.W_p[:, 0], activation, k)
+    return _active_on_child(h, W_E, feats[1], activation, k)
 
 
 def _live(h: Hierarchy, W_E, activation, k) -> np.ndarray:
     """Latents active on a set of events of positive probability."""
-    live = _active(W_E @ h.W_p[:, 0], activation, k) if h.p_alone > 0 else np.zeros(W_E.shape[0], dtype=bool)
-    for j in range(1, h.n_children + 1):
-        live |= _active_on_child(h, W_E, j, activation, k)
+    live = np.zeros(W_E.shape[0], dtype=bool)
+    for prob, feats in _event_types(h):
+        if prob > 0:
+            live |= _active_on_event(h, W_E, feats, activation, k)
     return live
 
 
@@ -588,10 +625,12 @@ def flat_directions(h: Hierarchy, W_E, W_D, activation="relu", k=None):
         dE, dD = np.zeros_like(W_E), np.zeros_like(W_D)
         dE[grp], dD[:, grp] = W_E[grp], -W_D[:, grp]
         exact.append(_pack(dE, dD))
+    types = [feats for _, feats in _event_types(h)]
+    on = {feats: _active_on_event(h, W_E, feats, activation, k) for feats in types}
     for i in range(n_q):
         if live[i]:
-            for j in range(1, h.n_children + 1):
-                if not _active_on_child(h, W_E, j, activation, k)[i]:
+            for j in range(1, h.W_p.shape[1]):  # every feature below the root: its events are those naming it
+                if not any(on[feats][i] for feats in types if j in feats):
                     dE = np.zeros_like(W_E)
                     dE[i] = dual[j] / np.linalg.norm(dual[j])
                     one_sided.append(_pack(dE, np.zeros_like(W_D)))
@@ -726,13 +765,12 @@ def _kinks(h: Hierarchy, W_E, rel: float = 3e-3) -> list[tuple[int, int]]:
     one-sided derivatives across it (:func:`transversal_derivatives`)."""
     out = set()
     R = W_E @ h.W_p  # readings of every feature
+    types = [(0,)] + [feats for _, feats in _event_types(h)]
     for i in range(W_E.shape[0]):
         s = rel * max(1e-12, float(np.linalg.norm(R[i])))
-        if abs(R[i, 0]) < s:
-            out.add((i, 0))
-            for j in range(1, h.n_children + 1):
-                if abs(R[i, j]) < s:
-                    out.add((i, j))
+        for feats in types:  # identically 0 on an event type: every feature it names is read (nearly) 0
+            if all(abs(R[i, f]) < s for f in feats):
+                out.update((i, f) for f in feats)
     return sorted(out)
 
 
@@ -883,8 +921,9 @@ def merged_start(h: Hierarchy, m: int, gamma: float = 0.5):
 
 
 def children_exchangeable(h: Hierarchy) -> bool:
-    """An orthonormal SAE with one law for all children: permuting children is a symmetry of L."""
-    return h.is_sae and np.allclose(h.W_p.T @ h.W_p, np.eye(1 + h.n_children), atol=1e-12)
+    """An orthonormal SAE with one law for all children: permuting children is a symmetry of L (a two-level
+    hierarchy: not used, its points are compared child by child)."""
+    return not _two_level(h) and h.is_sae and np.allclose(h.W_p.T @ h.W_p, np.eye(1 + h.n_children), atol=1e-12)
 
 
 def _gamma_patterns(K: int, grid, exchangeable: bool = False) -> list[tuple]:
@@ -900,9 +939,54 @@ def _gamma_patterns(K: int, grid, exchangeable: bool = False) -> list[tuple]:
     return out
 
 
-def _starts(h: Hierarchy, gammas, tilts, absorbed_readings, merged: bool = True) -> list:
-    """``[((W_E, W_D), description)]``: the family members, the absorbed ends and the merged children
-    (:func:`stationary_points` describes them)."""
+_CHILD_STATES = ("clean", "partial", "absorbed")
+
+
+def mixed_start(h: Hierarchy, states, tilt: float = 0.3):
+    """Each child in its own state (an asymmetric member of the family when the states differ): ``clean`` (the
+    parent latent reads none of ``c_j``, child j's latent decodes ``c_j``), ``partial`` (the parent latent reads
+    ``−2 c_j``, child j's decoder is ``c_j + tilt · p``) or ``absorbed`` (the parent latent reads ``−5 c_j``, off on
+    most child-j events, and child j's latent decodes ``κ p + c_j`` as in :func:`absorbed_start`). The parent latent
+    stays on the parent-alone events in every state."""
+    from theory.shrinkage import magnitude_moments
+
+    if len(states) != h.n_children or any(s not in _CHILD_STATES for s in states):
+        raise SDLInputError(f"states must be {h.n_children} of {_CHILD_STATES}, got {states!r}")
+    (m1P, _, _), (m1C, m2C, _) = magnitude_moments(h.parent_law), magnitude_moments(h.child_law)
+    kappa = m1P * m1C / m2C
+    W_E, W_D = family_start(h, [{"clean": 0.0, "partial": 2.0, "absorbed": 5.0}[s] for s in states])
+    for j, s in enumerate(states, 1):
+        if s != "clean":
+            W_D[:, j] = h.W_r[:, j] + (tilt if s == "partial" else kappa) * h.W_r[:, 0]
+    return W_E, W_D
+
+
+def random_start(h: Hierarchy, rng: np.random.Generator, n_q: int | None = None):
+    """Seeded Gaussian weights (entries ``N(0, 1/n_p)`` and ``N(0, 1/n_r)``), as a training run's initialisation
+    is: starts that reach what a trained run can reach and none of the structured starts does (latents that die,
+    one latent serving two children)."""
+    n_q = 1 + h.n_children if n_q is None else n_q
+    return (rng.normal(size=(n_q, h.n_p)) / np.sqrt(h.n_p), rng.normal(size=(h.n_r, n_q)) / np.sqrt(h.n_r))
+
+
+def _state_patterns(K: int, exchangeable: bool) -> list[tuple]:
+    """Every assignment of :data:`_CHILD_STATES` to the children (up to permuting them if they are exchangeable;
+    when not, all ``3^K`` up to K = 3 and the ``C(K+2, 2)`` sorted ones beyond)."""
+    import itertools
+
+    if exchangeable or K > 3:
+        return [tuple(p) for p in itertools.combinations_with_replacement(_CHILD_STATES, K)]
+    return [tuple(p) for p in itertools.product(_CHILD_STATES, repeat=K)]
+
+
+def _starts(h: Hierarchy, gammas, tilts, absorbed_readings, merged: bool = True, mixed: bool = False,
+            n_random: int = 0, seed: int = 0) -> list:
+    """``[((W_E, W_D), description)]``: the family members, the absorbed ends, the merged children, the per-child
+    mixed states and ``n_random`` seeded random starts (:func:`stationary_points` describes them)."""
+    if _two_level(h):
+        from theory.absorption_two_level import two_level_starts
+
+        return two_level_starts(h, n_random, seed)
     ex = children_exchangeable(h)
     starts = [(family_start(h, gam, tilt), {"gammas": [float(g) for g in gam], "tilt": float(tilt)})
               for gam in _gamma_patterns(h.n_children, gammas, ex) for tilt in tilts]
@@ -911,38 +995,105 @@ def _starts(h: Hierarchy, gammas, tilts, absorbed_readings, merged: bool = True)
     if merged:
         starts += [(merged_start(h, m), {"merged_child": m})
                    for m in (range(1, 2) if ex else range(1, h.n_children + 1))]
+    if mixed:
+        starts += [(mixed_start(h, st), {"child_states": list(st)}) for st in _state_patterns(h.n_children, ex)]
+    rng = np.random.default_rng(seed)
+    starts += [(random_start(h, rng), {"random_start": i, "seed": int(seed)}) for i in range(n_random)]
     return starts
 
 
+def _observed_key(loss: float, obs: dict) -> tuple:
+    """``(scalars, per-child rows)``: loss, parent gain (and a two-level hierarchy's per-parent rates and tilts);
+    every child's absorption rate and tilt."""
+    scal = [loss, obs["parent_gain"], *obs.get("per_parent_rate", ()), *obs.get("per_parent_tilt", ())]
+    return np.array(scal), np.array([obs["per_child_rate"], obs["per_child_tilt"]])
+
+
+_ZERO_LOSS = 1e-12
+
+
+def same_point(a: tuple, b: tuple, exchangeable: bool, tol: float) -> bool:
+    """Two stationary points are the same when their losses and parent gains agree within ``tol`` and so do every
+    child's absorption rate and tilt — under some permutation of the children when they are exchangeable (a
+    permuted copy is the same point up to a symmetry of L) — or when both losses are 0 (``<= 1e-12``: the global
+    minimum set, reported once)."""
+    import itertools
+
+    (sa, ca), (sb, cb) = a, b
+    if max(sa[0], sb[0]) <= _ZERO_LOSS:
+        return True  # the zero-loss set (a global minimum, a continuum under TopK at k > K): one representative
+    if np.nan_to_num(np.abs(sa - sb), nan=0.0).max() >= tol:
+        return False
+    K = ca.shape[1]
+    perms = itertools.permutations(range(K)) if exchangeable else [tuple(range(K))]
+    return any(np.nan_to_num(np.abs(ca - cb[:, list(pm)]), nan=0.0).max() < tol for pm in perms)
+
+
 def stationary_points(h: Hierarchy, lam: float, *, activation: str = "relu", k: int | None = None,
-                      gammas=(0.0, 2.0), tilts=(0.0,), absorbed_readings=(0.0, 0.6),
-                      stationary_tol: float = 1e-6,
+                      gammas=(0.0, 2.0), tilts=(0.0,), absorbed_readings=(0.0, 0.6), mixed: bool = True,
+                      n_random: int = 8, seed: int = 0, starts: list | None = None, stationary_tol: float = 1e-6,
                       dedupe_tol: float = 1e-4) -> list[StationaryPoint]:
-    """The stationary points reached from the partially absorbed family, classified, sorted by loss.
+    """The stationary points reached from the partially absorbed family and from random starts, classified,
+    sorted by loss.
 
     Starts: every pattern of per-child ``gammas`` (:func:`family_start`) at each decoder tilt, and the fully
     absorbed end (:func:`absorbed_start`) at every pattern of per-child readings of ``p`` from
     ``absorbed_readings`` (the asymmetric ones reach minima where one child's latent also carries the parent-alone
-    events), and each child merged into the parent latent (:func:`merged_start`). Only points with
-    ``||∇L|| <= stationary_tol`` (the exact gradient, restricted to the kink if the point sits on one) are kept;
-    two points are the same when their losses agree within ``dedupe_tol`` and their observables too. Each point
-    carries :func:`check_type`'s confirmation of its kind. ``activation="topk_relu"`` with a budget ``k``: the
-    TopK∘ReLU curve in k (usually λ = 0)."""
+    events), and each child merged into the parent latent (:func:`merged_start`); ``mixed``: every assignment of
+    clean / partially absorbed / absorbed to the children independently (:func:`mixed_start`, asymmetric minima:
+    one child absorbed, the others not); ``n_random`` seeded Gaussian starts (:func:`random_start`, seed ``seed``;
+    they reach minima with dead latents, which training reaches too). Only points with ``||∇L|| <=
+    stationary_tol`` (the exact gradient, restricted to the kink if the point sits on one) are kept; two points are
+    the same when :func:`same_point` says so (children permuted when they are exchangeable). When starts reach the
+    same point with different kinds (a dead latent's free parameters can sit where the Hessian cannot decide), a
+    confirmed minimum replaces a saddle or degenerate copy: that loss and those observables are then a local
+    minimum's. ``n_starts`` on each point counts the starts that reached it. Each point carries
+    :func:`check_type`'s confirmation of its kind. ``activation="topk_relu"`` with a budget ``k``: the TopK∘ReLU
+    curve in k (usually λ = 0). A two-level hierarchy (:class:`theory.absorption_two_level.TwoLevel`, ReLU):
+    its own family starts (:func:`theory.absorption_two_level.two_level_starts`) and the random ones. ``starts``:
+    explicit ``[((W_E, W_D), description)]`` instead of all of these."""
+    ex = children_exchangeable(h)
     pts: list[StationaryPoint] = []
-    for (W_E, W_D), start in _starts(h, gammas, tilts, absorbed_readings):
+    keys: list = []
+    if starts is None:
+        starts = _starts(h, gammas, tilts, absorbed_readings, mixed=mixed, n_random=n_random, seed=seed)
+    for (W_E, W_D), start in starts:
         W_E, W_D, loss, gn, kinks = polish(h, W_E, W_D, lam, activation=activation, k=k)
         if gn > stationary_tol:
             continue
         obs = observables(h, W_E, W_D, lam, activation=activation, k=k)
-        key = np.array([loss, *obs["per_child_rate"], *obs["per_child_tilt"], obs["parent_gain"]])
-        if any(np.abs(key - np.array([p.loss, *p.observables["per_child_rate"], *p.observables["per_child_tilt"],
-                                      p.observables["parent_gain"]])).max() < dedupe_tol for p in pts):
-            continue
+        key = _observed_key(loss, obs)
+        dup = next((n for n, kk in enumerate(keys) if same_point(key, kk, ex, dedupe_tol)), None)
+        if dup is not None:
+            pts[dup].n_starts += 1
+            if pts[dup].kind == "minimum":
+                continue
         d = _classify(h, W_E, W_D, lam, activation=activation, k=k, kinks=kinks)
+        if dup is not None and not (d["kind"] == "minimum"):
+            continue
         chk = check_type(h, W_E, W_D, lam, activation=activation, k=k, kinks=kinks, classified=d)
-        pts.append(StationaryPoint(W_E, W_D, loss, gn, d["kind"], d["min_eigenvalue"], d["n_flat"], obs, start,
-                                   [list(map(int, kk)) for kk in kinks], chk))
+        if dup is not None and not chk.get("confirmed"):
+            continue
+        pt = StationaryPoint(W_E, W_D, loss, gn, d["kind"], d["min_eigenvalue"], d["n_flat"], obs, start,
+                             [list(map(int, kk)) for kk in kinks], chk)
+        if dup is not None:
+            pt.n_starts, pt.replaced = pts[dup].n_starts, pts[dup].kind
+            pts[dup], keys[dup] = pt, key
+        else:
+            pts.append(pt)
+            keys.append(key)
     return sorted(pts, key=lambda p: p.loss)
+
+
+def stationarity(loss, params) -> dict:
+    """``{parameter: ∂loss/∂parameter}`` of a family's symbolic loss whose region moments enter as functions of the
+    parameters: their own derivatives (sympy ``Derivative``/``Subs`` terms) are the moving region edges' Leibniz
+    terms, which cancel where the per-event loss is continuous across the edge (ReLU), so they are dropped.
+    Unsimplified: sympy's simplify takes seconds per equation and changes nothing checked."""
+    import sympy as sp
+
+    return {prm: sp.diff(loss, prm).replace(lambda e: isinstance(e, (sp.Subs, sp.Derivative)), lambda e: 0)
+            for prm in params}
 
 
 @lru_cache(maxsize=8)
@@ -988,14 +1139,8 @@ def family_system(n_children: int = 1):
         M_off = {ab: mom_all[ab] - mom[ab] for ab in mom_all}
         l1 = lam * (a * nP * (mom[1, 0] - g[j] * mom[0, 1]) + b[j] * nC * mu1C)
         loss += (1 - pa) / K * (quad(on, M_on) + quad(off, M_off) + l1)
-    params = [a, u, *g, *w, *b, *s, *v]
-    # G_ab(ρ) enter through ρ = 1/γ; the chain rule below is Leibniz on the wedge, which cancels for ReLU
-    grads = {}
-    for prm in params:
-        expr = sp.diff(loss, prm)
-        if prm in g:  # drop the boundary terms (d G/dρ): they cancel because the event loss is continuous there
-            expr = expr.replace(lambda e: isinstance(e, sp.Subs) or isinstance(e, sp.Derivative), lambda e: 0)
-        grads[prm] = expr  # unsimplified: sympy's simplify takes seconds per equation and changes nothing checked
+    # G_ab(ρ) enter through ρ = 1/γ; the chain rule through them is Leibniz on the wedge, which cancels for ReLU
+    grads = stationarity(loss, [a, u, *g, *w, *b, *s, *v])
     syms = dict(lam=lam, p_alone=pa, a=a, u=u, gamma=g, w=w, b=b, s=s, v=v, mu=(mu1P, mu2P, mu1C, mu2C), G=G)
     return loss, grads, syms
 
