@@ -28,7 +28,7 @@ import numpy as np
 import torch
 
 from studies import Study
-from studies.common import code_of, hierarchy_event_sampler, make_model, mean_ci, seed_all, train
+from studies.common import code_of, hierarchy_event_sampler, make_model, mean_ci, seed_all, train, two_level_sampler
 from theory.options import option
 
 NAME = "absorption"
@@ -62,6 +62,15 @@ class AbsorptionConfig:
     extra_children: int = option(3, "children of the several-children hierarchy")
     bias_lams: tuple = option((0.3, 1.2, 2.5), "λ values of the encoder-bias arm (ReLU SAEs with an encoder bias)")
     bias_seeds: int = option(2, "seeds per λ of the encoder-bias arm (0: none)")
+    two_level_lams: tuple = option((0.3, 1.2, 2.5), "λ values of the two-level arm (grandparent → parent → children)")
+    two_level_seeds: int = option(2, "seeds per λ of the two-level arm (0: none)")
+    two_level_children: int = option(2, "children of the two-level arm's one parent")
+    two_level_p_parent: float = option(0.2, "two-level arm: probability of grandparent + parent without a child")
+    two_level_grandparent: float = option(2.0, "two-level arm: the grandparent's constant magnitude (a varying one "
+                                               "makes the exact objective a 1-d quadrature, ~100x slower)")
+    mixed_starts: bool = option(True, "search also from every per-child assignment of clean / partially / fully absorbed")
+    random_starts: int = option(8, "search also from this many seeded random weights per λ (and per k)")
+    search_seed: int = option(0, "seed of the search's random starts (a numpy stream, apart from the training seeds)")
     bias_children: int = option(1, "children of the encoder-bias arm's hierarchy (its exact objective integrates over polygons: slower)")
 
     def validate(self):
@@ -77,6 +86,12 @@ class AbsorptionConfig:
             raise SDLInputError("extra_lams must be >= 0, extra_seeds >= 0 and extra_children >= 1")
         if any(lam < 0 for lam in self.bias_lams) or self.bias_seeds < 0 or self.bias_children < 1:
             raise SDLInputError("bias_lams must be >= 0, bias_seeds >= 0 and bias_children >= 1")
+        if (any(lam < 0 for lam in self.two_level_lams) or self.two_level_seeds < 0 or self.two_level_children < 1
+                or not 0 <= self.two_level_p_parent < 1 - self.p_alone or self.two_level_grandparent <= 0):
+            raise SDLInputError("two_level_lams must be >= 0, two_level_seeds >= 0, two_level_children >= 1, "
+                                "0 <= two_level_p_parent < 1 − p_alone and two_level_grandparent > 0")
+        if self.random_starts < 0:
+            raise SDLInputError(f"random_starts must be >= 0, got {self.random_starts}")
         if self.refine_steps < 1 or not 0 < self.plateau_tol < 1 or not 0 < self.match_tol < 1:
             raise SDLInputError(f"refine_steps must be >= 1 and plateau_tol, match_tol in (0, 1); got "
                                 f"{self.refine_steps}, {self.plateau_tol}, {self.match_tol}")
@@ -181,14 +196,18 @@ def train_to_convergence(model, sampler, h, lam: float, cfg: AbsorptionConfig, s
 
 def match_minimum(obs: dict, minima: list[dict], tol: float):
     """``(index or None, distance, nearest index)``: distance = the largest difference, over children (best
-    matching of children), of absorption rate and tilt between a run and a predicted minimum."""
+    matching of children) and, in a two-level hierarchy, parents, of absorption rate and tilt between a run and a
+    predicted minimum."""
     import itertools
 
     K = len(obs["per_child_rate"])
     best, best_d = None, np.inf
     for i, m in enumerate(minima):
+        # a two-level hierarchy: every parent's rate and tilt too (parents in order; children permuted)
+        up = max((abs(a - b) for key in ("per_parent_rate", "per_parent_tilt")
+                  for a, b in zip(obs.get(key, ()), m.get(key, ()))), default=0.0)
         for perm in itertools.permutations(range(K)):
-            d = max(max(abs(obs["per_child_rate"][c] - m["per_child_rate"][perm[c]]) for c in range(K)),
+            d = max(up, max(abs(obs["per_child_rate"][c] - m["per_child_rate"][perm[c]]) for c in range(K)),
                     max(abs(obs["per_child_tilt"][c] - m["per_child_tilt"][perm[c]]) for c in range(K)))
             if d < best_d:
                 best, best_d = i, d
@@ -223,7 +242,7 @@ def _transcoder_targets(K: int, seed: int) -> np.ndarray:
 
 
 def curve(cfg: AbsorptionConfig, label: str, K: int, lams, n_seeds: int, law, W_r=None, log=print, ks=None,
-          bias: bool = False) -> dict:
+          bias: bool = False, two_level=None) -> dict:
     """Predicted minima per λ (theory.absorption_curve) and runs trained to convergence, each matched to them.
 
     ``ks``: a TopK∘ReLU curve instead, one row per budget k (λ = 0). A TopK row also lists the *degenerate*
@@ -231,13 +250,18 @@ def curve(cfg: AbsorptionConfig, label: str, K: int, lams, n_seeds: int, law, W_
     found no descent; a run that matches no minimum but one of those records it (``predicted_degenerate``), and
     a run whose exact loss is at most ``zero_loss_tol`` is at the global minimum (loss 0, ``at_zero_loss``).
     ``bias``: ReLU SAEs with an encoder bias (no decoder bias: it stays 0, frozen), predicted by
-    :func:`theory.absorption_bias.stationary_points_bias`."""
+    :func:`theory.absorption_bias.stationary_points_bias`. ``two_level``: a
+    :class:`theory.absorption_two_level.TwoLevel` hierarchy instead (ReLU SAEs with one latent per feature; every
+    run is matched on every child's and every parent's rate and tilt)."""
     from theory.absorption_bias import observables_bias, stationary_points_bias
     from theory.absorption_curve import Hierarchy, observables, stationary_points
 
-    h = Hierarchy(K, law, law, cfg.p_alone, W_r=W_r)
+    h = Hierarchy(K, law, law, cfg.p_alone, W_r=W_r) if two_level is None else two_level
+    n_f = 1 + K if two_level is None else two_level.n_features
     base = hierarchy_event_sampler(np.eye(1 + K), 0, list(range(1, K + 1)), cfg.p_alone, cfg.c_min, cfg.beta)
-    if W_r is None:
+    if two_level is not None:
+        sampler = two_level_sampler(two_level)
+    elif W_r is None:
         sampler = base
     else:
         Wr_t = torch.tensor(W_r, dtype=torch.float32)
@@ -253,14 +277,15 @@ def curve(cfg: AbsorptionConfig, label: str, K: int, lams, n_seeds: int, law, W_
         if bias:
             pts = stationary_points_bias(h, lam)
         else:
-            pts = [p.to_json() for p in stationary_points(h, lam, activation=activation, k=k)]
+            pts = [p.to_json() for p in stationary_points(h, lam, activation=activation, k=k, mixed=cfg.mixed_starts,
+                                                          n_random=cfg.random_starts, seed=cfg.search_seed)]
         minima = [p for p in pts if p["kind"] == "minimum"]
         others = [p for p in pts if p["kind"] != "minimum"]
         flat = [i for i, p in enumerate(others) if p["kind"] == "degenerate" and p["check"].get("no_descent_found")]
         runs = []
         for s in range(cfg.seed, cfg.seed + n_seeds):
             seed_all(s)
-            model = make_model(activation, 1 + K, 1 + K, None if W_r is None else 1 + K, k=k or 0, seed=s, bias=bias)
+            model = make_model(activation, n_f, n_f, None if W_r is None else n_f, k=k or 0, seed=s, bias=bias)
             if bias:
                 model.b_dec.requires_grad_(False)  # the theory has an encoder bias only; Adam skips a param without grad
             q = train_to_convergence(model, sampler, h, lam, cfg, s, activation=activation, k=k)
@@ -282,7 +307,7 @@ def curve(cfg: AbsorptionConfig, label: str, K: int, lams, n_seeds: int, law, W_
                     q.update(predicted_degenerate=None if j is None else flat[j], distance_to_degenerate=dj)
             if idx is None and q["converged"] and not q.get("at_zero_loss") and q.get("predicted_degenerate") is None:
                 q["diagnosis"] = _diagnose(h, model, lam, cfg, activation, k)
-            if W_r is None and K == cfg.n_children and not bias:
+            if W_r is None and K == cfg.n_children and not bias and two_level is None:
                 q["measured"] = measure(model, cfg, s)  # the sampled estimate, as the threshold part reports it
             runs.append(q)
         row = {"lam": lam, "minima": minima, "other_stationary": others, "runs": runs}
@@ -295,6 +320,8 @@ def curve(cfg: AbsorptionConfig, label: str, K: int, lams, n_seeds: int, law, W_
             + ", ".join(f"{r['predicted_minimum']}/{r['distance_to_prediction']:.3f}{'' if r['converged'] else ' (not converged)'}"
                         for r in runs))
     out = {"label": label, "hierarchy": h.to_json(), "rows": rows}
+    if two_level is not None:
+        out["two_level"] = True
     if ks is not None:
         out["activation"] = activation
     if bias:
@@ -408,6 +435,15 @@ def compute(cfg: AbsorptionConfig, log=print) -> dict:
     if cfg.bias_seeds:
         extras.append(curve(cfg, f"SAE with encoder bias, K = {cfg.bias_children}", cfg.bias_children, cfg.bias_lams,
                             cfg.bias_seeds, law, log=log, bias=True))
+    if cfg.two_level_seeds:
+        from theory.absorption_two_level import TwoLevel
+        from theory.distribution import Constant
+
+        tl = TwoLevel(1, cfg.two_level_children, Constant(cfg.two_level_grandparent), law, law, cfg.p_alone,
+                      cfg.two_level_p_parent)
+        extras.append(curve(cfg, f"two levels, grandparent → parent → {cfg.two_level_children} children",
+                            cfg.two_level_children, cfg.two_level_lams, cfg.two_level_seeds, law, log=log,
+                            two_level=tl))
     result["curves"] = extras
     result["predicted_curve"] = [{"lam": r["lam"], "minima": [{k: m[k] for k in (
         "absorption_rate", "per_child_rate", "tilt", "per_child_tilt", "parent_gain", "loss")} for m in r["minima"]]}
@@ -450,8 +486,9 @@ def _curve_sentence(c: dict, tol: float) -> str:
     hit = [q for q in conv if q["predicted_minimum"] is not None]
     bist = [_setting(r) for r in rows if len(r["minima"]) >= 2]
     what = "k" if rows and "k" in rows[0] else "λ"
+    who = "every child's and parent's" if c.get("two_level") else "every child's"
     s = (f"{c['label']}: {len(conv)} of {n_runs} runs converged, {len(hit)} of those at a predicted minimum "
-         f"(every child's rate and tilt within {tol:g})")
+         f"({who} rate and tilt within {tol:g})")
     zero = [q for q in conv if q["predicted_minimum"] is None and q.get("at_zero_loss")]
     flat = [q for q in conv if q.get("predicted_degenerate") is not None]
     if zero:
@@ -482,8 +519,12 @@ def _curve_sentence(c: dict, tol: float) -> str:
 
 def _note(r: dict) -> str:
     tol = r["config"]["match_tol"]
+    c = r["config"]
     s = ("Predicted curve (theory.absorption_curve: stationary points of the exact objective, reached from the "
-         "partially absorbed family and classified by the Hessian): ")
+         "partially absorbed family" + (", every per-child assignment of clean / partially / fully absorbed"
+                                        if c.get("mixed_starts") else "")
+         + (f" and {c['random_starts']} seeded random starts (seed {c.get('search_seed', 0)})"
+            if c.get("random_starts") else "") + ", classified by the Hessian): ")
     s += " ".join(_curve_sentence(c, tol) for c in r["curves"]) + " "
     main = r["curves"][0]["rows"]
     g = [(x["lam"], x["minima"][0]) for x in main if x["minima"]]
@@ -517,6 +558,8 @@ def tables(r: dict) -> str:
                 " runs: seed → minimum (distance; exact loss vs predicted) |", "|---|---|---|"]
         for row in c["rows"]:
             mins = "<br>".join(f"#{i}: ({m['absorption_rate']:.3f}, {m['tilt']:.3f}, {m['parent_gain']:.3f}, {m['loss']:.4f})"
+                               + (f"; parent: rate {', '.join(f'{x:.3f}' for x in m['per_parent_rate'])}, tilt "
+                                  f"{', '.join(f'{x:.3f}' for x in m['per_parent_tilt'])}" if "per_parent_rate" in m else "")
                                for i, m in enumerate(row["minima"])) or "none found"
             if topk:
                 mins += "".join(f"<br>degenerate d{i}: ({m['absorption_rate']:.3f}, {m['tilt']:.3f}, "

@@ -81,6 +81,30 @@ def hierarchy_event_sampler(W_p: np.ndarray, parent: int, children: list[int], p
     return sample
 
 
+def two_level_sampler(h) -> Sampler:
+    """Events of a two-level hierarchy (:class:`theory.absorption_two_level.TwoLevel`) in torch: the event type by
+    its probability (grandparent alone; with one parent; with a parent and one of its children), then each
+    present feature's magnitude from its level's law (constant, or ``c_min + Exp(β)``)."""
+    from theory.absorption_curve import _law
+
+    types = h.event_features()
+    probs = torch.tensor([p for p, _ in types], dtype=torch.float64)
+    laws = [_law(m) for m in h.laws()]
+    n = h.n_features
+
+    def sample(gen, B):
+        t = torch.multinomial(probs, B, replacement=True, generator=gen)
+        x = torch.zeros(B, n)
+        for level, (c, b) in enumerate(laws):
+            mag = shifted_exponential(gen, (B,), c, b)
+            col = torch.tensor([f[level] if len(f) > level else -1 for _, f in types])[t]
+            rows = torch.nonzero(col >= 0).squeeze(1)
+            x[rows, col[rows]] = mag[rows]
+        return x, x
+
+    return sample
+
+
 def make_model(arch: str, d_in: int, n_latents: int, d_out: int | None = None, *, bias: bool = False,
                k: int = 0, seed: int = 0):
     from theory import registry

@@ -8,7 +8,9 @@ from sdl_theory.cli import main
 TINY = {
     "absorption": ["--set", "lams=0.3,2.5", "--set", "ks=1", "--set", "topk_steps=40", "--set", "eval_events=200",
                    "--set", "extra_lams=0.3", "--set", "extra_seeds=1", "--set", "extra_children=2",
-                   "--set", "refine_steps=5", "--set", "refine_batch=256", "--set", "bias_seeds=0"],
+                   "--set", "refine_steps=5", "--set", "refine_batch=256", "--set", "bias_seeds=0",
+                   "--set", "mixed_starts=false", "--set", "random_starts=0",
+                   "--set", "two_level_seeds=0"],
     "shrinkage": ["--set", "lams=0.0,1.0", "--set", "biases=0", "--set", "eval_events=200"],
     "partial-minima": ["--set", "eps=0.0,0.1", "--set", "widths=3", "--set", "random_seeds=1", "--set", "gd_steps=50"],
     "resampling": ["--set", "resample_every=20", "--set", "topk_scales=2.0"],

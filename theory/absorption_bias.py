@@ -555,3 +555,87 @@ def stationary_points_bias(h: Hierarchy, lam: float, *, thresholds=None, gammas=
         pts.append({"W_E": WE.tolist(), "b_E": bE.tolist(), "W_D": WD.tolist(), "loss": loss, "grad_norm": gn,
                     **c, **obs, "start": start})
     return sorted(pts, key=lambda p: p["loss"])
+
+
+def family_system_bias(n_children: int = 1):
+    """The stationarity system of the partially absorbed family **with an encoder bias**, symbolically (the bias
+    arm of ``sdl-theory derive --absorption K --bias``).
+
+    Parent latent: encoder ``a (p − Σ γ_j c_j)``, bias ``β_0``, decoder ``u p + Σ w_j c_j``; child latent j: encoder
+    ``b_j c_j``, bias ``β_j <= 0`` (so it is off on every event without child j), decoder ``s_j p + v_j c_j``;
+    orthonormal SAE, ReLU + L1. The parent latent fires iff ``m_P − γ_j m_C > t_0 = −β_0/a`` (on the parent alone:
+    ``m_P > t_0``), child j iff ``m_C > t_j = −β_j/b_j``. The region moments enter as functions:
+    ``J_ab(γ, t_0, t_j) = E[m_P^a m_C^b 1{m_P − γ m_C > t_0, m_C > t_j}]`` (both on), ``Q_ab(γ, t_0)`` (parent on),
+    ``T_b(t_j) = E[m_C^b 1{m_C > t_j}]`` (child on) and ``F_a(t_0) = E[m_P^a 1{m_P > t_0}]`` (parent alone), with
+    ``a + b <= 2`` including ``a = b = 0`` (the bias makes every form affine); the other regions by
+    inclusion–exclusion. Closed forms: the polygon cells of :func:`child_cells`. Returns
+    ``(loss, {parameter: ∂loss/∂parameter}, symbols)``; no boundary terms (the per-event loss is continuous where
+    a latent switches, so the moving edges' terms cancel)."""
+    import sympy as sp
+
+    K = int(n_children)
+    lam, pa = sp.symbols("lambda p_alone", nonnegative=True)
+    a, u, b0 = sp.symbols("a u beta_0", real=True)
+    g = sp.symbols(f"gamma_1:{K + 1}", positive=True)
+    w = sp.symbols(f"w_1:{K + 1}", real=True)
+    b = sp.symbols(f"b_1:{K + 1}", positive=True)
+    bc = sp.symbols(f"beta_1:{K + 1}", nonpositive=True)
+    s = sp.symbols(f"s_1:{K + 1}", real=True)
+    v = sp.symbols(f"v_1:{K + 1}", real=True)
+    mu = {(0, 0): sp.Integer(1)}
+    mu.update({(1, 0): sp.Symbol("mu1_P", positive=True), (2, 0): sp.Symbol("mu2_P", positive=True),
+               (0, 1): sp.Symbol("mu1_C", positive=True), (0, 2): sp.Symbol("mu2_C", positive=True)})
+    mu[1, 1] = mu[1, 0] * mu[0, 1]
+    AB = ((0, 0), (1, 0), (0, 1), (2, 0), (1, 1), (0, 2))
+    J = {ab: sp.Function(f"J_{ab[0]}{ab[1]}") for ab in AB}
+    Q = {ab: sp.Function(f"Q_{ab[0]}{ab[1]}") for ab in AB}
+    T = {n: sp.Function(f"T_{n}") for n in range(3)}
+    F = {n: sp.Function(f"F_{n}") for n in range(3)}
+    t0 = -b0 / a
+    nP = sp.sqrt(u**2 + sum(wi**2 for wi in w))
+
+    def quad(forms, Mo):
+        """``E[Σ_k (α_k · (1, m_P, m_C))² 1_R]`` from the region's moments ``Mo[(a, b)]``."""
+        idx = ((0, 0), (1, 0), (0, 1))
+        return sum(f[i] * f[k] * Mo[tuple(x + y for x, y in zip(idx[i], idx[k]))]
+                   for f in forms for i in range(3) for k in range(3))
+
+    # parent alone: x = m_P p; the parent latent's output a m_P + β_0 where m_P > t_0
+    Fm = {n: F[n](t0) for n in range(3)}
+    zP = (b0, a)  # (constant, m_P coefficient)
+    loss = pa * (mu[2, 0] - Fm[2]
+                 + sum(c0 * c1 * Fm[n0 + n1] for c0, c1, n0, n1 in
+                       [(x, y, i, k) for i, x in enumerate((-zP[0] * u, 1 - zP[1] * u))
+                        for k, y in enumerate((-zP[0] * u, 1 - zP[1] * u))])
+                 + sum(sum(c0 * c1 * Fm[i + k] for i, c0 in enumerate((zP[0] * wi, zP[1] * wi))
+                           for k, c1 in enumerate((zP[0] * wi, zP[1] * wi))) for wi in w)
+                 + lam * nP * (b0 * Fm[0] + a * Fm[1]))
+    for j in range(K):
+        tj = -bc[j] / b[j]
+        Jm = {ab: J[ab](g[j], t0, tj) for ab in AB}
+        Qm = {ab: Q[ab](g[j], t0) for ab in AB}
+        Cm = {ab: mu[ab[0], 0] * T[ab[1]](tj) for ab in AB}
+        regions = {(1, 1): Jm, (1, 0): {ab: Qm[ab] - Jm[ab] for ab in AB},
+                   (0, 1): {ab: Cm[ab] - Jm[ab] for ab in AB},
+                   (0, 0): {ab: mu[ab] - Qm[ab] - Cm[ab] + Jm[ab] for ab in AB}}
+        zp = (b0, a, -a * g[j])            # the parent latent's pre-activation: (1, m_P, m_C) coefficients
+        zc = (bc[j], 0, b[j])              # child j's
+        nC = sp.sqrt(s[j] ** 2 + v[j] ** 2)
+        ev = 0
+        for (on_p, on_c), Mo in regions.items():
+            ZP = [on_p * x for x in zp]
+            ZC = [on_c * x for x in zc]
+            forms = [[-ZP[0] * u - ZC[0] * s[j], 1 - ZP[1] * u - ZC[1] * s[j], -ZP[2] * u - ZC[2] * s[j]],  # along p
+                     [-ZP[0] * w[j] - ZC[0] * v[j], -ZP[1] * w[j] - ZC[1] * v[j],
+                      1 - ZP[2] * w[j] - ZC[2] * v[j]]]  # along c_j
+            forms += [[-ZP[0] * w[k], -ZP[1] * w[k], -ZP[2] * w[k]] for k in range(K) if k != j]
+            ev += quad(forms, Mo)
+            ev += lam * (nP * sum(ZP[i] * Mo[ab] for i, ab in enumerate(((0, 0), (1, 0), (0, 1))))
+                         + nC * sum(ZC[i] * Mo[ab] for i, ab in enumerate(((0, 0), (1, 0), (0, 1)))))
+        loss += (1 - pa) / K * ev
+    from theory.absorption_curve import stationarity
+
+    grads = stationarity(loss, [a, u, b0, *g, *w, *b, *bc, *s, *v])
+    syms = dict(lam=lam, p_alone=pa, a=a, u=u, beta_0=b0, gamma=g, w=w, b=b, beta=bc, s=s, v=v, mu=mu,
+                J=J, Q=Q, T=T, F=F)
+    return loss, grads, syms

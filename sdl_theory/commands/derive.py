@@ -75,6 +75,9 @@ def register(subparsers) -> None:
     p.add_argument("--absorption", type=int, default=None, metavar="K",
                    help="print the stationarity system of the partially absorbed family of a parent with K children")
     p.add_argument("--lam", type=float, default=None, help="with --absorption: also the local minima at this λ")
+    p.add_argument("--two-level", action="store_true",
+                   help="with --absorption K: the two-level family (grandparent -> one parent -> K children); "
+                        "with --bias: the family with an encoder bias")
     p.set_defaults(func=run)
 
 
@@ -245,12 +248,12 @@ def _witness_point(inst, pattern):
 
 
 def run_absorption(args) -> int:
-    """``--absorption K``: the partially absorbed family's loss and ``∂L/∂θ = 0`` (THEORY.md §7, C7)."""
+    """``--absorption K``: the partially absorbed family's loss and ``∂L/∂θ = 0`` (THEORY.md §7, C7); with
+    ``--bias`` the family with an encoder bias, with ``--two-level`` grandparent → parent → K children."""
     import json
 
     import sympy as sp
 
-    from theory.absorption_curve import family_system
     from theory.errors import SDLInputError
 
     K = args.absorption
@@ -258,17 +261,61 @@ def run_absorption(args) -> int:
         raise SDLInputError(f"--absorption takes the number of children K, 1 <= K <= 6; got {K}")
     if args.lam is not None and args.lam < 0:
         raise SDLInputError(f"--lam must be >= 0, got {args.lam}")
-    loss, grads, _ = family_system(K)
+    if args.bias and args.two_level:
+        raise SDLInputError("--absorption takes --bias or --two-level, not both (the two-level family has no bias)")
     minima = None
-    if args.lam is not None:
-        from theory.absorption_curve import Hierarchy, stationary_points
+    if args.two_level:
+        from theory.absorption_two_level import family_system_two_level
 
-        minima = [p.to_json() for p in stationary_points(Hierarchy(K), args.lam) if p.kind == "minimum"]
-    head = (f"Partially absorbed family, parent p with {K} children c_j (orthonormal SAE, ReLU + L1, no bias):\n"
-            "  parent latent: encoder a (p - sum_j gamma_j c_j), decoder u p + sum_j w_j c_j\n"
-            "  child latent j: encoder b_j c_j, decoder s_j p + v_j c_j\n"
-            "  on a child-j event the parent latent fires iff m_C/m_P < 1/gamma_j; "
-            "G_ab(rho) = E[m_P^a m_C^b 1{m_C < rho m_P}] (closed form: theory.absorption_curve.ratio_tail_moment)\n")
+        loss, grads, _ = family_system_two_level(K)
+        head = (f"Two-level partially absorbed family, grandparent g -> parent p -> {K} children c_j (orthonormal "
+                "SAE, ReLU + L1, no bias):\n"
+                "  grandparent latent: encoder a (g - gamma p), decoder u g + w p + sum_j y_j c_j\n"
+                "  parent latent: encoder e (p - sum_j delta_j c_j), decoder s g + r p + sum_j q_j c_j\n"
+                "  child latent j: encoder b_j c_j, decoder t_j g + o_j p + v_j c_j\n"
+                "  the grandparent latent fires iff m_P < m_G/gamma, the parent latent iff m_C < m_P/delta_j; "
+                "W_ab(rho) = E[m_G^a m_P^b 1{m_P < rho m_G}], V_bc(rho) = E[m_P^b m_C^c 1{m_C < rho m_P}], "
+                "D_abc(rho1, rho2) = E[m_G^a m_P^b m_C^c 1{m_P < rho1 m_G, m_C < rho2 m_P}] "
+                "(closed forms: theory.absorption_two_level)\n")
+        if args.lam is not None:
+            from theory.absorption_curve import stationary_points
+            from theory.absorption_two_level import TwoLevel
+            from theory.distribution import Constant
+
+            minima = [p.to_json() for p in stationary_points(TwoLevel(1, K, Constant(2.0)), args.lam, n_random=0)
+                      if p.kind == "minimum"]
+            where = "grandparent magnitude 2 (constant), parent and children 1 + Exp(1), p_alone = p_parent = 0.2"
+    elif args.bias:
+        from theory.absorption_bias import family_system_bias
+
+        loss, grads, _ = family_system_bias(K)
+        head = (f"Partially absorbed family with an encoder bias, parent p with {K} children c_j (orthonormal SAE, "
+                "ReLU + L1):\n"
+                "  parent latent: encoder a (p - sum_j gamma_j c_j), bias beta_0, decoder u p + sum_j w_j c_j\n"
+                "  child latent j: encoder b_j c_j, bias beta_j <= 0, decoder s_j p + v_j c_j\n"
+                "  the parent latent fires iff m_P - gamma_j m_C > t_0 = -beta_0/a, child j iff m_C > t_j = "
+                "-beta_j/b_j; J_ab(gamma, t_0, t_j) = E[m_P^a m_C^b 1{both}], Q_ab(gamma, t_0) = E[.. 1{parent on}], "
+                "T_b(t) = E[m_C^b 1{m_C > t}], F_a(t) = E[m_P^a 1{m_P > t}] (closed forms: theory.absorption_bias)\n")
+        if args.lam is not None:
+            from theory.absorption_bias import stationary_points_bias
+            from theory.absorption_curve import Hierarchy
+
+            minima = [m for m in stationary_points_bias(Hierarchy(K), args.lam) if m["kind"] == "minimum"]
+            where = "magnitudes 1 + Exp(1), p_alone = 0.2"
+    else:
+        from theory.absorption_curve import family_system
+
+        loss, grads, _ = family_system(K)
+        if args.lam is not None:
+            from theory.absorption_curve import Hierarchy, stationary_points
+
+            minima = [p.to_json() for p in stationary_points(Hierarchy(K), args.lam) if p.kind == "minimum"]
+            where = "magnitudes 1 + Exp(1), p_alone = 0.2"
+        head = (f"Partially absorbed family, parent p with {K} children c_j (orthonormal SAE, ReLU + L1, no bias):\n"
+                "  parent latent: encoder a (p - sum_j gamma_j c_j), decoder u p + sum_j w_j c_j\n"
+                "  child latent j: encoder b_j c_j, decoder s_j p + v_j c_j\n"
+                "  on a child-j event the parent latent fires iff m_C/m_P < 1/gamma_j; "
+                "G_ab(rho) = E[m_P^a m_C^b 1{m_C < rho m_P}] (closed form: theory.absorption_curve.ratio_tail_moment)\n")
     if args.format == "json":
         out = {"family": head, "loss": str(loss), "stationarity": {str(k): str(v) for k, v in grads.items()}}
         if minima is not None:
@@ -280,7 +327,8 @@ def run_absorption(args) -> int:
     lines += [f"  dL/d{k} = " + fmt(v) for k, v in grads.items()]
     if minima is not None:
         lines += ["", f"local minima of the exact objective at lambda = {args.lam:g} "
-                      "(magnitudes 1 + Exp(1), p_alone = 0.2; rate, tilt <d_child, p>, parent gain, loss):"]
+                      f"({where}; rate, tilt <d_child, parent>, {'grandparent' if args.two_level else 'parent'} "
+                      "gain, loss):"]
         lines += [f"  #{i}: {m['absorption_rate']:.4f}, {m['tilt']:.4f}, {m['parent_gain']:.4f}, {m['loss']:.5f}"
                   for i, m in enumerate(minima)]
     print("\n".join(lines))

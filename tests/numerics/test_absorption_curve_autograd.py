@@ -11,6 +11,8 @@ from studies.common import make_model, set_params
 from theory.absorption_curve import Hierarchy, _manifold, family_start, stationary_points
 from theory.distribution import ShiftedExponential
 
+FAMILY_ONLY = dict(mixed=False, n_random=0)  # the structured family starts only (the full search: its own tests)
+
 
 def _events(h: Hierarchy, n: int, seed: int):
     """Stratified by event type (exact proportions), scrambled Sobol magnitudes through the inverse CDF."""
@@ -50,10 +52,34 @@ def test_predicted_points_are_stationary_by_autograd(lam, c_min, beta, p_alone):
     h = Hierarchy(2, law, law, p_alone)
     x, w = _events(h, 2**18, seed=0)
     clean = _autograd_gradient(h, *family_start(h, (0.0, 0.0)), lam, x, w)
-    for p in stationary_points(h, lam):
+    for p in stationary_points(h, lam, **FAMILY_ONLY):
         N = _manifold(h, p.W_E.shape[0], [tuple(k) for k in p.kinks])
         g = N.T @ _autograd_gradient(h, p.W_E, p.W_D, lam, x, w)
         assert np.linalg.norm(g) < 0.02 * np.linalg.norm(clean), (p.kind, np.linalg.norm(g), np.linalg.norm(clean))
+
+
+@settings(max_examples=2, deadline=None)
+@given(lam=st.floats(0.2, 2.5), c_min=st.floats(0.5, 1.5), beta=st.floats(0.5, 1.5), p_alone=st.floats(0.1, 0.4),
+       seed=st.integers(0, 1000))
+def test_asymmetric_and_random_start_points_are_stationary_and_of_their_type(lam, c_min, beta, p_alone, seed,
+                                                                            of_its_kind):
+    """The search's new starts (each child clean / partially / fully absorbed independently, and seeded random
+    weights), two children at random parameters: every point they reach is stationary for torch autograd of the
+    sampled objective (as above), and of its kind by loss evaluations alone: a minimum does not decrease under 16
+    seeded random perturbations on its kink (radii 1e-4, 1e-3 of the parameter norm, both signs; drawn here, not
+    check_type's), a saddle's exhibited descent direction lowers L."""
+    law = ShiftedExponential(c_min, beta)
+    h = Hierarchy(2, law, law, p_alone)
+    x, w = _events(h, 2**18, seed=0)
+    clean = _autograd_gradient(h, *family_start(h, (0.0, 0.0)), lam, x, w)
+    pts = stationary_points(h, lam, gammas=(), absorbed_readings=(), mixed=True, n_random=2, seed=seed)
+    assert any(p.kind == "minimum" for p in pts)
+    rng = np.random.default_rng(seed)
+    for p in pts:
+        N = _manifold(h, p.W_E.shape[0], [tuple(k) for k in p.kinks])
+        g = N.T @ _autograd_gradient(h, p.W_E, p.W_D, lam, x, w)
+        assert np.linalg.norm(g) < 0.02 * np.linalg.norm(clean), (p.kind, np.linalg.norm(g), np.linalg.norm(clean))
+        of_its_kind(h, p, lam, N, rng)
 
 
 def _topk_sampled_gradient(h, theta, k, x, w, step=1e-2):
@@ -99,7 +125,7 @@ def test_topk_predicted_points_are_stationary_by_monte_carlo(c_min, beta, p_alon
     g_ref = _pack(gE, gD)
     mc_ref = _topk_sampled_gradient(h, ref, 1, x, w)
     assert np.linalg.norm(mc_ref - g_ref) < 0.02 * np.linalg.norm(g_ref)
-    for p in stationary_points(h, 0.0, activation="topk_relu", k=1):
+    for p in stationary_points(h, 0.0, activation="topk_relu", k=1, **FAMILY_ONLY):
         g = _topk_sampled_gradient(h, _pack(p.W_E, p.W_D), 1, x, w)
         assert np.linalg.norm(g) < 0.01 * np.linalg.norm(g_ref), (p.kind, np.linalg.norm(g), np.linalg.norm(g_ref))
 
@@ -146,7 +172,7 @@ def test_bias_stationary_points_are_stationary_and_of_their_type():
             worst = min(f(theta + s * r * r0 * d / np.linalg.norm(d)) - p["loss"]
                         for d in rng.normal(size=(16, theta.size)) for r in (1e-4, 1e-3) for s in (1, -1))
             assert worst > -1e-12 * max(1.0, p["loss"])
-    nobias = [p for p in stationary_points(h, lam) if p.kind == "minimum"]
+    nobias = [p for p in stationary_points(h, lam, **FAMILY_ONLY) if p.kind == "minimum"]
     assert 0 < mins[0]["absorption_rate"] < 1 and mins[0]["loss"] < nobias[0].loss - 1e-3
     assert mins[0]["b_E"][0] < -0.1 and mins[-1]["absorption_rate"] > 0.99
 

@@ -103,3 +103,58 @@ def test_jumprelu_threshold_is_a_reparametrisation():
     assert np.sqrt(sum((x**2).sum() for x in g2)) < 1e-6
     assert observables_bias(h1, 2 * W_E, 2 * b, W_D / 2, thresholds=1.0)["per_child_rate"] == pytest.approx(
         pts[0]["per_child_rate"], abs=1e-12)
+
+
+def test_bias_family_system_is_the_exact_objective_on_the_family(family_gradients_match):
+    """derive --absorption K --bias: the symbolic loss equals exact_objective_bias at a family point (the region
+    moments J, Q, T, F evaluated from the polygon cells), and each ∂L/∂θ (the moments' own derivatives dropped, as
+    the docstring argues) equals a central difference of the exact loss."""
+    import sympy as sp
+
+    from theory.absorption_bias import child_cells, family_system_bias
+    from theory.absorption_curve import _AB, _law, _upper
+
+    K = 2
+    loss, grads, s = family_system_bias(K)
+    h = Hierarchy(K, SE, ShiftedExponential(0.5, 1.5), 0.25)
+    one = Hierarchy(1, h.parent_law, h.child_law, 0.0)
+    (cP, bP), (cC, bC) = _law(h.parent_law), _law(h.child_law)
+
+    def region(gam, t0, tj, need):
+        out = np.zeros(6)
+        for P, mu, M, S in child_cells(one, np.array([[1.0, -float(gam)], [0.0, 1.0]]), np.array([-float(t0), -float(tj)])):
+            if all(S[i] for i in need):
+                out += [P, mu[0], mu[1], M[0, 0], M[0, 1], M[1, 1]]
+        return out
+
+    fns = {}
+    for n, ab in enumerate(_AB):
+        fns[f"J_{ab[0]}{ab[1]}"] = lambda gam, t0, tj, n=n: region(gam, t0, tj, (0, 1))[n]
+        fns[f"Q_{ab[0]}{ab[1]}"] = lambda gam, t0, n=n: region(gam, t0, -1e300, (0,))[n]
+    for n in range(3):
+        fns[f"T_{n}"] = lambda t, n=n: _upper(cC, bC, n, float(t))
+        fns[f"F_{n}"] = lambda t, n=n: _upper(cP, bP, n, float(t))
+    vals = dict(a=1.1, u=0.9, beta_0=-0.4, gamma=(0.8, 1.7), w=(0.1, -0.05), b=(0.95, 1.2), beta=(-0.3, -0.1),
+                s=(0.3, 0.2), v=(0.9, 0.8))
+    lam = 0.7
+    mu = s["mu"]
+    sub = {s["lam"]: lam, s["p_alone"]: h.p_alone, mu[1, 0]: cP + bP, mu[2, 0]: _upper(cP, bP, 2, -1.0),
+           mu[0, 1]: cC + bC, mu[0, 2]: _upper(cC, bC, 2, -1.0)}
+    for name in ("a", "u", "beta_0"):
+        sub[s[name]] = vals[name]
+    for name in ("gamma", "w", "b", "beta", "s", "v"):
+        sub.update(dict(zip(s[name], vals[name])))
+
+    def to_weights(v):
+        W_E, W_D, bias = np.zeros((1 + K, 1 + K)), np.zeros((1 + K, 1 + K)), np.zeros(1 + K)
+        W_E[0, 0], W_E[0, 1:], bias[0] = v["a"], [-v["a"] * g for g in v["gamma"]], v["beta_0"]
+        W_D[0, 0], W_D[1:, 0] = v["u"], v["w"]
+        for j in range(K):
+            W_E[1 + j, 1 + j], bias[1 + j] = v["b"][j], v["beta"][j]
+            W_D[0, 1 + j], W_D[1 + j, 1 + j] = v["s"][j], v["v"][j]
+        return W_E, bias, W_D
+
+    num = lambda e: float(sp.lambdify([], e.subs(sub), modules=[fns, "numpy"])())  # noqa: E731
+    f = lambda v: exact_objective_bias(h, *to_weights(v), lam, gradient=False)[0]  # noqa: E731
+    assert num(loss) == pytest.approx(f(vals), rel=1e-10)
+    family_gradients_match(grads, s, vals, num, f)

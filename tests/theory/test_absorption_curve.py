@@ -11,6 +11,8 @@ from theory.absorption_curve import (Hierarchy, _AB, _edge, _edge_density, _law,
 from theory.distribution import Constant, ShiftedExponential
 from theory.errors import SDLInputError
 
+FAMILY_ONLY = dict(mixed=False, n_random=0)  # the structured family starts only (the full search: its own tests)
+
 SE = ShiftedExponential(1.0, 1.0)
 LAWS = [(SE, SE), (ShiftedExponential(0.5, 2.0), ShiftedExponential(1.5, 0.3)), (Constant(1.0), SE),
         (SE, Constant(2.0)), (Constant(1.0), Constant(2.0))]
@@ -103,7 +105,7 @@ def _check_type(h, p, lam, rng):
 def test_predicted_stationary_points_are_stationary_and_of_their_type(lam, c_min, beta, p_alone, seed):
     law = ShiftedExponential(c_min, beta)
     h = Hierarchy(1, law, law, p_alone)
-    pts = stationary_points(h, lam)
+    pts = stationary_points(h, lam, **FAMILY_ONLY)
     assert pts and any(p.kind == "minimum" for p in pts)
     rng = np.random.default_rng(seed)
     for p in pts:
@@ -136,14 +138,35 @@ def test_bistability_is_predicted():
     """At λ = 0.6 (bench magnitudes) the partially absorbed minimum and the fully absorbed one (parent latent off,
     the children carry the parent) are both local minima; the partial one has the lower loss."""
     h = Hierarchy(2, SE, SE, 0.2)
-    mins = [p for p in stationary_points(h, 0.6) if p.kind == "minimum"]
+    mins = [p for p in stationary_points(h, 0.6, **FAMILY_ONLY) if p.kind == "minimum"]
     assert len(mins) >= 2
     rates = sorted(p.observables["absorption_rate"] for p in mins)
     assert rates[0] < 0.5 and rates[-1] > 0.99
     assert mins[0].observables["absorption_rate"] < 0.5  # sorted by loss: the partial one is the global minimum
 
 
-def test_family_system_is_the_exact_objective_on_the_family():
+def test_random_starts_reach_the_asymmetric_minimum_trained_runs_reach():
+    """Two children at λ = 2.5: the study's seed-0 run ends fully absorbed but asymmetric (child tilts 0.60 and 0.83,
+    loss 6.3169, above the symmetric absorbed minimum's 6.3147), which no family start reaches; the seeded random
+    starts do, it is a confirmed minimum, and the search reports it once (children permuted copies merged)."""
+    from theory.absorption_curve import same_point, _observed_key
+
+    h = Hierarchy(2, SE, SE, 0.2)
+    pts = stationary_points(h, 2.5, gammas=(), absorbed_readings=(), mixed=False, n_random=8, seed=0)
+    mins = [p for p in pts if p.kind == "minimum"]
+    asym = [p for p in mins if min(p.observables["per_child_rate"]) > 0.99
+            and abs(sorted(p.observables["per_child_tilt"])[0] - 0.602) < 0.01
+            and abs(sorted(p.observables["per_child_tilt"])[1] - 0.833) < 0.01]
+    assert len(asym) == 1 and abs(asym[0].loss - 6.3169) < 1e-3 and asym[0].check["confirmed"]
+    keys = [_observed_key(p.loss, p.observables) for p in pts]
+    assert not any(same_point(keys[a], keys[b], True, 1e-4) for a in range(len(keys)) for b in range(a))
+    # a permuted copy is the same point; an unpermuted comparison of the two orders is not
+    key = _observed_key(asym[0].loss, asym[0].observables)
+    swapped = (key[0], key[1][:, ::-1])
+    assert same_point(key, swapped, True, 1e-4) and not same_point(key, swapped, False, 1e-4)
+
+
+def test_family_system_is_the_exact_objective_on_the_family(family_gradients_match):
     """derive --absorption's symbolic system: its loss equals the exact objective at a family point, and each
     ∂L/∂θ (boundary terms dropped, as the docstring argues) equals a central difference of the exact loss."""
     import sympy as sp
@@ -175,21 +198,7 @@ def test_family_system_is_the_exact_objective_on_the_family():
 
     num = lambda e: float(sp.lambdify([], e.subs(sub), modules=[G, "numpy"])())  # noqa: E731
     assert num(loss) == pytest.approx(exact_objective(h, *to_weights(vals), lam, gradient=False)[0], rel=1e-10)
-    for prm, expr in grads.items():
-        name = next(n for n in ("a", "u", "gamma", "w", "b", "s", "v") if prm == s[n] or prm in np.atleast_1d(s[n]))
-        step = 1e-6
-        lo, hi = {k: (list(x) if isinstance(x, tuple) else x) for k, x in vals.items()}, None
-        hi = {k: (list(x) if isinstance(x, tuple) else x) for k, x in vals.items()}
-        if isinstance(vals[name], tuple):
-            i = list(s[name]).index(prm)
-            lo[name][i] -= step
-            hi[name][i] += step
-        else:
-            lo[name] -= step
-            hi[name] += step
-        fd = (exact_objective(h, *to_weights(hi), lam, gradient=False)[0]
-              - exact_objective(h, *to_weights(lo), lam, gradient=False)[0]) / (2 * step)
-        assert num(expr) == pytest.approx(fd, abs=1e-6), prm
+    family_gradients_match(grads, s, vals, num, lambda v: exact_objective(h, *to_weights(v), lam, gradient=False)[0])
 
 
 @pytest.mark.parametrize("parent,child", LAWS)
@@ -249,7 +258,7 @@ def test_topk_stationary_points_are_stationary_and_of_their_type(c_min, beta, p_
     the loss's own second differences along which L decreases."""
     law = ShiftedExponential(c_min, beta)
     h = Hierarchy(1, law, law, p_alone)
-    pts = stationary_points(h, 0.0, activation="topk_relu", k=k)
+    pts = stationary_points(h, 0.0, activation="topk_relu", k=k, **FAMILY_ONLY)
     assert any(p.kind == "minimum" for p in pts)
     rng = np.random.default_rng(seed)
     for p in pts:
@@ -274,10 +283,10 @@ def test_topk_curve_in_k():
     the fully absorbed one; at k = 2 = K + 1 the clean dictionary reconstructs exactly (loss 0, rate 0) and the fully
     absorbed configuration is still a local minimum (bistable)."""
     h = Hierarchy(1, SE, SE, 0.2)
-    m1 = [p for p in stationary_points(h, 0.0, activation="topk_relu", k=1) if p.kind == "minimum"]
+    m1 = [p for p in stationary_points(h, 0.0, activation="topk_relu", k=1, **FAMILY_ONLY) if p.kind == "minimum"]
     assert len(m1) >= 2 and 0.05 < m1[0].observables["absorption_rate"] < 0.95
     assert m1[-1].observables["absorption_rate"] > 0.99 and m1[-1].loss > m1[0].loss
-    m2 = [p for p in stationary_points(h, 0.0, activation="topk_relu", k=2) if p.kind == "minimum"]
+    m2 = [p for p in stationary_points(h, 0.0, activation="topk_relu", k=2, **FAMILY_ONLY) if p.kind == "minimum"]
     assert m2[0].loss < 1e-12 and m2[0].observables["absorption_rate"] == 0.0
     assert any(p.observables["absorption_rate"] > 0.99 and p.loss > 0.1 and p.check["confirmed"] for p in m2)
 
@@ -288,7 +297,7 @@ def test_topk_rescaling_is_a_symmetry_of_groups_only():
     from theory.absorption_curve import rescaling_groups
 
     h = Hierarchy(1, SE, SE, 0.2)
-    p = stationary_points(h, 0.0, activation="topk_relu", k=1)[0]
+    p = stationary_points(h, 0.0, activation="topk_relu", k=1, **FAMILY_ONLY)[0]
     groups = rescaling_groups(h, p.W_E, p.W_D, "topk_relu", 1)
     assert groups == [[0, 1]]
     f = lambda E, D: exact_objective(h, E, D, 0.0, activation="topk_relu", k=1, gradient=False)[0]  # noqa: E731
