@@ -307,6 +307,15 @@ def curve(cfg: AbsorptionConfig, label: str, K: int, lams, n_seeds: int, law, W_
                     q.update(predicted_degenerate=None if j is None else flat[j], distance_to_degenerate=dj)
             if idx is None and q["converged"] and not q.get("at_zero_loss") and q.get("predicted_degenerate") is None:
                 q["diagnosis"] = _diagnose(h, model, lam, cfg, activation, k)
+            if ks is not None and idx is None and not q.get("at_zero_loss"):
+                # where the field sampled TopK training follows (no swap-edge terms) goes from the run's weights
+                from theory.absorption_curve import training_field_zero
+
+                z = training_field_zero(h, *_weights(model), lam, k)
+                if z is not None:
+                    z = {kk: v for kk, v in z.items() if kk not in ("W_E", "W_D")}
+                    z["distance"] = match_minimum(obs, [z], np.inf)[1]
+                q["training_field_zero"] = z
             if W_r is None and K == cfg.n_children and not bias and two_level is None:
                 q["measured"] = measure(model, cfg, s)  # the sampled estimate, as the threshold part reports it
             runs.append(q)
@@ -510,7 +519,12 @@ def _curve_sentence(c: dict, tol: float) -> str:
             + ("" if q["converged"] else ", not converged")
             + (f"; exact gradient norm {q['exact_grad_norm']:.3g}, without the swap edges' terms (what sampled "
                f"autograd follows) {q['interior_grad_norm']:.3g}" if "interior_grad_norm" in q else "")
-            + (f"; polishing its weights on the exact objective reaches a {q['diagnosis']['kind']} the family's starts "
+            + (("; the flow of that field from its weights reaches no zero" if q["training_field_zero"] is None else
+                f"; the flow of that field from its weights reaches a {q['training_field_zero']['kind']} zero of it at "
+                f"distance {q['training_field_zero']['distance']:.3f} (loss {q['training_field_zero']['loss']:.4f}, "
+                f"exact gradient norm {q['training_field_zero']['exact_grad_norm']:.3g})")
+               if "training_field_zero" in q else "")
+            + (f"; polishing its weights on the exact objective reaches a {q['diagnosis']['kind']} the search's starts "
                f"do not reach: per-child rate {', '.join(f'{x:.3f}' for x in q['diagnosis']['per_child_rate'])}, "
                f"tilt {', '.join(f'{x:.3f}' for x in q['diagnosis']['per_child_tilt'])}, loss {q['diagnosis']['loss']:.4f}"
                if "diagnosis" in q else "") + ")" for r, q in miss)

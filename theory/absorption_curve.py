@@ -1165,56 +1165,78 @@ def _field_jacobian(h, theta, n_q, lam, k, step=1e-5):
     return J
 
 
+def training_field_zero(h: Hierarchy, W_E, W_D, lam: float, k: int, *, lr: float = 0.05, steps: int = 4000,
+                        newton: int = 20, tol: float = 1e-9, conserved: bool = True) -> dict | None:
+    """The zero of :func:`interior_field` that the flow training follows in expectation reaches from ``(W_E, W_D)``
+    (gradient descent on the field, step ``lr``, up to ``steps`` steps, then Newton on the field with its
+    finite-difference Jacobian), classified; ``None`` when no zero (field norm > 1e-6) is reached.
+
+    The kind comes from the eigenvalues of the field's Jacobian ``J`` (not symmetric) off the exact symmetries
+    (:func:`flat_directions`) and off each live latent's own rescaling ``v_i = (e_i, −d_i)`` (``conserved``): the
+    per-event loss of a fixed active set is invariant under it, so the field is orthogonal to ``v_i`` everywhere —
+    ``||e_i||² − ||d_i||²`` is conserved by the flow — and at a zero ``v_iᵀ J = 0``, a zero eigenvalue per latent
+    that says nothing about stability; the flow stays on the level set of these conserved quantities, so ``J`` is
+    read on ``v^⊥`` (its image lies there). ``stable`` when every real part is positive there (the flow returns to
+    it), ``unstable`` when one is negative, ``undecided`` otherwise. With its loss, its exact gradient norm (``> 0``:
+    not a stationary point of L) and observables."""
+    n_q = np.asarray(W_E).shape[0]
+    theta = _pack(W_E, W_D)
+    for _ in range(steps):
+        g = interior_field(h, theta, n_q, lam, k)
+        if np.linalg.norm(g) < 1e-7:
+            break
+        theta = theta - lr * g
+    g = interior_field(h, theta, n_q, lam, k)
+    for _ in range(newton):
+        if np.linalg.norm(g) < tol:
+            break
+        t_new = theta - np.linalg.lstsq(_field_jacobian(h, theta, n_q, lam, k), g, rcond=1e-10)[0]
+        g_new = interior_field(h, t_new, n_q, lam, k)
+        if np.linalg.norm(g_new) >= np.linalg.norm(g):
+            break
+        theta, g = t_new, g_new
+    if np.linalg.norm(g) > 1e-6:
+        return None
+    W_E, W_D = _unpack(theta, n_q, h)
+    loss, gE, gD = exact_objective(h, W_E, W_D, lam, activation="topk_relu", k=k)
+    obs = observables(h, W_E, W_D, lam, activation="topk_relu", k=k)
+    exact, one_sided = flat_directions(h, W_E, W_D, "topk_relu", k)
+    cons = []
+    for i in np.flatnonzero(_live(h, W_E, "topk_relu", k)):
+        dE, dD = np.zeros_like(W_E), np.zeros_like(W_D)
+        dE[i], dD[:, i] = W_E[i], -W_D[:, i]
+        cons.append(_pack(dE, dD))
+    flat = [v for v in exact + one_sided + (cons if conserved else []) if np.linalg.norm(v) > 1e-9]
+    if flat:
+        U, sv, _ = np.linalg.svd(np.array(flat).T, full_matrices=True)
+        comp = U[:, int((sv > 1e-9 * sv.max()).sum()):]
+    else:
+        comp = np.eye(theta.size)
+    ev = np.linalg.eigvals(comp.T @ _field_jacobian(h, theta, n_q, lam, k) @ comp)
+    scale = max(1.0, float(np.abs(ev).max()))
+    lo = float(ev.real.min())
+    kind = "stable" if lo > 1e-6 * scale else ("unstable" if lo < -1e-6 * scale else "undecided")
+    return {"W_E": W_E.tolist(), "W_D": W_D.tolist(), "loss": float(loss), "field_norm": float(np.linalg.norm(g)),
+            "exact_grad_norm": float(np.sqrt((gE**2).sum() + (gD**2).sum())), "kind": kind,
+            "min_real_eigenvalue": lo, **{kk: v for kk, v in obs.items() if kk != "loss"}}
+
+
 def training_fixed_points(h: Hierarchy, lam: float, k: int, *, gammas=(0.0, 2.0), tilts=(0.0,),
                           absorbed_readings=(0.0, 0.6), merged: bool = True, lr: float = 0.05, steps: int = 4000,
-                          newton: int = 20, tol: float = 1e-9, dedupe_tol: float = 1e-4) -> list[dict]:
-    """Zeros of :func:`interior_field` reached from the same starts as :func:`stationary_points`, by the flow
-    training follows in expectation (gradient descent on the interior field, step ``lr``, up to ``steps`` steps)
-    and then Newton on the field (finite-difference Jacobian). Each zero is classified by the eigenvalues of the
-    field's Jacobian (not symmetric) off the exact symmetries (:func:`flat_directions`): ``stable`` when every real
-    part is positive (gradient descent on the field returns to it), ``unstable`` when one is negative,
-    ``undecided`` otherwise. Returned with its loss, its exact gradient norm (``> 0``: not a stationary point of L)
-    and observables, sorted by loss."""
-    n_q = 1 + h.n_children
+                          newton: int = 20, tol: float = 1e-9, dedupe_tol: float = 1e-4,
+                          conserved: bool = True) -> list[dict]:
+    """Zeros of :func:`interior_field` reached from the same starts as :func:`stationary_points`
+    (:func:`training_field_zero` from each, which classifies them), deduped, sorted by loss. Measured (two
+    children, k = 1, λ = 0): every zero found is ``stable`` once the conserved quantities are read off; without
+    that (``conserved=False``) every one has a zero eigenvalue (``undecided``)."""
     out = []
     for (W_E, W_D), start in _starts(h, gammas, tilts, absorbed_readings, merged):
-        theta = _pack(W_E, W_D)
-        for _ in range(steps):
-            g = interior_field(h, theta, n_q, lam, k)
-            if np.linalg.norm(g) < 1e-7:
-                break
-            theta = theta - lr * g
-        g = interior_field(h, theta, n_q, lam, k)
-        for _ in range(newton):
-            if np.linalg.norm(g) < tol:
-                break
-            t_new = theta - np.linalg.lstsq(_field_jacobian(h, theta, n_q, lam, k), g, rcond=1e-10)[0]
-            g_new = interior_field(h, t_new, n_q, lam, k)
-            if np.linalg.norm(g_new) >= np.linalg.norm(g):
-                break
-            theta, g = t_new, g_new
-        if np.linalg.norm(g) > 1e-6:
+        z = training_field_zero(h, W_E, W_D, lam, k, lr=lr, steps=steps, newton=newton, tol=tol, conserved=conserved)
+        if z is None:
             continue
-        W_E, W_D = _unpack(theta, n_q, h)
-        loss, gE, gD = exact_objective(h, W_E, W_D, lam, activation="topk_relu", k=k)
-        obs = observables(h, W_E, W_D, lam, activation="topk_relu", k=k)
-        key = np.array([loss, *obs["per_child_rate"], *obs["per_child_tilt"]])
+        key = np.array([z["loss"], *z["per_child_rate"], *z["per_child_tilt"]])
         if any(np.abs(key - np.array([p["loss"], *p["per_child_rate"], *p["per_child_tilt"]])).max() < dedupe_tol
                for p in out):
             continue
-        exact, one_sided = flat_directions(h, W_E, W_D, "topk_relu", k)
-        J = _field_jacobian(h, theta, n_q, lam, k)
-        flat = [v for v in exact + one_sided if np.linalg.norm(v) > 1e-9]
-        if flat:
-            U, sv, _ = np.linalg.svd(np.array(flat).T, full_matrices=True)
-            comp = U[:, int((sv > 1e-9 * sv.max()).sum()):]
-        else:
-            comp = np.eye(theta.size)
-        ev = np.linalg.eigvals(comp.T @ J @ comp)
-        scale = max(1.0, float(np.abs(ev).max()))
-        lo = float(ev.real.min())
-        kind = "stable" if lo > 1e-6 * scale else ("unstable" if lo < -1e-6 * scale else "undecided")
-        out.append({"W_E": W_E.tolist(), "W_D": W_D.tolist(), "loss": float(loss), "field_norm": float(np.linalg.norm(g)),
-                    "exact_grad_norm": float(np.sqrt((gE**2).sum() + (gD**2).sum())), "kind": kind,
-                    "min_real_eigenvalue": lo, **{kk: v for kk, v in obs.items() if kk != "loss"}, "start": start})
+        out.append({**z, "start": start})
     return sorted(out, key=lambda p: p["loss"])

@@ -183,8 +183,9 @@ def test_topk_training_fixed_point_is_not_stationary_for_the_loss():
     vanishing torch autograd gradient on 2^17 quasi-random events (below 1% of the reference gradient's norm), while
     the Monte Carlo gradient of the expected loss there (central differences through the bench model) is not small
     (above 0.5% of it; measured 1.5%, where the predicted stationary points have 0.01–0.04%): what training
-    reaches is not a stationary point of L."""
-    from theory.absorption_curve import _pack, exact_objective, training_fixed_points
+    reaches is not a stationary point of L. That zero is stable for the field's flow (on the level set of the
+    conserved ||e_i||² − ||d_i||²)."""
+    from theory.absorption_curve import _pack, exact_objective, training_field_zero, training_fixed_points
 
     law = ShiftedExponential(1.0, 1.0)
     h = Hierarchy(1, law, law, 0.2)
@@ -193,6 +194,10 @@ def test_topk_training_fixed_point_is_not_stationary_for_the_loss():
     ref = np.linalg.norm(_pack(gE, gD))
     fps = training_fixed_points(h, 0.0, 1, gammas=(0.0,), absorbed_readings=(), merged=False)
     assert fps and fps[0]["field_norm"] < 1e-8 and fps[0]["exact_grad_norm"] > 1e-2
+    # stable once each latent's conserved ||e_i||² − ||d_i||² is read off; without that a zero eigenvalue per latent
+    assert fps[0]["kind"] == "stable" and fps[0]["min_real_eigenvalue"] > 1e-3
+    again = training_field_zero(h, np.asarray(fps[0]["W_E"]), np.asarray(fps[0]["W_D"]), 0.0, 1, conserved=False)
+    assert again["kind"] == "undecided" and abs(again["loss"] - fps[0]["loss"]) < 1e-12
     theta = _pack(np.asarray(fps[0]["W_E"]), np.asarray(fps[0]["W_D"]))
     model = make_model("topk_relu", 2, 2, k=1, seed=0).double()
     with torch.no_grad():
