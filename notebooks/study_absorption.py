@@ -46,7 +46,8 @@ SEED = 0  # every random choice of the study is seeded from config.seed
 # %%
 result = run_study_tiny("absorption", SEED, lams=(0.3, 1.6), ks=(1,), seeds=2, steps=300, topk_steps=300, eval_events=500,
                         extra_lams=(1.0,), extra_seeds=1, extra_children=2, refine_steps=20, refine_batch=512,
-                        bias_lams=(1.2,), bias_seeds=1)
+                        bias_lams=(1.2,), bias_seeds=1, mixed_starts=False, random_starts=0, two_level_lams=(1.2,),
+                        two_level_seeds=1, two_level_children=1)
 
 # %% [markdown]
 # ## The committed full-size result

@@ -30,7 +30,9 @@ gradient, which for TopK is continuous and smooth away from the parameters where
 **The partially absorbed family** (THEORY.md §7): the parent latent's encoder reads ``p − γ_j c_j``, so on a
 child-j event it fires only while ``m_C / m_P < 1/γ_j`` (the fraction ``Pr(m_P < γ_j m_C)`` of those events is
 absorbed), and child j's decoder tilts towards ``p``. :func:`stationary_points` starts from members of this family
-(every γ pattern of a grid, per child), minimises the exact objective over *all* of ``(W_E, W_D)`` and polishes
+(every γ pattern of a grid, per child; every assignment of clean / partially / fully absorbed to the children
+independently, :func:`mixed_start`) and from seeded random weights (:func:`random_start`: they reach what trained
+runs reach and the family does not, e.g. minima with a dead latent), minimises the exact objective over *all* of ``(W_E, W_D)`` and polishes
 ``∇L = 0`` by Newton's method on the exact gradient, so what it returns is stationary in the full parameter space,
 not only inside the family. Each point is classified by the eigenvalues of the Hessian (central differences of the
 exact gradient; blocks ``(W_E, W_D)``), with the exact symmetries projected out: each live latent's rescaling
@@ -43,12 +45,14 @@ symbolically (``sdl-theory derive --absorption K``).
 
 **What TopK training follows.** Autograd of a sampled TopK loss never sees a swap edge, so it estimates the
 gradient *without* the edges' terms (:func:`interior_field`, ``exact_objective(..., edges=False)``). That field
-is not the gradient of L, and its zeros (:func:`training_fixed_points`, where SGD/Adam on TopK SAEs stop) need
-not be stationary points of L: tested, and seen in the absorption study's TopK runs.
+is not the gradient of L, and its zeros (:func:`training_fixed_points`, :func:`training_field_zero`, where SGD/Adam
+on TopK SAEs stop) need not be stationary points of L: tested, and seen in the absorption study's TopK runs; read
+off the conserved quantities of that flow, the zeros found are stable.
 
 Encoder biases and JumpReLU thresholds make the active set depend on ``(m_P, m_C)`` and not only on their ratio
-(the wedges become polygons): :mod:`theory.absorption_bias`. Not covered: two-level hierarchies (three magnitudes
-in one event).
+(the wedges become polygons): :mod:`theory.absorption_bias`. Two-level hierarchies (grandparent → parents →
+children, three magnitudes in one event): :mod:`theory.absorption_two_level`, whose objective the search here
+dispatches to.
 """
 from __future__ import annotations
 
@@ -814,6 +818,8 @@ def _newton(h, theta, N, n_q, lam, activation, k, iters, gtol):
         if np.linalg.norm(gr) < gtol:
             break
         Hr = _restricted_hessian(h, theta, N, n_q, lam, activation, k)
+        if not np.all(np.isfinite(Hr)):
+            break
         t_new = theta - N @ np.linalg.lstsq(Hr, gr, rcond=1e-10)[0]
         l_new, g_new = _grad_vec(h, t_new, n_q, lam, activation, k)
         if np.linalg.norm(N.T @ g_new) >= np.linalg.norm(gr):

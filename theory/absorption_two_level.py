@@ -169,7 +169,10 @@ def _deep_cells(h: TwoLevel, Z: np.ndarray, extra: np.ndarray | None = None) -> 
     """``{active pattern: (P, μ, M)}`` of the three-magnitude event with pre-activations ``Z · (m_G, m_P, m_C)``
     (``Z``: rows × 3), ``μ = E[m 1]``, ``M = E[m mᵀ 1]`` over ``m = (m_G, m_P, m_C)``, grouped by the sign pattern
     of the rows (``extra`` rows, if given, join the pattern: the observables' "contributes" lines)."""
-    rows = Z if extra is None else np.vstack([Z, extra])
+    rows = np.array(Z if extra is None else np.vstack([Z, extra]), dtype=float)
+    # a reading 1e-12 times below the row's largest is 0: a line of slope ~1e40 in the (m_P, m_C) plane would
+    # overflow the cells' closed forms, and the objective moves by less than rounding
+    rows[np.abs(rows) <= 1e-12 * np.abs(rows).max(axis=1, keepdims=True)] = 0.0
     inner = Hierarchy(1, h.parent_law, h.child_law, 0.0)  # child_cells reads only these two laws
     acc: dict = {}
     for g, w in _g_nodes(rows, h.laws()):
