@@ -182,3 +182,17 @@ def test_two_level_family_system_is_the_exact_objective_on_the_family(K, family_
     f = lambda v: exact_objective(h, *to_weights(v), lam, gradient=False)[0]  # noqa: E731
     assert num(loss) == pytest.approx(f(vals), rel=1e-10)
     family_gradients_match(grads, s, vals, num, f)
+
+
+def test_a_vanishing_reading_does_not_overflow_the_deep_cells():
+    """A weight of 1e-40 where the search's Newton step put it (a nearly vertical line in the (m_P, m_C) plane)
+    gives the same finite objective and gradient as an exact 0 (it overflowed the polygon closed forms: NaN)."""
+    h = tl.TwoLevel(1, 2, Constant(2.0))
+    W_E = np.array([[0.708, -2.0, 0.0, 0.0], [-0.0427, 1.115, -1.923, -1.923],
+                    [-0.0421, 0.0289, 0.929, -1.9e-40], [-0.0421, 0.0289, -1.9e-40, 0.929]])
+    W_D = np.eye(4)
+    loss, gE, gD = exact_objective(h, W_E, W_D, 2.5)
+    W0 = np.where(np.abs(W_E) < 1e-30, 0.0, W_E)
+    l0, gE0, gD0 = exact_objective(h, W0, W_D, 2.5)
+    assert np.isfinite(loss) and loss == pytest.approx(l0, rel=1e-12)
+    assert np.allclose(gE, gE0, atol=1e-12) and np.allclose(gD, gD0, atol=1e-12)
