@@ -68,6 +68,8 @@ class AbsorptionConfig:
     two_level_p_parent: float = option(0.2, "two-level arm: probability of grandparent + parent without a child")
     two_level_grandparent: float = option(2.0, "two-level arm: the grandparent's constant magnitude (a varying one "
                                                "makes the exact objective a 1-d quadrature, ~100x slower)")
+    two_level_random_starts: int = option(32, "the two-level arm's random starts per λ (its minima with dead or "
+                                                 "doubled-up latents are many; 8 miss some that runs reach)")
     mixed_starts: bool = option(True, "search also from every per-child assignment of clean / partially / fully absorbed")
     random_starts: int = option(8, "search also from this many seeded random weights per λ (and per k)")
     search_seed: int = option(0, "seed of the search's random starts (a numpy stream, apart from the training seeds)")
@@ -90,8 +92,9 @@ class AbsorptionConfig:
                 or not 0 <= self.two_level_p_parent < 1 - self.p_alone or self.two_level_grandparent <= 0):
             raise SDLInputError("two_level_lams must be >= 0, two_level_seeds >= 0, two_level_children >= 1, "
                                 "0 <= two_level_p_parent < 1 − p_alone and two_level_grandparent > 0")
-        if self.random_starts < 0:
-            raise SDLInputError(f"random_starts must be >= 0, got {self.random_starts}")
+        if self.random_starts < 0 or self.two_level_random_starts < 0:
+            raise SDLInputError(f"random_starts and two_level_random_starts must be >= 0, got {self.random_starts}, "
+                                f"{self.two_level_random_starts}")
         if self.refine_steps < 1 or not 0 < self.plateau_tol < 1 or not 0 < self.match_tol < 1:
             raise SDLInputError(f"refine_steps must be >= 1 and plateau_tol, match_tol in (0, 1); got "
                                 f"{self.refine_steps}, {self.plateau_tol}, {self.match_tol}")
@@ -277,8 +280,9 @@ def curve(cfg: AbsorptionConfig, label: str, K: int, lams, n_seeds: int, law, W_
         if bias:
             pts = stationary_points_bias(h, lam)
         else:
+            n_random = cfg.random_starts if two_level is None else cfg.two_level_random_starts
             pts = [p.to_json() for p in stationary_points(h, lam, activation=activation, k=k, mixed=cfg.mixed_starts,
-                                                          n_random=cfg.random_starts, seed=cfg.search_seed)]
+                                                          n_random=n_random, seed=cfg.search_seed)]
         minima = [p for p in pts if p["kind"] == "minimum"]
         others = [p for p in pts if p["kind"] != "minimum"]
         flat = [i for i, p in enumerate(others) if p["kind"] == "degenerate" and p["check"].get("no_descent_found")]
@@ -307,6 +311,9 @@ def curve(cfg: AbsorptionConfig, label: str, K: int, lams, n_seeds: int, law, W_
                     q.update(predicted_degenerate=None if j is None else flat[j], distance_to_degenerate=dj)
             if idx is None and q["converged"] and not q.get("at_zero_loss") and q.get("predicted_degenerate") is None:
                 q["diagnosis"] = _diagnose(h, model, lam, cfg, activation, k)
+                # is the point its weights polish to one of the predicted minima (the run stopped short of it)?
+                q["diagnosis"]["predicted_minimum"] = match_minimum(q["diagnosis"], minima, cfg.match_tol)[0] \
+                    if q["diagnosis"]["kind"] == "minimum" else None
             if ks is not None and idx is None and not q.get("at_zero_loss"):
                 # where the field sampled TopK training follows (no swap-edge terms) goes from the run's weights
                 from theory.absorption_curve import training_field_zero
@@ -524,9 +531,12 @@ def _curve_sentence(c: dict, tol: float) -> str:
                 f"distance {q['training_field_zero']['distance']:.3f} (loss {q['training_field_zero']['loss']:.4f}, "
                 f"exact gradient norm {q['training_field_zero']['exact_grad_norm']:.3g})")
                if "training_field_zero" in q else "")
-            + (f"; polishing its weights on the exact objective reaches a {q['diagnosis']['kind']} the search's starts "
-               f"do not reach: per-child rate {', '.join(f'{x:.3f}' for x in q['diagnosis']['per_child_rate'])}, "
-               f"tilt {', '.join(f'{x:.3f}' for x in q['diagnosis']['per_child_tilt'])}, loss {q['diagnosis']['loss']:.4f}"
+            + ((f"; polishing its weights on the exact objective reaches predicted minimum "
+                f"#{q['diagnosis']['predicted_minimum']} (loss {q['diagnosis']['loss']:.4f}): the run stopped short of it"
+                if q["diagnosis"].get("predicted_minimum") is not None else
+                f"; polishing its weights on the exact objective reaches a {q['diagnosis']['kind']} the search's starts "
+                f"do not reach: per-child rate {', '.join(f'{x:.3f}' for x in q['diagnosis']['per_child_rate'])}, "
+               f"tilt {', '.join(f'{x:.3f}' for x in q['diagnosis']['per_child_tilt'])}, loss {q['diagnosis']['loss']:.4f}")
                if "diagnosis" in q else "") + ")" for r, q in miss)
     return s + "."
 
