@@ -199,8 +199,8 @@ def train_to_convergence(model, sampler, h, lam: float, cfg: AbsorptionConfig, s
 
 def match_minimum(obs: dict, minima: list[dict], tol: float):
     """``(index or None, distance, nearest index)``: distance = the largest difference, over children (best
-    matching of children) and, in a two-level hierarchy, parents, of absorption rate and tilt between a run and a
-    predicted minimum."""
+    matching of children) and, in a two-level hierarchy, parents, of absorption rate and tilt (and there the
+    grandparent's gain) between a run and a predicted minimum."""
     import itertools
 
     K = len(obs["per_child_rate"])
@@ -209,6 +209,8 @@ def match_minimum(obs: dict, minima: list[dict], tol: float):
         # a two-level hierarchy: every parent's rate and tilt too (parents in order; children permuted)
         up = max((abs(a - b) for key in ("per_parent_rate", "per_parent_tilt")
                   for a, b in zip(obs.get(key, ()), m.get(key, ()))), default=0.0)
+        if "per_parent_rate" in obs:  # and the grandparent's gain: minima that differ only in it exist
+            up = max(up, abs(obs["parent_gain"] - m["parent_gain"]))
         for perm in itertools.permutations(range(K)):
             d = max(up, max(abs(obs["per_child_rate"][c] - m["per_child_rate"][perm[c]]) for c in range(K)),
                     max(abs(obs["per_child_tilt"][c] - m["per_child_tilt"][perm[c]]) for c in range(K)))
@@ -502,9 +504,10 @@ def _curve_sentence(c: dict, tol: float) -> str:
     hit = [q for q in conv if q["predicted_minimum"] is not None]
     bist = [_setting(r) for r in rows if len(r["minima"]) >= 2]
     what = "k" if rows and "k" in rows[0] else "λ"
-    who = "every child's and parent's" if c.get("two_level") else "every child's"
+    who = ("every child's and parent's rate and tilt and the grandparent's gain" if c.get("two_level")
+           else "every child's rate and tilt")
     s = (f"{c['label']}: {len(conv)} of {n_runs} runs converged, {len(hit)} of those at a predicted minimum "
-         f"({who} rate and tilt within {tol:g})")
+         f"({who} within {tol:g})")
     zero = [q for q in conv if q["predicted_minimum"] is None and q.get("at_zero_loss")]
     flat = [q for q in conv if q.get("predicted_degenerate") is not None]
     if zero:
@@ -534,6 +537,10 @@ def _curve_sentence(c: dict, tol: float) -> str:
             + ((f"; polishing its weights on the exact objective reaches predicted minimum "
                 f"#{q['diagnosis']['predicted_minimum']} (loss {q['diagnosis']['loss']:.4f}): the run stopped short of it"
                 if q["diagnosis"].get("predicted_minimum") is not None else
+                f"; polishing its weights on the exact objective ends at no stationary point (gradient norm "
+                f"{q['diagnosis']['grad_norm']:.2g}" + (" on its kink" if q["diagnosis"].get("kinks") else "")
+                + f"; per-child rate {', '.join(f'{x:.3f}' for x in q['diagnosis']['per_child_rate'])}, loss "
+                f"{q['diagnosis']['loss']:.4f})" if q["diagnosis"]["kind"] == "not stationary" else
                 f"; polishing its weights on the exact objective reaches a {q['diagnosis']['kind']} the search's starts "
                 f"do not reach: per-child rate {', '.join(f'{x:.3f}' for x in q['diagnosis']['per_child_rate'])}, "
                f"tilt {', '.join(f'{x:.3f}' for x in q['diagnosis']['per_child_tilt'])}, loss {q['diagnosis']['loss']:.4f}")
