@@ -122,7 +122,7 @@ def test_two_level_sampler_draws_the_model_events():
     assert abs(float(x[:, 1][on[:, 1]].mean()) - 2.0) < 0.03 and abs(float(x[:, 2:][on[:, 2:]].mean()) - 1.0) < 0.02
 
 
-@pytest.mark.parametrize("K", [1])
+@pytest.mark.parametrize("K", [1])  # K = 2 passes too, in 25 s: kept out of CI
 def test_two_level_family_system_is_the_exact_objective_on_the_family(K, family_gradients_match):
     """derive --absorption K --two-level: the symbolic loss equals the exact two-level objective at a family point
     (region moments W, V from the wedge closed forms, D from the deep event's polygon cells; a constant
