@@ -851,7 +851,17 @@ def polish(h: Hierarchy, W_E, W_D, lam, *, activation="relu", k=None, max_iter: 
         return (*_unpack(t_full, n_q, h), l_full, g_full, [])
     W_E0, W_D0 = _unpack(res.x, n_q, h)
     theta = _pack(_snap(h, W_E0, kinks), W_D0)
-    t_k, l_k, g_k = _newton(h, theta, _manifold(h, n_q, kinks), n_q, lam, activation, k, newton, gtol)
+    N = _manifold(h, n_q, kinks)
+    t_k, l_k, g_k = _newton(h, theta, N, n_q, lam, activation, k, newton, gtol)
+    if g_k >= gtol:  # Newton from the snapped point stalled: minimise on the kink first (L-BFGS in its coordinates)
+        def on_kink(y):
+            loss, g = _grad_vec(h, theta + N @ y, n_q, lam, activation, k)
+            return loss, N.T @ g
+        r2 = minimize(on_kink, np.zeros(N.shape[1]), jac=True, method="L-BFGS-B",
+                      options={"maxiter": max_iter, "gtol": 1e-12, "ftol": 1e-16, "maxcor": 30})
+        t2, l2, g2 = _newton(h, theta + N @ r2.x, N, n_q, lam, activation, k, newton, gtol)
+        if g2 < g_k:
+            t_k, l_k, g_k = t2, l2, g2
     return (*_unpack(t_k, n_q, h), l_k, g_k, kinks)
 
 
