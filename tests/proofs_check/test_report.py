@@ -75,3 +75,10 @@ def test_write_report_files_figures_and_determinism(tmp_path):
     assert (tmp_path / "a" / "report.md").read_bytes() == (tmp_path / "b" / "report.md").read_bytes()
     assert a["figures"] and (tmp_path / "a" / "figures" / "C3.png").read_bytes() == (tmp_path / "b" / "figures" / "C3.png").read_bytes()
     assert not list((tmp_path / "a").glob("*.tmp"))
+
+
+def test_sets_become_sorted_json_lists():
+    from proofs_check.verdict import to_jsonable
+
+    assert to_jsonable({"F": {3, 1, 2}, "G": frozenset({np.int64(5), 4}), "empty": set()}) == \
+        {"F": [1, 2, 3], "G": [4, 5], "empty": []}

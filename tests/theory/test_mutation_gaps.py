@@ -359,3 +359,26 @@ def test_an_option_without_help_is_described_by_its_name():
         l1_coeff: float = 0.1
 
     assert help_of(dataclasses.fields(Opts)[0]) == "l1 coeff"
+
+
+def test_training_fixed_point_with_k_equal_to_the_latents_is_the_relu_minimum():
+    """k = n_q: the interior field is the ReLU gradient, so the flow from the clean start ends at the ReLU minimum
+    that polish (L-BFGS + Newton on the exact ReLU loss) reaches from there."""
+    from theory.absorption_curve import family_start, polish, training_fixed_points
+
+    h = Hierarchy(1, ShiftedExponential(1.0, 1.0), ShiftedExponential(1.0, 1.0), 0.2)
+    pts = training_fixed_points(h, 1.0, 2, gammas=(0.0,), absorbed_readings=(), merged=False, steps=200)
+    relu_min = polish(h, *family_start(h, (0.0,)), 1.0)[2]
+    assert len(pts) == 1 and pts[0]["kind"] == "stable" and pts[0]["field_norm"] < 1e-9
+    assert pts[0]["loss"] == pytest.approx(relu_min, rel=1e-9)
+
+
+def test_shrinkage_prediction_passes_its_assumption_arguments():
+    from theory.shrinkage import predict
+
+    law = ShiftedExponential(1.0, 1.0)
+    assert predict(0.5, law).unmet == ()
+    free = predict(0.5, law, l1_weighted_by_decoder_norm=False).unmet
+    assert len(free) == 1 and "free decoder norm" in free[0]
+    skew = predict(0.5, law, W_p=np.array([[1.0, 0.6], [0.0, 0.8]])).unmet
+    assert len(skew) == 1 and "orthonormal" in skew[0]
