@@ -45,6 +45,7 @@ def test_random_point_is_not_at_its_partial_optimum():
     r = inspect_point(inst, rng.normal(size=(3, 3)), W_E)
     assert r.global_optimum["status"] == "not_global"
     assert r.partial_optimum["loss"] < r.achieved_loss - 1e-3
+    assert r.partial_optimum["gap"] == pytest.approx(r.achieved_loss - r.partial_optimum["loss"], rel=1e-12)
     assert r.residual["relative"] > 1e-3 and not r.partial_optimum["point_is_partial_minimum"]
 
 

@@ -382,3 +382,17 @@ def test_shrinkage_prediction_passes_its_assumption_arguments():
     assert len(free) == 1 and "free decoder norm" in free[0]
     skew = predict(0.5, law, W_p=np.array([[1.0, 0.6], [0.0, 0.8]])).unmet
     assert len(skew) == 1 and "orthonormal" in skew[0]
+
+
+def test_an_unknown_gradient_method_is_one_clear_error():
+    from theory.derivation import gradients
+
+    with pytest.raises(SDLInputError, match=r"method must be 'auto', 'symbolic' or 'vectorized', got 'exact'"):
+        gradients(Instance(W_p=np.eye(2), activation=ReLU()), np.eye(2), np.eye(2), method="exact")
+
+
+def test_uniform_magnitudes_name_their_bad_interval():
+    from theory.distribution import Uniform
+
+    with pytest.raises(SDLInputError, match=r"Uniform magnitudes need 0 <= low < high, got \[2.0, 1.0\]"):
+        Uniform(2.0, 1.0)
