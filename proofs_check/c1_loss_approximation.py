@@ -161,7 +161,7 @@ def corrected_bound(instance: Instance, W_D, W_E, b_E, C: float) -> tuple[float,
     from theory.objective import approx_loss_terms
 
     unit = approx_loss_terms(instance.replace(distribution=None, weights=np.ones(instance.n)), W_D, W_E, b_E)  # ℓ_d(1)
-    only = p * np.exp(np.log1p(-np.minimum(p, 1 - 1e-300)).sum() - np.log1p(-np.minimum(p, 1 - 1e-300)))
+    only = _only_probs(p)
     defects = np.array([_ray_expectation(instance, W_D, W_E, b_E, d) - second * unit[d] for d in range(instance.n)])
     pmax = float(p.max())
     terms = {
@@ -172,12 +172,18 @@ def corrected_bound(instance: Instance, W_D, W_E, b_E, C: float) -> tuple[float,
     return float(sum(terms.values())), terms
 
 
+def _only_probs(p: np.ndarray) -> np.ndarray:
+    """``Pr(A = {d}) = p_d ∏_{j≠d} (1 − p_j)`` per feature, as products (exact also where some p_j = 1, where
+    a ratio of products would be 0/0)."""
+    return np.array([p[d] * np.prod(np.delete(1 - p, d)) for d in range(len(p))])
+
+
 def _pieces(instance: Instance, W_D, W_E, b_E) -> dict:
     """The proof's split of L: ``L_∅``, ``L_1 = Σ_d Pr(A={d}) E_m ℓ_d(m)`` (both exact) and the mass of ``|A| ≥ 2``."""
     p = instance.distribution.for_n(instance.n)
     n = instance.n
     none = float(np.prod(1 - p))
-    only = np.array([p[d] * np.prod(np.delete(1 - p, d)) for d in range(n)])
+    only = _only_probs(p)
     L0 = none * float(sample_losses(instance, W_D, W_E, b_E, np.zeros((1, n)))[0])
     L1 = float(sum(only[d] * _ray_expectation(instance, W_D, W_E, b_E, d) for d in range(n)))
     return {"L0": L0, "L1": L1, "P2": max(0.0, 1.0 - none - float(only.sum()))}
