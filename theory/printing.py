@@ -265,7 +265,8 @@ def _block_section(d) -> Section:
     bias = d.encoder_bias
     z_t, z_l = _pre_activation(bias)
     if d.activation.pre_per_unit > 1:  # a Gated unit outputs its magnitude: w_E^i is its magnitude row
-        z_t, z_l = z_t.replace("w_E^i", "w_mag^i").replace("b_i", "b_mag,i"), z_l.replace("w_E^i", r"w_{mag}^i")
+        z_t = z_t.replace("w_E^i", "w_mag^i").replace("b_i", "b_mag,i")
+        z_l = z_l.replace("w_E^i", r"w_{mag}^i").replace("b_i", r"b_{mag,i}")
     lines = [
         Line("neuron i alone on its features F_i = {1, …, m}", f"a_d = {z_t},  u = W_D[:, i],  c_d = <u, w_r^d>,  q = ||u||²,  g_d = ||w_r^d||²",
              f"a_d = {z_l},\\; u = W_D^{{(i)}},\\; c_d = \\langle u, w_r^d \\rangle,\\; q = \\|u\\|^2,\\; g_d = \\|w_r^d\\|^2"),

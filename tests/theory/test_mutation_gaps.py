@@ -316,6 +316,8 @@ def test_gated_block_form_names_the_magnitude_path():
 
     block = _block_section(SimpleNamespace(activation=Gated(tied=False), encoder_bias=True))
     assert block.lines[0].text.startswith("a_d = <w_mag^i, w_p^d> + b_mag,i,  u = W_D[:, i]")
+    # the LaTeX names the same magnitude bias (it printed b_i beside the text's b_mag,i)
+    assert block.lines[0].latex.startswith(r"a_d = \langle w_{mag}^i, w_p^d \rangle + b_{mag,i},")
     plain = _block_section(SimpleNamespace(activation=ReLU(), encoder_bias=True))
     assert plain.lines[0].text.startswith("a_d = <w_E^i, w_p^d> + b_i,  u = W_D[:, i]")
 
