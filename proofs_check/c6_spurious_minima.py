@@ -212,7 +212,11 @@ def decide(instance: Instance, pattern, *, seed: int = 0, acs_starts: int = 2) -
         return out | {"outcome": "fails", "reason": why}
     # Superposition (or bias with n > n_p + 1): partial minima may sit on a weak face; try ACS.
     R = region(instance, P)
-    W0, b0 = interior_point(R)
+    inside = interior_point(R)
+    if inside is None:   # C6 is about realizable patterns (its hypotheses): a direct call with another is refused
+        raise SDLInputError(f"pattern {P.to_json()} is not realizable for this instance, and C6 concerns realizable "
+                            f"patterns only: {R.find_point().reason}")
+    W0, b0 = inside
     rng = np.random.default_rng(seed)
     starts = [(W0, b0)]
     for _ in range(max(0, acs_starts - 1)):

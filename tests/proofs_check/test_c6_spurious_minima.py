@@ -95,3 +95,20 @@ def test_decide_with_dependent_columns_and_no_stationary_minimum_runs_acs():
     assert out["outcome"] == "inconclusive" and "does not prove that none exists" in out["reason"]
     assert 1 <= len(out["acs"]) <= 2
     assert all(a["loss"] < 1e-20 and a["partial_minimum"] for a in out["acs"])
+
+
+def test_decide_refuses_an_unrealizable_pattern_with_dependent_columns():
+    """Features ±e₁, ±e₂ (dependent columns) with TopK(1): "neuron 0 wins on ±e₁, neuron 1 on ±e₂" is impossible
+    (w₀·e₁ > w₁·e₁ and −w₀·e₁ > −w₁·e₁ contradict), so decide refuses it with the LP's reason, one line (it
+    reached the ACS branch and failed unpacking a missing interior point)."""
+    import numpy as np
+    import pytest
+
+    from proofs_check import c6_spurious_minima as c6
+    from theory import Instance
+    from theory.activations import TopK
+    from theory.errors import SDLInputError
+
+    inst = Instance(W_p=np.array([[1.0, -1.0, 0.0, 0.0], [0.0, 0.0, 1.0, -1.0]]), activation=TopK(k=1))
+    with pytest.raises(SDLInputError, match="not realizable for this instance"):
+        c6.decide(inst, [{0, 1}, {2, 3}])
