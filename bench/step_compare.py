@@ -156,8 +156,6 @@ def crossover(d: int, nq: int, B: int, repeats: int, densities=(0.005, 0.01, 0.0
     W = torch.randn(nq, d, generator=gen) / d ** 0.5
     rows = []
     for arch in archs:
-        if arch not in crossover_archs():
-            raise SystemExit(f"--crossover-archs: {arch!r} is not one of {', '.join(crossover_archs())}")
         for rho in densities:
             step, m = _ours(arch, d, nq, 0, x, **_penalty_off(arch))
             with torch.no_grad():
@@ -202,6 +200,10 @@ def main(argv=None) -> dict:
                     help=f"the families whose cross-over --crossover locates (comma-separated, of {', '.join(crossover_archs())})")
     ap.add_argument("--densities", default="0.005,0.01,0.02,0.04,0.08", help="code densities of --crossover")
     a = parse_sizes(ap, argv)
+    cross_archs = tuple(v for v in a.crossover_archs.split(",") if v)
+    bad = [v for v in cross_archs if v not in crossover_archs()]
+    if bad:   # refused before minutes of timing, not after
+        ap.error(f"--crossover-archs: {bad[0]!r} is not one of {', '.join(crossover_archs())}")
     torch.manual_seed(0)
     B, d, nq, k = a.batch, a.d_in, a.n_latents, a.k
     x = torch.randn(B, d).abs() * (torch.rand(B, d) < 0.5)   # non-negative, half zeros: ReLU codes stay sparse-ish
@@ -234,8 +236,7 @@ def main(argv=None) -> dict:
         print(f"{n:18s} skipped: {why}")
     if a.crossover:
         res["crossover"] = crossover(d, nq, B, max(2, a.repeats - 1),
-                                     tuple(float(v) for v in a.densities.split(",") if v),
-                                     tuple(v for v in a.crossover_archs.split(",") if v))
+                                     tuple(float(v) for v in a.densities.split(",") if v), cross_archs)
     print()
     print(markdown(res))
     if a.json:
