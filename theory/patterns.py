@@ -425,7 +425,7 @@ class Region:
                                  f"undecided: the LP's best margin is {t:.3g} but no dual certificate was found",
                                  status="undecided")
         return Realizability(False, t, None, None,
-                             f"the LP's best margin is {t:.3g} <= 0 (certificate: y >= 0, Aᵀy = 0, cᵀy = {value:.3g}): "
+                             f"the LP's best margin is {t + 0.0:.3g} <= 0 (certificate: y >= 0, Aᵀy = 0, cᵀy = {value + 0.0:.3g}): "
                              f"no encoder produces {self.pattern} off every boundary", certificate=y)
 
 

@@ -71,6 +71,7 @@ def test_unrealizable_patterns_get_a_certificate():
     inst = Instance(W_p=np.array([[1.0, -1.0]]), activation=ReLU())
     rz = realize(inst, [{0, 1}])
     assert not rz.realizable and rz.margin <= 0 and rz.W_E is None
+    assert "-0 " not in rz.reason and "= -0)" not in rz.reason  # a zero margin prints as 0, not -0
     # but with a bias it can: b > 1 works
     assert realize(inst.replace(encoder_bias=True), [{0, 1}]).realizable
     # TopK(1) must switch on exactly one neuron per feature
