@@ -3,7 +3,8 @@
 Used when mutmut's stats pass (the map of which test executes which function: the whole selected suite once,
 single-process, under its tracing) cannot be afforded on the shared machine. Each mutant gets, in order: the
 golden-text parts (tests/proofs_check/test_golden_text.py) that print its module's text, the test files of its
-module (by name, and a few listed by hand), and every selected test file that names the mutated function. A
+module (by name, and a few listed by hand), and every selected test file that names the mutated function;
+before them, the fast cross-module files ``tests/{theory,proofs_check}/test_mutation_*.py`` (all but the gaps file). A
 kill under a plan is a kill; a pass means only that the planned tests pass (a test elsewhere might still
 kill it), so a plan measures a lower bound of the kill rate. Run from the repository root after
 ``mutation_run.py generate``::
@@ -30,6 +31,9 @@ OWN = {"theory/patterns.py": ["tests/theory/test_patterns.py", "tests/theory/tes
        "proofs_check/claim.py": ["tests/proofs_check/test_claim_contract.py"],
        "proofs_check/__init__.py": ["tests/proofs_check/test_claim_contract.py"],
        "proofs_check/algebra.py": ["tests/proofs_check/test_c2_biconvexity.py"]}
+# the cross-module tests of every refusal, hypothesis text and verdict/JSON field (a few seconds in all): in
+# every mutant's plan, first, since they cover every module and kill fastest
+FAST = [f for f in files if re.fullmatch(r"tests/(theory|proofs_check)/test_mutation_(?!gaps).*\.py", f)]
 names = open(sys.argv[1]).read().split()
 import importlib.util
 plan = {}
@@ -71,6 +75,6 @@ for n in names:
         gold = [f"verdict-{k}" for k in C] + ["verdict-C10_record", "verdict-C11_record", "report"]
     else:   # the rest of theory/: what the checks and derive print from it
         gold = ["derive-relu_instance_point"] + [f"verdict-{k}" for k in C]
-    plan[n] = list(dict.fromkeys([f"{G}[{g}]" for g in gold] + own + named))
+    plan[n] = list(dict.fromkeys(FAST + [f"{G}[{g}]" for g in gold] + own + named))
 json.dump(plan, open(sys.argv[2], "w"), indent=1)
 print(sum(len(v) for v in plan.values()) / len(plan), "files per mutant")
