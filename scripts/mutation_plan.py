@@ -23,6 +23,7 @@ OWN = {"theory/patterns.py": ["tests/theory/test_patterns.py", "tests/theory/tes
        "theory/distribution.py": ["tests/theory/test_instance.py", "tests/theory/test_objective.py"],
        "theory/strategies.py": ["tests/theory/test_region_strictness.py"],
        "theory/activations/": ["tests/theory/test_activations.py", "tests/theory/test_gated.py", "tests/theory/test_region_strictness.py"],
+       "theory/printing.py": ["tests/theory/test_printing_points.py"],
        "proofs_check/bridge.py": ["tests/proofs_check/test_bridge.py", "tests/proofs_check/test_bridge_features.py", "tests/proofs_check/test_bridge_properties.py"],
        "proofs_check/bench_recovery.py": ["tests/proofs_check/test_c10_c11.py"],
        "proofs_check/c10_recovery.py": ["tests/proofs_check/test_c10_c11.py"],

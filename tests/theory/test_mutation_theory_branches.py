@@ -199,3 +199,4 @@ def test_symbolic_units_evaluate_like_the_activations():
     zg, zm = sp.symbols("zg zm", real=True)
     u = Gated().symbolic_unit(zg, zm)
     assert u.subs({zg: 1, zm: 3}) == 3 and u.subs({zg: -1, zm: 3}) == 0 and u.subs({zg: 0, zm: 3}) == 0
+
