@@ -186,3 +186,124 @@ def test_instance_files_and_checkpoints_that_cannot_be_read_are_one_clear_line(t
         bridge.load_checkpoint_instance(missing)
     assert str(info.value) == (f"checkpoint {missing} does not exist; pass a directory with cfg.json and model.safetensors "
                                "(or a SAELens, sparsify or dictionary_learning checkpoint)")
+
+
+def test_c2_violations_name_each_failed_check_by_hand():
+    from proofs_check import c2_biconvexity as c2
+
+    eig = {"decoder": -1e-3, "encoder": -1e-8, "closed_form_gap": 2e-8}
+    mids = {"decoder_gap": 1e-9, "encoder_gap": 5e-9, "region_midpoint_outside": True}
+    assert c2._violations(eig, mids) == [
+        "decoder Hessian block has eigenvalue -0.001 < 0",                 # −1e-8 is within TOL: not listed
+        "theory.derivation's Hessian differs from the Kronecker form by 2e-08",
+        "L̃ is not midpoint-convex along a encoder segment (gap 5e-09)",   # 1e-9 is not above 1e-9
+        "the midpoint of two encoders in Ω_P lies outside Ω_P"]
+    ok = {"decoder": 0.0, "encoder": 1.0, "closed_form_gap": 1e-8}
+    assert c2._violations(ok, {"decoder_gap": 0.0, "encoder_gap": 1e-9, "region_midpoint_outside": False}) == []
+    assert c2._violations({**ok, "encoder": -2e-8}, {"decoder_gap": 2e-9, "encoder_gap": 0.0,
+                                                     "region_midpoint_outside": False}) == [
+        "encoder Hessian block has eigenvalue -2e-08 < 0", "L̃ is not midpoint-convex along a decoder segment (gap 2e-09)"]
+
+
+# --- C10 / C11 verdict logic: every field of the parts, not only their status ------------------------
+def _run(method, gt_dec, gt_enc, *, converged=True, k=2, ip=None):
+    return {"method": method, "setting": {"k": k}, "converged": converged, "steps": 500, "l0": 2.0, "explained_variance": 0.9,
+            "m_gt_decoder": gt_dec, "m_gt_encoder": gt_enc, "m_ip_decoder": gt_dec if ip is None else ip,
+            "m_ip_encoder": gt_enc if ip is None else ip}
+
+
+def _described(method, gt_dec, gt_enc, k=2):
+    return (f"{method} {{'k': {k}}} (converged in 500 steps, L0 2.00, EV 0.900): M_GT decoder {gt_dec:.2f}, "
+            f"encoder {gt_enc:.2f}")
+
+
+def test_c10_topk_part_every_row_by_hand():
+    a, b, c = c10.TOPK_FAMILY
+    methods = {a: {"selected": _run(a, 0.5, 0.25)}, b: {"selected": None}, c: {"selected": _run(c, 0.8, 0.249)}}
+    assert c10.part_topk_family(methods) == {"part": "TopK family recovers most (selected setting)", "status": "fails", "rows": [
+        # 0.5 >= MOST holds; 0.25 is neither >= 0.5 nor < 0.25: unresolved, so the method is inconclusive
+        {"method": a, "outcome": "inconclusive", "per_reading": {"decoder": "holds", "encoder": "unresolved"},
+         "run": _described(a, 0.5, 0.25)},
+        {"method": b, "outcome": "inconclusive", "why": "no converged run in the sweep"},
+        {"method": c, "outcome": "fails", "per_reading": {"decoder": "holds", "encoder": "fails"}, "run": _described(c, 0.8, 0.249)}]}
+    only_none = c10.part_topk_family({b: {"selected": None}, "other": {"selected": None}})
+    assert only_none["status"] == "inconclusive" and len(only_none["rows"]) == 1
+    good = c10.part_topk_family({a: {"selected": _run(a, 0.9, 0.6)}})
+    assert good["status"] == "holds" and good["rows"][0]["per_reading"] == {"decoder": "holds", "encoder": "holds"}
+    assert c10.part_topk_family({})["status"] == "holds"    # no TopK method run: nothing fails (the caller guards it)
+
+
+def test_c10_penalised_part_every_row_by_hand():
+    r, j = c10.PENALISED
+    ends = {"dense_end": True, "collapse_end": True, "both": True}
+    fail_runs = [_run(r, 0.1, 0.3, k=1), _run(r, 0.5, 0.2, k=2, converged=False), _run(r, 0.26, 0.0, k=3)]
+    out = c10.part_penalised({r: {"sweep": fail_runs, "ends": ends}})
+    # the converged breaking runs are k=1 (0.3) and k=3 (0.26); the worst of them, k=1, is the counterexample
+    assert out == {"part": "ReLU / JumpReLU recover almost none (whole sweep)", "status": "fails", "rows": [
+        {"method": r, "outcome": "fails", "run": _described(r, 0.1, 0.3, k=1), "counterexample": fail_runs[0]}]}
+    unconv = [_run(j, 0.05, 0.0, k=1), _run(j, 0.3, 0.0, k=2, converged=False)]
+    assert c10.part_penalised({j: {"sweep": unconv, "ends": ends}})["rows"] == [
+        {"method": j, "outcome": "inconclusive", "why": "1 of 2 sweep runs did not converge", "best": _described(j, 0.3, 0.0)}]
+    half = {"dense_end": True, "collapse_end": False, "both": False}
+    assert c10.part_penalised({j: {"sweep": [_run(j, 0.05, 0.0)], "ends": half}})["rows"][0]["why"] == (
+        f"the sweep does not reach both ends ({half})")
+    mid = c10.part_penalised({j: {"sweep": [_run(j, 0.15, 0.0), _run(j, 0.1, 0.02, k=4)], "ends": ends}})
+    assert mid["status"] == "inconclusive" and mid["rows"][0]["why"] == (
+        f"best run between 0.1 and 0.25: {_described(j, 0.15, 0.0)}")
+    none = c10.part_penalised({r: {"sweep": [_run(r, 0.1, 0.05), _run(r, 0.0, 0.0, k=4)], "ends": ends}})
+    assert none == {"part": "ReLU / JumpReLU recover almost none (whole sweep)", "status": "holds",
+                    "rows": [{"method": r, "outcome": "holds", "best": _described(r, 0.1, 0.05)}]}
+
+
+def test_c10_trend_directions_and_rows_by_hand():
+    lo = dict(_run("topk_sae", 0.9, 0.8, k=3), n_over_n_p=1.2)
+    hi = dict(_run("topk_sae", 0.84, 0.7, k=4), n_over_n_p=1.4)
+    out = c10.part_trend([lo, hi], "superposition", "n_over_n_p")
+    # decoder −0.06 and encoder −0.10 are beyond the 0.05 margin: both fall
+    assert out == {"part": "recovery falls as superposition rises (TopK, k = target L0)", "status": "holds",
+                   "per_reading": {"decoder": "falls", "encoder": "falls"},
+                   "rows": [{"n_over_n_p": 1.2, "k": 3, "m_gt_decoder": 0.9, "m_gt_encoder": 0.8, "m_ip_decoder": 0.9,
+                             "m_ip_encoder": 0.8, "l0": 2.0},
+                            {"n_over_n_p": 1.4, "k": 4, "m_gt_decoder": 0.84, "m_gt_encoder": 0.7, "m_ip_decoder": 0.84,
+                             "m_ip_encoder": 0.7, "l0": 2.0}]}
+    # within the M_GT margin the M_IP change decides: −0.02 falls, +0.02 rises, ±0.005 is flat
+    base = _run("m", 0.5, 0.5, ip=0.5)
+    assert c10._direction(base, _run("m", 0.52, 0.5, ip=0.48), "decoder") == "falls"
+    assert c10._direction(base, _run("m", 0.48, 0.5, ip=0.52), "decoder") == "rises"
+    assert c10._direction(base, _run("m", 0.5, 0.5, ip=0.505), "decoder") == "flat"
+    assert c10._direction(base, _run("m", 0.55, 0.5), "decoder") == "rises"
+    assert c10._direction(base, _run("m", 0.5, 0.45), "encoder") == "falls"
+
+
+def _pair(without, with_, ip_gain=0.0, converged=True):
+    w = _run("m", without, without, converged=converged)
+    a = _run("m", with_, with_, ip=with_ + ip_gain)
+    return {"without": w, "with": a}
+
+
+def test_c11_compare_every_field_by_hand():
+    pairs = [_pair(0.3, 0.5), _pair(0.4, 0.61), _pair(0.35, 0.54), _pair(0.2, 0.9, converged=False)]
+    c = c11.compare(pairs)
+    assert (c["pairs_used"], c["pairs_total"], c["outcome"]) == (3, 4, "improves")
+    # differences 0.20, 0.21, 0.19: mean 0.2, s = 0.01, t_{0.975, 2} = 4.3027, half-width 4.3027 · 0.01 / √3
+    half = 4.3027 * 0.01 / np.sqrt(3)
+    for r in c11.READINGS:
+        pr = c["per_reading"][r]
+        assert pr["outcome"] == "improves"
+        assert pr["delta_m_gt"] == pytest.approx([0.2, 0.21, 0.19]) and pr["mean"] == pytest.approx(0.2)
+        assert pr["ci95"] == pytest.approx([0.2 - half, 0.2 + half], rel=1e-4)
+        assert pr["delta_m_ip"] == pytest.approx([0.2, 0.21, 0.19]) and pr["mean_ip"] == pytest.approx(0.2)
+        assert pr["ci95_ip"] == pytest.approx([0.2 - half, 0.2 + half], rel=1e-4)
+        assert pr["m_gt_without"] == [0.3, 0.4, 0.35] and pr["m_gt_with"] == [0.5, 0.61, 0.54]
+    # every pair at the ceiling: that reading cannot decide, so the outcome rests on the others (none here)
+    top = c11.compare([_pair(0.99, 0.99), _pair(0.985, 0.99)])
+    assert [v["outcome"] for v in top["per_reading"].values()] == ["at ceiling"] * 2 and top["outcome"] == "unresolved"
+    # no change at all, in M_GT and M_IP: does not improve
+    flat = c11.compare([_pair(0.5, 0.5), _pair(0.6, 0.6), _pair(0.4, 0.4)])
+    assert flat["outcome"] == "does not improve"
+    # M_GT flat but M_IP up by 0.01 (above DELTA_IP 0.005): unresolved
+    ip = c11.compare([_pair(0.5, 0.5, 0.01), _pair(0.6, 0.6, 0.01), _pair(0.4, 0.4, 0.01)])
+    assert ip["outcome"] == "unresolved" and ip["per_reading"]["decoder"]["mean_ip"] == pytest.approx(0.01)
+    line = c11._line("topk_sae", c)
+    assert line == (f"topk_sae: improves (ΔM_GT decoder +0.200 CI [{0.2 - half:.3f}, {0.2 + half:.3f}], encoder +0.200 CI "
+                    f"[{0.2 - half:.3f}, {0.2 + half:.3f}]; ΔM_IP enc +0.2000; 3/4 pairs)")
