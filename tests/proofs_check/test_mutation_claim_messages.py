@@ -330,3 +330,40 @@ def test_a_user_claim_search_holds_fails_at_the_smallest_example_or_is_inconclus
     assert [s.name for s in b.steps] == ["ok", "wrong"]
     s = type("WithSteps", (_Small,), {"proof_steps": lambda self: [StepCheck("ok", "1 = 1", True)]})().search(budget=10, seed=0)
     assert s.status == "holds" and s.evidence.startswith("all 1 symbolic steps follow; no failure in 10 examples")
+
+
+# --- the report's one-line pieces ------------------------------------------------------------------
+def test_counterexample_summary_by_hand():
+    from proofs_check.report import _first_sentence, counterexample_summary
+
+    inst = {"activation": {"name": "jumprelu", "theta": 0.5, "extra": None}, "W_p": [[1.0, 0.0, 0.6], [0.0, 1.0, 0.8]],
+            "encoder_bias": True, "W_r": [[1.0]]}
+    ce = {"instance": inst, "loss": 0.123456, "count": 3, "flag": True, "name": "x", "gap": np.float64(2.5)}
+    assert counterexample_summary(ce) == "jumprelu(theta=0.5); n=3, n_p=2; bias; transcoder; loss=0.1235; count=3; gap=2.5"
+    plain = {"instance": {"activation": {"name": "relu"}, "W_p": [[1.0]], "encoder_bias": False, "W_r": None}}
+    assert counterexample_summary(plain) == "relu; n=1, n_p=1"
+    assert counterexample_summary({"activation": "TopK(k=1)", "a": 1, "b": 2, "c": 3, "d": 4, "e": 5, "f": 6, "g": 7}) == \
+        "TopK(k=1); a=1; b=2; c=3; d=4; e=5; f=6"                   # at most seven parts
+    assert counterexample_summary({"why": "text only"}) == '{"why": "text only"}'
+    assert counterexample_summary({}) == "—" and counterexample_summary({"summary": "own"}) == "own"
+    assert _first_sentence("One. Two three.", 40) == "One."
+    assert _first_sentence("  a   b  ", 40) == "a b"
+    assert _first_sentence("word " * 20, 22) == "word word word word …"
+    assert _first_sentence("Short. x", 7) == "Short."          # the first sentence fits
+    assert _first_sentence("Short. xy", 5) == "…"                # the cut is not inside the limit: shortened
+
+
+def test_claim_outcome_status_line_and_json():
+    from proofs_check.report import ClaimOutcome
+
+    r1, r2 = Reading("weak", "s1", "holds", "e1"), Reading("strong", "s2", "fails", "e2", "TopK")
+    v = Verdict("C8", "T", "fails", "ev", readings=(r1, r2))
+    o = ClaimOutcome("C8", v, statement="st", paper_ref="ref", ref="C8")
+    assert o.status == "fails" and o.status_line == "weak holds; strong fails"
+    j = o.to_json()
+    assert (j["claim"], j["status"], j["statement"], j["paper_ref"], j["ref"], j["evidence"]) == ("C8", "fails", "st", "ref", "C8", "ev")
+    assert [x["name"] for x in j["readings"]] == ["weak", "strong"]
+    err = ClaimOutcome("C3", None, error="boom")
+    assert err.status == "error" and err.status_line == "error"
+    assert err.to_json() == {"claim": "C3", "status": "error", "statement": "", "paper_ref": "", "error": "boom"}
+    assert ClaimOutcome("C5", Verdict("C5", "T", "holds", "e")).status_line == "holds"
