@@ -307,3 +307,29 @@ def test_c11_compare_every_field_by_hand():
     line = c11._line("topk_sae", c)
     assert line == (f"topk_sae: improves (ΔM_GT decoder +0.200 CI [{0.2 - half:.3f}, {0.2 + half:.3f}], encoder +0.200 CI "
                     f"[{0.2 - half:.3f}, {0.2 + half:.3f}]; ΔM_IP enc +0.2000; 3/4 pairs)")
+
+
+def test_a_tied_gated_model_point_moves_exp_r_into_the_decoder_by_hand():
+    import torch
+
+    from numerics.models import build_model
+
+    m = build_model("gated", 3, 4, bias=True, l1_coeff=1e-3)
+    G = torch.tensor([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0], [0.5, 0.5, 0.0]])
+    D = torch.tensor([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0], [0.2, 0.3, 0.4]])   # n_latents × d_out
+    with torch.no_grad():
+        m.W_enc.copy_(G)
+        m.W_dec.copy_(D)
+        m.r_mag.copy_(torch.log(torch.tensor([2.0, 4.0, 1.0, 0.5])))
+        m.b_enc.copy_(torch.tensor([0.1, -0.2, 0.0, 0.3]))
+        m.b_mag.copy_(torch.tensor([0.4, 0.8, -0.1, 0.2]))
+        if m.b_dec is not None:
+            m.b_dec.zero_()
+    p = bridge.model_point(m)
+    e_r = np.array([2.0, 4.0, 1.0, 0.5])
+    # regions take [W_gate; W_gate]; the magnitude's scale e^r moves into the decoder, b_mag into b_mag / e^r
+    assert np.allclose(p.W_E, np.vstack([G.numpy(), G.numpy()]))
+    assert np.allclose(p.W_D, D.numpy().T * e_r[None, :])
+    assert np.allclose(p.b_E, np.r_[[0.1, -0.2, 0.0, 0.3], np.array([0.4, 0.8, -0.1, 0.2]) / e_r])
+    assert p.activation.name == "gated" and p.activation.tied
+    assert any(u.startswith("trained with a sparsity penalty (l1_coeff = 0.001)") for u in p.unmet)

@@ -367,3 +367,46 @@ def test_claim_outcome_status_line_and_json():
     assert err.status == "error" and err.status_line == "error"
     assert err.to_json() == {"claim": "C3", "status": "error", "statement": "", "paper_ref": "", "error": "boom"}
     assert ClaimOutcome("C5", Verdict("C5", "T", "holds", "e")).status_line == "holds"
+
+
+def test_find_counterexample_counts_skipped_undecided_held_and_superposed_apart():
+    from proofs_check.search import UNDECIDED
+
+    def predicate(x):   # x in 0..11: odd skipped, multiples of 4 undecided, the rest held; none fails
+        return SKIP if x % 2 else UNDECIDED if x % 4 == 0 else None
+
+    r = find_counterexample(st.sampled_from(range(12)), predicate, budget=30, seed=1, superposed=lambda x: x >= 6)
+    # hypothesis stops once the 12 values are exhausted: 6 odd (skipped), 0, 4, 8 undecided, 2, 6, 10 held;
+    # of the 6 met, 6, 8 and 10 are "superposed"
+    assert not r.found and (r.tried, r.skipped, r.undecided, r.held, r.superposed_met, r.met) == (12, 6, 3, 3, 3, 6)
+    with pytest.raises(ValueError) as info:
+        find_counterexample(st.just(1), lambda x: "maybe", budget=2, seed=0)
+    assert str(info.value) == "a search predicate returns None, SKIP, UNDECIDED or a dict, got 'maybe'"
+    f = find_counterexample(st.integers(0, 50), lambda x: {"x": x} if x >= 7 else None, budget=40, seed=0)
+    assert f.found and f.example == 7 and f.details == {"x": 7} and f.first_details["x"] >= 7
+    assert f.summary().startswith("failure found after ")
+
+
+def test_report_markdown_prints_readings_corrected_conditions_and_failing_steps():
+    from proofs_check.report import ClaimOutcome, markdown
+
+    cc = CorrectedCondition("n <= n_p", "n - n_p <= 0", False, "searched 5", "necessary", {"met": 5, "held": 5})
+    step = StepCheck("s2", "a = b", False, "a - b", {"a": 1, "b": 0}, "by hand")
+    v = Verdict("C8", "Dead neurons", "fails", "It fails. More text.", {"summary": "one line"}, cc, (step,), {}, 0, 5,
+                (Reading("weak", "GD can stay", "holds", "it stays"), Reading("strong", "GD stays", "fails", "it moves", "ReLU, bias")))
+    md = markdown([ClaimOutcome("C8", v, statement="plain words", paper_ref="Sec. 4"), ClaimOutcome("C3", None, error="boom")],
+                  seed=3, budget=5, figures={})
+    lines = md.splitlines()
+    assert "| C8 | Sec. 4 | **weak holds; strong fails** | It fails. |" in lines
+    assert "| C3 |  | **error** | boom |" in lines
+    assert "Summary: 1 error, 1 fails." in lines
+    assert "**Weak reading: holds.** GD can stay — it stays" in lines
+    assert "**Strong reading: fails.** GD stays — it moves Scope of the failure: ReLU, bias" in lines
+    assert "**Counterexample.** one line (full numbers in report.json)" in lines
+    assert f"**Corrected condition** ({cc.label()}). n <= n_p" in lines and "In symbols: `n - n_p <= 0`" in lines
+    assert "How it was checked: searched 5" in lines
+    assert '| s2: a = b | **no** | residual `a - b` ≠ 0 at {"a": 1, "b": 0}; by hand |' in lines
+    assert "The check raised an error (a bug in the check or a missing module, not a verdict on the claim):" in lines
+    assert "## C3: (could not run)" in lines and "## C8: Dead neurons (Sec. 4)" in lines
+    assert "**The claim, in plain words.** plain words" in lines
+    assert "rerun `sdl-theory verify C8 C3 --budget 5 --seed 3` to reproduce this file)." in md
