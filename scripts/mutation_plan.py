@@ -76,6 +76,7 @@ for n in names:
         gold = [f"verdict-{k}" for k in C] + ["verdict-C10_record", "verdict-C11_record", "report"]
     else:   # the rest of theory/: what the checks and derive print from it
         gold = ["derive-relu_instance_point"] + [f"verdict-{k}" for k in C]
-    plan[n] = list(dict.fromkeys(FAST + [f"{G}[{g}]" for g in gold] + own + named))
+    fast = sorted(FAST, key=lambda f: not f.startswith(f"tests/{path.split('/')[0]}/"))  # its own package's first
+    plan[n] = list(dict.fromkeys(fast + [f"{G}[{g}]" for g in gold] + own + named))
 json.dump(plan, open(sys.argv[2], "w"), indent=1)
 print(sum(len(v) for v in plan.values()) / len(plan), "files per mutant")

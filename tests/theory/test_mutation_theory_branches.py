@@ -200,3 +200,51 @@ def test_symbolic_units_evaluate_like_the_activations():
     u = Gated().symbolic_unit(zg, zm)
     assert u.subs({zg: 1, zm: 3}) == 3 and u.subs({zg: -1, zm: 3}) == 0 and u.subs({zg: 0, zm: 3}) == 0
 
+
+
+def test_magnitude_laws_moments_json_and_samples_by_hand():
+    from theory.distribution import magnitude_from_json
+
+    c, e, u = Constant(2.0), ShiftedExponential(1.0, 0.5), Uniform(1.0, 3.0)
+    assert c.second_moment() == 4.0 and e.second_moment() == pytest.approx(1 + 2 * 0.5 + 2 * 0.25)   # c² + 2cβ + 2β²
+    assert u.second_moment() == pytest.approx(13 / 3)                                              # (27 − 1) / (3 · 2)
+    assert c.is_constant and not e.is_constant and not u.is_constant
+    assert c.to_json() == {"law": "constant", "c": 2.0}
+    assert e.to_json() == {"law": "shifted_exponential", "c_min": 1.0, "beta": 0.5}
+    assert u.to_json() == {"law": "uniform", "low": 1.0, "high": 3.0}
+    for law in (c, e, u):
+        assert magnitude_from_json(law.to_json()) == law
+    rng = np.random.default_rng(0)
+    assert c.sample(rng, (2, 3)).tolist() == [[2.0] * 3] * 2
+    xe, xu = e.sample(rng, 200_000), u.sample(rng, 200_000)
+    assert xe.min() >= 1.0 and xe.mean() == pytest.approx(1.5, abs=0.01) and (xe**2).mean() == pytest.approx(2.5, rel=0.02)
+    assert 1.0 <= xu.min() and xu.max() <= 3.0 and xu.mean() == pytest.approx(2.0, abs=0.01)
+    for bad, text in ((lambda: Constant(0.0), "constant magnitude c must be a finite number > 0 and <= 1e+12, got 0.0"),
+                      (lambda: ShiftedExponential(-1.0), "c_min must be a finite number >= 0 and <= 1e+12, got -1.0"),
+                      (lambda: ShiftedExponential(0.0, 0.0), "beta (the exponential's mean) must be a finite number > 0 and "
+                                                             "<= 1e+12, got 0.0"),
+                      (lambda: Uniform(2.0, 2.0), "Uniform magnitudes need 0 <= low < high, got [2.0, 2.0]"),
+                      (lambda: Uniform(-1.0, 2.0), "Uniform low must be a finite number >= 0 and <= 1e+12, got -1.0"),
+                      (lambda: Uniform(0.0, 1e13), "Uniform high must be a finite number >= 0 and <= 1e+12, got 10000000000000.0")):
+        with pytest.raises(SDLInputError) as info:
+            bad()
+        assert str(info.value) == text
+
+
+def test_feature_distribution_weights_json_and_samples_by_hand():
+    d = FeatureDistribution([0.5, 0.25, 1.0 / 3.0], Constant(2.0))
+    # M_d = p_d Π_{j≠d} (1 − p_j) · c²: 0.5 · 0.75 · (2/3) · 4 = 1, 0.25 · 0.5 · (2/3) · 4 = 1/3, (1/3) · 0.5 · 0.75 · 4 = 0.5
+    assert d.feature_weights(3) == pytest.approx([1.0, 1 / 3, 0.5])
+    assert d.max_p(3) == 0.5 and d.for_n(3).tolist() == [0.5, 0.25, 1.0 / 3.0]
+    assert d.to_json() == {"p_active": [0.5, 0.25, 1.0 / 3.0], "magnitude": {"law": "constant", "c": 2.0}}
+    s = FeatureDistribution(0.1)
+    assert s.to_json() == {"p_active": 0.1, "magnitude": {"law": "constant", "c": 1.0}}
+    assert s.for_n(4).tolist() == [0.1] * 4
+    back = FeatureDistribution.from_json({"p_active": [0.2, 0.3]})
+    assert back.p_active.tolist() == [0.2, 0.3] and back.magnitude == Constant(1.0)
+    # a feature that is always on makes every other feature's weight 0 (the product has a factor 1 − 1)
+    assert FeatureDistribution([1.0, 0.5]).feature_weights(2).tolist() == [0.5, 0.0]
+    X = FeatureDistribution([0.0, 1.0, 0.5], Constant(3.0)).sample(3, 4000, np.random.default_rng(1))
+    assert X.shape == (4000, 3) and set(np.unique(X)) <= {0.0, 3.0}
+    assert (X[:, 0] == 0).all() and (X[:, 1] == 3.0).all() and (X[:, 2] > 0).mean() == pytest.approx(0.5, abs=0.03)
+    assert FeatureDistribution.uniform(2, 0.3).p_active.tolist() == [0.3, 0.3]
