@@ -333,3 +333,27 @@ def test_a_tied_gated_model_point_moves_exp_r_into_the_decoder_by_hand():
     assert np.allclose(p.b_E, np.r_[[0.1, -0.2, 0.0, 0.3], np.array([0.4, 0.8, -0.1, 0.2]) / e_r])
     assert p.activation.name == "gated" and p.activation.tied
     assert any(u.startswith("trained with a sparsity penalty (l1_coeff = 0.001)") for u in p.unmet)
+
+
+def test_bench_check_stops_at_unmet_hypotheses_before_any_training():
+    v = B.bench_check(c10.CLAIM, lambda spec: ["first unmet", f"second for {spec.size}"], None, None, "micro",
+                      seed=3, budget=7, kw={})
+    assert (v.claim, v.status, v.evidence, v.seed, v.budget) == ("C10", "hypotheses_not_met",
+                                                                "first unmet; second for micro", 3, 7)
+    with pytest.raises(Exception) as info:
+        B.bench_check(c10.CLAIM, lambda spec: [], None, None, "micro", seed=0, budget=1, kw={"x": 1})
+    assert str(info.value) == "C10 takes a bench size, not ['x']"
+
+
+def test_c6_on_a_point_whose_pattern_is_monosemantic_is_hypotheses_not_met_with_the_points_own_check():
+    from proofs_check import c6_spurious_minima as c6
+    from theory.partial_optimum import is_partial_minimum
+
+    inst = Instance(W_p=np.eye(2))
+    W_E, W_D = np.array([[1.0, -0.5], [-0.5, 1.0]]), np.eye(2)
+    v = c6.check_instance(inst, W_E=W_E, W_D=W_D, seed=2, budget=3)
+    assert (v.status, v.evidence, v.seed, v.budget) == (
+        "hypotheses_not_met", "the pattern must be polysemantic (some neuron fires on >= 2 features)", 2, 3)
+    assert v.numbers["patterns_checked"] == 0 and v.numbers["patterns_not_meeting_hypotheses"] == 1
+    assert v.numbers["given_point"] == is_partial_minimum(inst, W_D, W_E, None, [{0}, {1}]).to_json()
+    assert [s.name for s in v.steps] == [s.name for s in c6.proof_steps()]
