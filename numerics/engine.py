@@ -57,9 +57,12 @@ class FVU:
 
 @dataclass(frozen=True)
 class TheoryUnits:
-    """``mean ||x_r − x̂_r||² + λ mean Σ_i a_i ||d_i||`` on the batch (THEORY.md §5; λ = 0 for TopK)."""
+    """``mean ||x_r − x̂_r||² + λ mean Σ_i a_i ||d_i||`` on the batch (THEORY.md §5; λ = 0 for TopK). ``l0``: the
+    JumpReLU family's own sparsity term instead, ``λ0 mean Σ_i H(z_i − θ_i)`` with its straight-through θ
+    gradient (:meth:`numerics.models.jumprelu.JumpReLUCoder.l0_count`), on the same unnormalised squared error."""
 
     l1: float = 0.0
+    l0: float = 0.0
     name = "theory_units"
 
     def __call__(self, model, batch: Batch):
@@ -69,6 +72,10 @@ class TheoryUnits:
         if self.l1 > 0:
             acts = code.dense()
             terms["l1"] = self.l1 * (acts * model.W_dec.norm(dim=1)).sum(1).mean()
+        if self.l0 > 0:
+            if not hasattr(model, "l0_count"):
+                raise SDLInputError(f"an L0 term needs a JumpReLU model (its straight-through step); got {model.name}")
+            terms["l0"] = self.l0 * model.l0_count(code)
         return terms, code, y_hat
 
 

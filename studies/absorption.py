@@ -16,6 +16,12 @@ encoder-bias arm).
   each run trained to convergence and matched to them.
 - **Encoder bias**: ReLU SAEs with a trained encoder bias (decoder bias frozen at 0) across λ, against the
   minima of the exact objective with a bias (:func:`theory.absorption_bias.stationary_points_bias`).
+- **JumpReLU**: JumpReLU SAEs (no bias) trained on the family's own ``E||x − x̂||² + λ E Σ_i H(z_i − θ_i)`` with θ
+  trained by its straight-through estimator, across λ and initial θ, against the stationary points of that exact
+  objective (:func:`theory.absorption_bias.stationary_points_jumprelu`: the same for every θ up to scale); per run
+  also the norm of the field the engine follows (:func:`theory.absorption_bias.jumprelu_field`), which lacks the
+  threshold lines' terms of ∇L.
+- **Two levels**: grandparent → parent → children (:mod:`theory.absorption_two_level`).
 
 The empirical threshold is where the mean absorption rate first crosses 1/2 (linear interpolation).
 """
@@ -70,6 +76,21 @@ class AbsorptionConfig:
                                                "makes the exact objective a 1-d quadrature, ~100x slower)")
     two_level_random_starts: int = option(32, "the two-level arm's random starts per λ (its minima with dead or "
                                                  "doubled-up latents are many; 8 miss some that runs reach)")
+    jumprelu_lams: tuple = option((0.3, 1.0, 3.0), "L0 coefficients λ of the JumpReLU arm (the family's own "
+                                                     "λ Σ H(z − θ), on the unnormalised squared error)")
+    jumprelu_thetas: tuple = option((0.1, 0.5), "JumpReLU arm: initial thresholds θ (trained, straight-through)")
+    jumprelu_seeds: int = option(2, "seeds per (λ, θ) of the JumpReLU arm (0: none)")
+    jumprelu_bandwidth: float = option(0.05, "JumpReLU arm: the straight-through estimator's bandwidth ε (the family's "
+                                             "default)")
+    jumprelu_bandwidth_scan: tuple = option((0.2, 0.05, 0.01), "JumpReLU arm: one run (first seed, middle λ, first θ) "
+                                                               "per bandwidth, and the ε → 0 limit of the training field")
+    jumprelu_random_starts: int = option(32, "JumpReLU arm: the search's random starts per λ")
+    jumprelu_search_theta: float = option(0.5, "JumpReLU arm: the θ at which the stationary points are searched "
+                                               "(any θ > 0 gives the same points up to scale)")
+    reuse_from: str = option("", "a committed absorption.json: keep its results and recompute only the arms in "
+                                 "`recompute` (their settings from this config)")
+    recompute: str = option("", "with reuse_from: the arms to recompute, comma-separated, of 'bias', 'two_level', "
+                                "'jumprelu'")
     mixed_starts: bool = option(True, "search also from every per-child assignment of clean / partially / fully absorbed")
     random_starts: int = option(8, "search also from this many seeded random weights per λ (and per k)")
     search_seed: int = option(0, "seed of the search's random starts (a numpy stream, apart from the training seeds)")
@@ -92,12 +113,27 @@ class AbsorptionConfig:
                 or not 0 <= self.two_level_p_parent < 1 - self.p_alone or self.two_level_grandparent <= 0):
             raise SDLInputError("two_level_lams must be >= 0, two_level_seeds >= 0, two_level_children >= 1, "
                                 "0 <= two_level_p_parent < 1 − p_alone and two_level_grandparent > 0")
+        if (any(lam < 0 for lam in self.jumprelu_lams) or self.jumprelu_seeds < 0
+                or any(not t > 0 for t in self.jumprelu_thetas) or not self.jumprelu_search_theta > 0
+                or not self.jumprelu_bandwidth > 0 or any(not e > 0 for e in self.jumprelu_bandwidth_scan)
+                or self.jumprelu_random_starts < 0):
+            raise SDLInputError("jumprelu_lams must be >= 0, jumprelu_seeds and jumprelu_random_starts >= 0, "
+                                "jumprelu_thetas, jumprelu_search_theta and the bandwidths > 0")
+        if self.recompute and not self.reuse_from or any(a not in _ARMS for a in _names(self.recompute)):
+            raise SDLInputError(f"recompute names arms of {_ARMS} and needs reuse_from; got {self.recompute!r}")
         if self.random_starts < 0 or self.two_level_random_starts < 0:
             raise SDLInputError(f"random_starts and two_level_random_starts must be >= 0, got {self.random_starts}, "
                                 f"{self.two_level_random_starts}")
         if self.refine_steps < 1 or not 0 < self.plateau_tol < 1 or not 0 < self.match_tol < 1:
             raise SDLInputError(f"refine_steps must be >= 1 and plateau_tol, match_tol in (0, 1); got "
                                 f"{self.refine_steps}, {self.plateau_tol}, {self.match_tol}")
+
+
+_ARMS = ("bias", "two_level", "jumprelu")
+
+
+def _names(text: str) -> list[str]:
+    return [a.strip() for a in text.split(",") if a.strip()]
 
 
 def _unit(V):
@@ -154,7 +190,16 @@ def _exact(h, model, lam, activation, k, gradient=True):
     from theory.absorption_bias import exact_objective_bias
     from theory.absorption_curve import exact_objective
 
-    if model.b_enc is not None:
+    if activation == "jumprelu":  # no bias; the L0 term; the threshold's own derivative is part of the gradient
+        from theory.absorption_bias import threshold_gradient
+
+        W_E, W_D = _weights(model)
+        th = model.threshold.detach().double().numpy()
+        loss, *g = exact_objective_bias(h, W_E, np.zeros(len(th)), W_D, lam, theta=th, penalty="l0",
+                                        gradient=gradient)
+        if gradient:
+            g.append(threshold_gradient(h, W_E, np.zeros(len(th)), W_D, lam, th, penalty="l0"))
+    elif model.b_enc is not None:
         b = model.b_enc.detach().double().numpy()
         loss, *g = exact_objective_bias(h, model.W_enc.detach().double().numpy(), b,
                                         model.W_dec.detach().double().numpy().T, lam, gradient=gradient)
@@ -177,11 +222,12 @@ def train_to_convergence(model, sampler, h, lam: float, cfg: AbsorptionConfig, s
     (relative) over the second segment. The exact gradient norm is recorded too but is not the criterion: at a
     minimum on a kink (a latent's reading pinned at 0) the gradient does not vanish."""
     steps = cfg.topk_steps if activation == "topk_relu" else cfg.steps
-    tl = train(model, sampler, steps=steps, batch=cfg.batch, lr=cfg.lr, l1=lam, seed=seed)
+    pen = {"l0": lam} if activation == "jumprelu" else {"l1": lam}  # JumpReLU: the family's own L0 term
+    tl = train(model, sampler, steps=steps, batch=cfg.batch, lr=cfg.lr, seed=seed, **pen)
     exact = []
     for seg in (1, 2):
-        train(model, sampler, steps=cfg.refine_steps, batch=cfg.refine_batch, lr=cfg.refine_lr, l1=lam,
-              seed=1000 * seg + seed)
+        train(model, sampler, steps=cfg.refine_steps, batch=cfg.refine_batch, lr=cfg.refine_lr, seed=1000 * seg + seed,
+              **pen)
         exact.append(_exact(h, model, lam, activation, k, gradient=False)[0])
     loss, gn = _exact(h, model, lam, activation, k)
     change = abs(exact[1] - exact[0]) / max(abs(exact[1]), 1e-12)
@@ -194,6 +240,13 @@ def train_to_convergence(model, sampler, h, lam: float, cfg: AbsorptionConfig, s
 
         _, gE, gD = exact_objective(h, *_weights(model), lam, activation=activation, k=k, edges=False)
         out["interior_grad_norm"] = float(np.sqrt((gE**2).sum() + (gD**2).sum()))
+    if activation == "jumprelu":
+        # what the engine follows: the cells' gradient (no jump terms) and θ's derivative (the STE's ε → 0 limit)
+        from theory.absorption_bias import jumprelu_field
+
+        th = model.threshold.detach().double().numpy()
+        out["thresholds"] = th.tolist()
+        out["interior_grad_norm"] = float(np.linalg.norm(jumprelu_field(h, *_weights(model), lam, th, train_theta=True)))
     return out
 
 
@@ -224,6 +277,18 @@ def _diagnose(h, model, lam: float, cfg: AbsorptionConfig, activation="relu", k=
     exact objective from its weights (a diagnosis after the fact, never a prediction), classified."""
     from theory.absorption_curve import classify, observables, polish
 
+    if activation == "jumprelu":  # polished at the run's own thresholds (stationary there = stationary in θ too)
+        from theory.absorption_bias import _unpack3, classify_bias, observables_bias, polish_bias
+
+        th = model.threshold.detach().double().numpy()
+        theta, loss, gn = polish_bias(h, *_weights(model)[:1], np.zeros(len(th)), _weights(model)[1], lam,
+                                      thresholds=th, penalty="l0", bias=False)
+        kind = (classify_bias(h, theta, len(th), lam, thresholds=th, penalty="l0", bias=False)["kind"]
+                if gn < 1e-6 else "not stationary")
+        WE, _, WD = _unpack3(theta, len(th), h)
+        return {"kind": kind, "grad_norm": gn, "kinks": [], "loss": loss,
+                **observables_bias(h, WE, np.zeros(len(th)), WD, thresholds=th, off_fraction=cfg.off_fraction,
+                                   parent_cos=cfg.parent_cos)}
     if model.b_enc is not None:
         from theory.absorption_bias import _unpack3, classify_bias, observables_bias, polish_bias
 
@@ -247,7 +312,7 @@ def _transcoder_targets(K: int, seed: int) -> np.ndarray:
 
 
 def curve(cfg: AbsorptionConfig, label: str, K: int, lams, n_seeds: int, law, W_r=None, log=print, ks=None,
-          bias: bool = False, two_level=None) -> dict:
+          bias: bool = False, two_level=None, thetas=None) -> dict:
     """Predicted minima per λ (theory.absorption_curve) and runs trained to convergence, each matched to them.
 
     ``ks``: a TopK∘ReLU curve instead, one row per budget k (λ = 0). A TopK row also lists the *degenerate*
@@ -257,7 +322,11 @@ def curve(cfg: AbsorptionConfig, label: str, K: int, lams, n_seeds: int, law, W_
     ``bias``: ReLU SAEs with an encoder bias (no decoder bias: it stays 0, frozen), predicted by
     :func:`theory.absorption_bias.stationary_points_bias`. ``two_level``: a
     :class:`theory.absorption_two_level.TwoLevel` hierarchy instead (ReLU SAEs with one latent per feature; every
-    run is matched on every child's and every parent's rate and tilt)."""
+    run is matched on every child's and every parent's rate and tilt). ``thetas``: a JumpReLU arm instead (no bias,
+    the family's L0 term with coefficient λ, θ trained by its straight-through estimator from each initial θ): one
+    row per (λ, θ), the stationary points of :func:`theory.absorption_bias.stationary_points_jumprelu` searched once
+    per λ (they do not depend on θ but for scale); a run that matches no minimum but a degenerate point with no
+    descent records it, as under TopK."""
     from theory.absorption_bias import observables_bias, stationary_points_bias
     from theory.absorption_curve import Hierarchy, observables, stationary_points
 
@@ -275,11 +344,22 @@ def curve(cfg: AbsorptionConfig, label: str, K: int, lams, n_seeds: int, law, W_
             x, _ = base(gen, B)
             return x, x @ Wr_t.T
 
-    activation = "relu" if ks is None else "topk_relu"
+    activation = "jumprelu" if thetas is not None else ("relu" if ks is None else "topk_relu")
     settings = [(float(lam), None) for lam in lams] if ks is None else [(0.0, int(k)) for k in ks]
+    if thetas is not None:
+        settings = [(float(lam), None, float(t)) for lam in lams for t in thetas]
+    settings = [st if len(st) == 3 else (*st, None) for st in settings]
     rows = []
-    for lam, k in settings:
-        if bias:
+    searched = {}
+    for lam, k, theta0 in settings:
+        if thetas is not None:
+            from theory.absorption_bias import stationary_points_jumprelu
+
+            if lam not in searched:
+                searched[lam] = stationary_points_jumprelu(h, lam, cfg.jumprelu_search_theta, mixed=cfg.mixed_starts,
+                                                           n_random=cfg.jumprelu_random_starts, seed=cfg.search_seed)
+            pts = searched[lam]
+        elif bias:
             pts = stationary_points_bias(h, lam)
         else:
             n_random = cfg.random_starts if two_level is None else cfg.two_level_random_starts
@@ -291,11 +371,17 @@ def curve(cfg: AbsorptionConfig, label: str, K: int, lams, n_seeds: int, law, W_
         runs = []
         for s in range(cfg.seed, cfg.seed + n_seeds):
             seed_all(s)
-            model = make_model(activation, n_f, n_f, None if W_r is None else n_f, k=k or 0, seed=s, bias=bias)
+            model = make_model(activation, n_f, n_f, None if W_r is None else n_f, k=k or 0, seed=s, bias=bias,
+                               **({} if theta0 is None else {"threshold_init": theta0,
+                                                             "bandwidth": cfg.jumprelu_bandwidth}))
             if bias:
                 model.b_dec.requires_grad_(False)  # the theory has an encoder bias only; Adam skips a param without grad
             q = train_to_convergence(model, sampler, h, lam, cfg, s, activation=activation, k=k)
-            if bias:
+            if thetas is not None:
+                W_E, W_D = _weights(model)
+                obs = observables_bias(h, W_E, np.zeros(n_f), W_D, thresholds=model.threshold.detach().double().numpy(),
+                                       off_fraction=cfg.off_fraction, parent_cos=cfg.parent_cos)
+            elif bias:
                 obs = observables_bias(h, *_weights_bias(model), off_fraction=cfg.off_fraction,
                                        parent_cos=cfg.parent_cos)
                 q["b_E"] = model.b_enc.detach().double().numpy().tolist()
@@ -306,7 +392,7 @@ def curve(cfg: AbsorptionConfig, label: str, K: int, lams, n_seeds: int, law, W_
             q.update(seed=s, **{kk: v for kk, v in obs.items() if kk != "loss"}, predicted_minimum=idx,
                      distance_to_prediction=dist, nearest_minimum=nearest,
                      predicted_loss=None if nearest is None else minima[nearest]["loss"])
-            if ks is not None:
+            if ks is not None or thetas is not None:
                 q["at_zero_loss"] = bool(q["exact_loss"] <= cfg.zero_loss_tol)
                 if idx is None and flat:
                     j, dj, _ = match_minimum(obs, [others[i] for i in flat], cfg.match_tol)
@@ -325,12 +411,14 @@ def curve(cfg: AbsorptionConfig, label: str, K: int, lams, n_seeds: int, law, W_
                     z = {kk: v for kk, v in z.items() if kk not in ("W_E", "W_D")}
                     z["distance"] = match_minimum(obs, [z], np.inf)[1]
                 q["training_field_zero"] = z
-            if W_r is None and K == cfg.n_children and not bias and two_level is None:
+            if W_r is None and K == cfg.n_children and not bias and two_level is None and thetas is None:
                 q["measured"] = measure(model, cfg, s)  # the sampled estimate, as the threshold part reports it
             runs.append(q)
         row = {"lam": lam, "minima": minima, "other_stationary": others, "runs": runs}
         if k is not None:
             row["k"] = k
+        if theta0 is not None:
+            row["theta_init"] = theta0
         rows.append(row)
         log(f"[{label}] {_setting(row)}: predicted minima (rate, tilt, loss): "
             + "; ".join(f"({m['absorption_rate']:.3f}, {m['tilt']:.3f}, {m['loss']:.3f})" for m in minima)
@@ -338,30 +426,144 @@ def curve(cfg: AbsorptionConfig, label: str, K: int, lams, n_seeds: int, law, W_
             + ", ".join(f"{r['predicted_minimum']}/{r['distance_to_prediction']:.3f}{'' if r['converged'] else ' (not converged)'}"
                         for r in runs))
     out = {"label": label, "hierarchy": h.to_json(), "rows": rows}
+    if thetas is not None and rows and cfg.jumprelu_bandwidth_scan:
+        out["bandwidth_scan"] = _bandwidth_scan(cfg, h, sampler, rows, log)
     if two_level is not None:
         out["two_level"] = True
     if ks is not None:
         out["activation"] = activation
     if bias:
         out["encoder_bias"] = True
+    if thetas is not None:
+        out["activation"] = activation
+        out["search_theta"] = cfg.jumprelu_search_theta
+    return out
+
+
+def _bandwidth_scan(cfg: AbsorptionConfig, h, sampler, rows: list[dict], log=print) -> dict:
+    """Where JumpReLU training ends as the straight-through bandwidth ε shrinks: one run per ε (the first seed, the
+    middle λ, the first initial θ), its distance to the nearest predicted minimum and the norm of the ε → 0 field
+    there; then the zero of that field (:func:`theory.absorption_bias.jumprelu_field_zero`) reached from the
+    smallest ε's weights — what training would reach as ε → 0 — and its distance to the same minimum."""
+    from theory.absorption_bias import jumprelu_field_zero, observables_bias
+
+    lams = sorted({r["lam"] for r in rows})
+    lam = lams[len(lams) // 2]
+    row = next(r for r in rows if r["lam"] == lam)
+    minima, theta0, s = row["minima"], row["theta_init"], cfg.seed
+    out = {"lam": lam, "theta_init": theta0, "seed": s, "runs": []}
+    model = None
+    for eps in cfg.jumprelu_bandwidth_scan:
+        seed_all(s)
+        model = make_model("jumprelu", h.n_p, h.n_p, seed=s, threshold_init=theta0, bandwidth=float(eps))
+        q = train_to_convergence(model, sampler, h, lam, cfg, s, activation="jumprelu")
+        obs = observables_bias(h, *_weights(model)[:1], np.zeros(h.n_p), _weights(model)[1],
+                               thresholds=model.threshold.detach().double().numpy(), off_fraction=cfg.off_fraction,
+                               parent_cos=cfg.parent_cos)
+        idx, dist, nearest = match_minimum(obs, minima, cfg.match_tol)
+        out["runs"].append({"bandwidth": float(eps), **{k: q[k] for k in ("exact_loss", "converged", "exact_grad_norm",
+                                                                            "interior_grad_norm", "thresholds")},
+                            "per_child_rate": obs["per_child_rate"], "per_child_tilt": obs["per_child_tilt"],
+                            "parent_gain": obs["parent_gain"], "predicted_minimum": idx, "distance": dist,
+                            "nearest_minimum": nearest})
+    if model is not None:
+        W_E, W_D = _weights(model)
+        z = jumprelu_field_zero(h, W_E, W_D, lam, model.threshold.detach().double().numpy())
+        if z is not None:
+            z = {k: v for k, v in z.items() if k not in ("W_E", "W_D")}
+            idx, dist, nearest = match_minimum(z, minima, cfg.match_tol)
+            z.update(predicted_minimum=idx, distance=dist, nearest_minimum=nearest)
+        out["field_zero"] = z
+    log(f"[JumpReLU bandwidth scan] λ = {lam:g}: " + ", ".join(
+        f"ε = {q['bandwidth']:g}: distance {q['distance']:.3f} (field {q['interior_grad_norm']:.3g})" for q in out["runs"])
+        + ("" if out.get("field_zero") is None else f"; ε → 0 zero: distance {out['field_zero']['distance']:.3f}"))
     return out
 
 
 def _setting(row: dict) -> str:
+    if "theta_init" in row:
+        return f"λ = {row['lam']:g}, θ₀ = {row['theta_init']:g}"
     return f"k = {row['k']}" if "k" in row else f"λ = {row['lam']:g}"
+
+
+def _law_of(cfg: AbsorptionConfig):
+    from theory.distribution import Constant, ShiftedExponential
+
+    return ShiftedExponential(cfg.c_min, cfg.beta) if cfg.beta > 0 else Constant(cfg.c_min)
+
+
+def _arm(cfg: AbsorptionConfig, name: str, log=print):
+    """One of the further arms (:data:`_ARMS`), or ``None`` when its seeds are 0."""
+    law = _law_of(cfg)
+    if name == "bias" and cfg.bias_seeds:
+        return curve(cfg, f"SAE with encoder bias, K = {cfg.bias_children}", cfg.bias_children, cfg.bias_lams,
+                     cfg.bias_seeds, law, log=log, bias=True)
+    if name == "two_level" and cfg.two_level_seeds:
+        from theory.absorption_two_level import TwoLevel
+        from theory.distribution import Constant
+
+        tl = TwoLevel(1, cfg.two_level_children, Constant(cfg.two_level_grandparent), law, law, cfg.p_alone,
+                      cfg.two_level_p_parent)
+        return curve(cfg, f"two levels, grandparent → parent → {cfg.two_level_children} children",
+                     cfg.two_level_children, cfg.two_level_lams, cfg.two_level_seeds, law, log=log, two_level=tl)
+    if name == "jumprelu" and cfg.jumprelu_seeds:
+        return curve(cfg, f"JumpReLU + L0, K = {cfg.n_children}", cfg.n_children, cfg.jumprelu_lams,
+                     cfg.jumprelu_seeds, law, log=log, thetas=cfg.jumprelu_thetas)
+    return None
+
+
+def _arm_of(c: dict) -> str | None:
+    if c.get("activation") == "jumprelu":
+        return "jumprelu"
+    return "two_level" if c.get("two_level") else ("bias" if c.get("encoder_bias") else None)
+
+
+def _reuse(cfg: AbsorptionConfig, log=print) -> dict:
+    """The committed result ``cfg.reuse_from`` with the arms in ``cfg.recompute`` computed afresh (and appended
+    where the file has none); the rest of it, and what it says of how it was made, kept as it was."""
+    import json
+    from pathlib import Path
+
+    from theory.errors import SDLInputError
+
+    t0 = time.perf_counter()
+    try:
+        prev = json.loads(Path(cfg.reuse_from).read_text())
+    except (OSError, ValueError) as e:
+        raise SDLInputError(f"reuse_from: cannot read {cfg.reuse_from}: {e}") from None
+    if prev.get("study") != NAME or "curves" not in prev:
+        raise SDLInputError(f"reuse_from: {cfg.reuse_from} is not an absorption study result")
+    result = dict(prev)
+    kept = {k: prev[k] for k in ("config", "wall_s", "cpu_s", "command") if k in prev}
+    curves = list(prev["curves"])
+    for name in _names(cfg.recompute):
+        new = _arm(cfg, name, log)
+        at = next((i for i, c in enumerate(curves) if _arm_of(c) == name), None)
+        if new is None:
+            if at is not None:
+                curves.pop(at)
+        elif at is None:
+            curves.append(new)
+        else:
+            curves[at] = new
+    result["curves"] = curves
+    result["config"] = asdict(cfg)
+    result["reused"] = {"from": cfg.reuse_from, "recomputed": _names(cfg.recompute),
+                        "kept_arms_made_with": kept, "recompute_wall_s": time.perf_counter() - t0}
+    result["match_summary"] = _match_summary(curves)
+    result["wall_s"] = time.perf_counter() - t0
+    result["note"] = _note(result)
+    return result
 
 
 def compute(cfg: AbsorptionConfig, log=print) -> dict:
     from theory.absorption import clean_tilt, l1_threshold, predict_l1, predict_topk, validity_limit
-    from theory.distribution import ShiftedExponential
 
     torch.set_num_threads(1)
+    if cfg.reuse_from:
+        return _reuse(cfg, log)
     t0 = time.perf_counter()
-    law = ShiftedExponential(cfg.c_min, cfg.beta) if cfg.beta > 0 else None
-    if law is None:
-        from theory.distribution import Constant
-
-        law = Constant(cfg.c_min)
+    law = _law_of(cfg)
     K = cfg.n_children
     W = np.eye(1 + K)
     sampler = hierarchy_event_sampler(W, 0, list(range(1, K + 1)), cfg.p_alone, cfg.c_min, cfg.beta)
@@ -450,18 +652,7 @@ def compute(cfg: AbsorptionConfig, log=print) -> dict:
                             cfg.extra_seeds, law, log=log))
         extras.append(curve(cfg, f"transcoder, K = {K}", K, cfg.extra_lams, cfg.extra_seeds, law,
                             W_r=_transcoder_targets(K, cfg.seed + 7), log=log))
-    if cfg.bias_seeds:
-        extras.append(curve(cfg, f"SAE with encoder bias, K = {cfg.bias_children}", cfg.bias_children, cfg.bias_lams,
-                            cfg.bias_seeds, law, log=log, bias=True))
-    if cfg.two_level_seeds:
-        from theory.absorption_two_level import TwoLevel
-        from theory.distribution import Constant
-
-        tl = TwoLevel(1, cfg.two_level_children, Constant(cfg.two_level_grandparent), law, law, cfg.p_alone,
-                      cfg.two_level_p_parent)
-        extras.append(curve(cfg, f"two levels, grandparent → parent → {cfg.two_level_children} children",
-                            cfg.two_level_children, cfg.two_level_lams, cfg.two_level_seeds, law, log=log,
-                            two_level=tl))
+    extras += [c for c in (_arm(cfg, name, log) for name in _ARMS) if c is not None]
     result["curves"] = extras
     result["predicted_curve"] = [{"lam": r["lam"], "minima": [{k: m[k] for k in (
         "absorption_rate", "per_child_rate", "tilt", "per_child_tilt", "parent_gain", "loss")} for m in r["minima"]]}
@@ -489,6 +680,9 @@ def _match_summary(curves: list[dict]) -> dict:
                    "misses": [{"seed": q["seed"], "distance": q["distance_to_prediction"],
                                "converged": q["converged"]}
                               for q in r["runs"] if q["predicted_minimum"] is None]}
+            if "theta_init" in r:
+                row.update(theta_init=r["theta_init"],
+                           at_a_degenerate_point=sum(q.get("predicted_degenerate") is not None for q in conv))
             if "k" in r:
                 row.update(k=r["k"], at_zero_loss=sum(bool(q.get("at_zero_loss")) for q in conv),
                            at_a_degenerate_point=sum(q.get("predicted_degenerate") is not None for q in conv))
@@ -527,8 +721,11 @@ def _curve_sentence(c: dict, tol: float) -> str:
         s += "; not at a predicted minimum: " + ", ".join(
             f"{_setting(r)} seed {q['seed']} (distance {q['distance_to_prediction']:.3f}"
             + ("" if q["converged"] else ", not converged")
-            + (f"; exact gradient norm {q['exact_grad_norm']:.3g}, without the swap edges' terms (what sampled "
-               f"autograd follows) {q['interior_grad_norm']:.3g}" if "interior_grad_norm" in q else "")
+            + (f"; exact gradient norm {q['exact_grad_norm']:.3g}, "
+               + ("the field the engine follows (the cells' gradient, no threshold-line terms, and θ's derivative) "
+                  if c.get("activation") == "jumprelu" else
+                  "without the swap edges' terms (what sampled autograd follows) ")
+               + f"{q['interior_grad_norm']:.3g}" if "interior_grad_norm" in q else "")
             + (("; the flow of that field from its weights reaches no zero" if q["training_field_zero"] is None else
                 f"; the flow of that field from its weights reaches a {q['training_field_zero']['kind']} zero of it at "
                 f"distance {q['training_field_zero']['distance']:.3f} (loss {q['training_field_zero']['loss']:.4f}, "
@@ -592,7 +789,7 @@ def tables(r: dict) -> str:
                                + (f"; parent: rate {', '.join(f'{x:.3f}' for x in m['per_parent_rate'])}, tilt "
                                   f"{', '.join(f'{x:.3f}' for x in m['per_parent_tilt'])}" if "per_parent_rate" in m else "")
                                for i, m in enumerate(row["minima"])) or "none found"
-            if topk:
+            if topk or "theta_init" in row:
                 mins += "".join(f"<br>degenerate d{i}: ({m['absorption_rate']:.3f}, {m['tilt']:.3f}, "
                                 f"{m['parent_gain']:.3f}, {m['loss']:.4f}), no descent found"
                                 for i, m in enumerate(row["other_stationary"])
@@ -612,7 +809,10 @@ def tables(r: dict) -> str:
                 f"{q['predicted_loss'] if q['predicted_loss'] is None else format(q['predicted_loss'], '.4f')})"
                 + ("" if q["converged"] else f" not converged (plateau change {q['plateau_change']:.1e})")
                 for q in row["runs"])
-            out.append(f"| {row['k'] if topk else format(row['lam'], 'g')} | {mins} | {runs} |")
+            setting = row['k'] if topk else format(row['lam'], 'g')
+            if "theta_init" in row:
+                setting = f"{row['lam']:g}, θ₀ = {row['theta_init']:g}"
+            out.append(f"| {setting} | {mins} | {runs} |")
         out.append("")
     out.append(f"Tolerance: a run is at minimum #i when every child's absorption rate and tilt are within {tol:g} of "
                "it (computed exactly from the trained weights, no sampling). Converged: the exact objective changed by "
@@ -631,7 +831,8 @@ def figure(r: dict):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, 4, figsize=(21, 4.4))
+    fig, grid = plt.subplots(2, 3, figsize=(19, 9))
+    axes = list(grid[0]) + [grid[1][0]]
     main = r["curves"][0]["rows"]
     lam_star = r["l1"]["predicted_threshold"]
     for ax, key, title in ((axes[0], "absorption_rate", "absorption rate"), (axes[1], "tilt", "child decoder · p (tilt)"),
@@ -694,8 +895,64 @@ def figure(r: dict):
     ax.set_xticks(ks)
     ax.set_title("TopK∘ReLU (λ = 0): absorption rate")
     ax.legend(fontsize=6.5)
+    for ax, arm, title in ((grid[1][1], "two_level", "two levels: children's absorption rate"),
+                           (grid[1][2], "jumprelu", "JumpReLU + L0 (θ trained): absorption rate")):
+        c = next((c for c in r["curves"] if _arm_of(c) == arm), None)
+        if c is None:
+            ax.set_axis_off()
+            ax.set_title(f"{title}: not run")
+            continue
+        _arm_panel(ax, c, f"{c['label']}: {title.split(': ', 1)[1]}")
     fig.tight_layout()
     return fig
+
+
+def _arm_panel(ax, c: dict, title: str) -> None:
+    """Absorption rate against λ for one further arm: every predicted minimum (filled: the lowest-loss one),
+    degenerate points with no descent found, and the trained runs (green at a predicted minimum, orange at a
+    degenerate point, red at none; x = not converged; JumpReLU's two initial θ side by side)."""
+    rows = c["rows"]
+    lams = sorted({x["lam"] for x in rows})
+    first = {}
+    for x in rows:
+        if x["minima"]:
+            first.setdefault(x["lam"], x["minima"][0]["absorption_rate"])
+    if first:
+        ax.plot(sorted(first), [first[lam] for lam in sorted(first)], "-", color="k", lw=1.5,
+                label="predicted: lowest-loss minimum")
+    seen = set()
+    other, flat = [], []
+    for x in rows:
+        if x["lam"] in seen:  # JumpReLU: the same points for every θ
+            continue
+        seen.add(x["lam"])
+        other += [(x["lam"], m["absorption_rate"]) for m in x["minima"][1:]]
+        flat += [(x["lam"], m["absorption_rate"]) for m in x["other_stationary"]
+                 if m["kind"] == "degenerate" and m["check"].get("no_descent_found")]
+    if other:
+        ax.plot(*zip(*other), "s", mfc="none", mec="k", ms=8, label="predicted: other local minima")
+    if flat:
+        ax.plot(*zip(*flat), "D", mfc="none", mec="C1", ms=8, label="predicted: degenerate, no descent found")
+    thetas = sorted({x["theta_init"] for x in rows if "theta_init" in x})
+    span = 0.04 * (max(lams) - min(lams) if len(lams) > 1 else 1.0)
+    for x in rows:
+        off = (thetas.index(x["theta_init"]) - (len(thetas) - 1) / 2) * 2 * span if thetas else 0.0
+        for n, q in enumerate(x["runs"]):
+            color = ("C2" if q["predicted_minimum"] is not None else
+                     "C1" if q.get("predicted_degenerate") is not None else "C3")
+            ax.scatter([x["lam"] + off + 0.5 * span * (n - 0.5)], [q["absorption_rate"]], color=color,
+                       marker=("o" if not thetas or thetas.index(x["theta_init"]) == 0 else "^")
+                       if q["converged"] else "x", s=22, zorder=3)
+    ax.scatter([], [], color="C2", s=22, label="trained, at a predicted minimum")
+    ax.scatter([], [], color="C1", s=22, label="trained, at a degenerate point")
+    ax.scatter([], [], color="C3", s=22, label="trained, at none")
+    if thetas:
+        for n, t in enumerate(thetas[:2]):
+            ax.scatter([], [], color="gray", marker="o" if n == 0 else "^", s=22, label=f"θ₀ = {t:g}")
+    ax.set_xlabel("L0 coefficient λ" if thetas else "L1 coefficient λ")
+    ax.set_ylim(-0.05, 1.05)
+    ax.set_title(title, fontsize=9)
+    ax.legend(fontsize=6.5)
 
 
 STUDY = Study(name=NAME, config=AbsorptionConfig, compute=compute, figure=figure, tables=tables,
@@ -704,6 +961,9 @@ STUDY = Study(name=NAME, config=AbsorptionConfig, compute=compute, figure=figure
                       "bistable — against ReLU SAEs (and a transcoder) trained to convergence across λ and seeds; the closed-form "
                       "threshold λ* of theory/absorption.py kept as what it is, the crossing of two rigid configurations, and the "
                       "TopK budget threshold k*; and the same curve in the TopK budget k (λ = 0), with TopK∘ReLU SAEs trained to "
-                      "convergence per k; and ReLU SAEs with a trained encoder bias against the bias minima (theory/absorption_bias.py). "
+                      "convergence per k; and ReLU SAEs with a trained encoder bias against the bias minima (theory/absorption_bias.py); "
+                      "a two-level hierarchy; and JumpReLU SAEs with the family's L0 term (θ trained, several initial θ) "
+                      "against the stationary points of that exact objective. "
                       "Panels: rate, tilt, loss against λ (curve = predicted, dots = trained: green at a predicted minimum, red at "
-                      "none, x = not converged); absorption rate against k.")
+                      "none, x = not converged); absorption rate against k; the two-level and JumpReLU arms' absorption rate "
+                      "against λ.")

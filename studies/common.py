@@ -106,12 +106,14 @@ def two_level_sampler(h) -> Sampler:
 
 
 def make_model(arch: str, d_in: int, n_latents: int, d_out: int | None = None, *, bias: bool = False,
-               k: int = 0, seed: int = 0):
+               k: int = 0, seed: int = 0, **hyper):
+    """A model of family ``arch`` without decoder normalisation; ``hyper``: the family's own hyperparameters
+    (e.g. JumpReLU's ``threshold_init``)."""
     from theory import registry
 
     takes_k = "k" in registry.get(arch).hyper_kwargs()  # the TopK families: k active units per sample
     kw = {"k": k} if takes_k else {}
-    return build_model(arch, d_in, n_latents, d_out, bias=bias, unit_norm_decoder=False, seed=seed, **kw)
+    return build_model(arch, d_in, n_latents, d_out, bias=bias, unit_norm_decoder=False, seed=seed, **kw, **hyper)
 
 
 def code_of(model, x: torch.Tensor) -> torch.Tensor:
@@ -139,19 +141,19 @@ class TrainLog:
 
 
 def train(model, sampler: Sampler, *, steps: int, batch: int, lr: float, l1: float = 0.0, seed: int = 0,
-          resample_every: int = 0, resample_batch: int = 2048, eval_batch: int = 8192,
+          l0: float = 0.0, resample_every: int = 0, resample_batch: int = 2048, eval_batch: int = 8192,
           resample_scale: float = 0.2) -> TrainLog:
     """Adam on the theory's units (:class:`numerics.engine.TheoryUnits`) with the project's one engine.
     ``resample_every > 0``: every that many steps, neurons that did not fire since the last check are
     re-initialised as in Bricken et al. 2023 (THEORY.md §8, C9; :class:`numerics.engine.Resample`):
     decoder ← a badly reconstructed input (probability ∝ loss²), normalised; encoder ← that direction
     × ``resample_scale`` (0.2 in the recipe) × mean live encoder norm; bias ← 0; Adam state of those
-    rows reset."""
+    rows reset. ``l0``: the JumpReLU family's L0 term instead of the L1 one (:class:`numerics.engine.TheoryUnits`)."""
     from numerics.engine import Engine, Resample, TheoryUnits, heldout_loss
 
     callbacks = [Resample(every=resample_every, until=steps - 1, scale=resample_scale, batch=resample_batch)] \
         if resample_every else []
-    eng = Engine(model, TheoryUnits(l1), sampler_batches(sampler, seed), steps=steps, batch_size=batch, lr=lr,
+    eng = Engine(model, TheoryUnits(l1, l0), sampler_batches(sampler, seed), steps=steps, batch_size=batch, lr=lr,
                  seed=seed, callbacks=callbacks)
     res = eng.run()
     return TrainLog(res.resampled, heldout_loss(eng, eval_batch), res.steps, res.stop_reason)

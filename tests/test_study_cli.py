@@ -10,7 +10,7 @@ TINY = {
                    "--set", "extra_lams=0.3", "--set", "extra_seeds=1", "--set", "extra_children=2",
                    "--set", "refine_steps=5", "--set", "refine_batch=256", "--set", "bias_seeds=0",
                    "--set", "mixed_starts=false", "--set", "random_starts=0",
-                   "--set", "two_level_seeds=0"],
+                   "--set", "two_level_seeds=0", "--set", "jumprelu_seeds=0"],
     "shrinkage": ["--set", "lams=0.0,1.0", "--set", "biases=0", "--set", "eval_events=200"],
     "partial-minima": ["--set", "eps=0.0,0.1", "--set", "widths=3", "--set", "random_seeds=1", "--set", "gd_steps=50"],
     "resampling": ["--set", "resample_every=20", "--set", "topk_scales=2.0"],
@@ -92,6 +92,33 @@ def test_absorption_result_has_both_thresholds(tmp_path, monkeypatch):
     tk = data["topk"]["predicted_curve"]
     assert [c["k"] for c in tk] == [1] and len(tk[0]["minima"]) >= 2
     assert 0 < tk[0]["minima"][0]["absorption_rate"] < 1 and tk[0]["minima"][-1]["absorption_rate"] > 0.99
+    # reuse_from: that result kept, only a (tiny) JumpReLU arm computed and appended; its search from the absorbed end only
+    import studies
+    from theory.absorption_curve import absorbed_start
+    from theory.errors import SDLInputError
+
+    search, zero = ab.stationary_points_jumprelu, ab.jumprelu_field_zero
+    monkeypatch.setattr(ab, "stationary_points_jumprelu", lambda h, lam, theta, **kw: search(
+        h, lam, theta, starts=[(absorbed_start(h, 0.0), {"absorbed_end": True})]))
+    monkeypatch.setattr(ab, "jumprelu_field_zero", lambda *a, **kw: zero(*a, steps=20, newton=2))
+    again = tmp_path / "again"
+    main(["study", "absorption", "--out", str(again), "--set", f"reuse_from={tmp_path / 'absorption.json'}",
+          "--set", "recompute=jumprelu", "--set", "jumprelu_lams=1.0", "--set", "jumprelu_thetas=0.5",
+          "--set", "jumprelu_seeds=1", "--set", "jumprelu_bandwidth_scan=0.05", "--steps", "40",
+          "--set", "refine_steps=5", "--set", "refine_batch=256"])
+    new = json.loads((again / "absorption.json").read_text())
+    assert new["curves"][:-1] == data["curves"] and new["l1"] == data["l1"] and new["topk"] == data["topk"]
+    assert new["reused"]["recomputed"] == ["jumprelu"] and new["reused"]["kept_arms_made_with"]["config"] == data["config"]
+    jr = new["curves"][-1]
+    assert jr["activation"] == "jumprelu" and [(r["lam"], r["theta_init"]) for r in jr["rows"]] == [(1.0, 0.5)]
+    q = jr["rows"][0]["runs"][0]
+    assert len(q["thresholds"]) == 3 and q["interior_grad_norm"] >= 0
+    assert {"converged", "predicted_minimum", "distance_to_prediction"} <= set(q)
+    assert jr["rows"][0]["minima"] and "JumpReLU + L0" in new["note"]
+    scan = jr["bandwidth_scan"]
+    assert [q["bandwidth"] for q in scan["runs"]] == [0.05] and scan["runs"][0]["distance"] >= 0 and "field_zero" in scan
+    with pytest.raises(SDLInputError, match="recompute names arms"):
+        studies.get("absorption").config(recompute="jumprelu").validate()
 
 
 def test_study_bad_input(tmp_path, capsys):

@@ -265,7 +265,8 @@ def _theta_vector(theta, n_q: int) -> np.ndarray:
     return t
 
 
-def exact_objective_bias(h: Hierarchy, W_E, b_E, W_D, lam: float, *, theta=None, gradient: bool = True):
+def exact_objective_bias(h: Hierarchy, W_E, b_E, W_D, lam: float, *, theta=None, gradient: bool = True,
+                         penalty: str = "l1", edges: bool = True):
     """``(loss, g_E, g_b, g_D)``: the exact expected objective with encoder bias ``b_E`` and its exact gradient
     (``None``s when ``gradient=False``). ``theta``: JumpReLU thresholds (one number or one per latent; ``None`` or
     0: ReLU), latent i active iff ``z_i > θ_i`` and then ``a_i = z_i``.
@@ -274,7 +275,16 @@ def exact_objective_bias(h: Hierarchy, W_E, b_E, W_D, lam: float, *, theta=None,
     jumps there (``a_i`` goes from 0 to ``θ_i``): the line ``z_i = θ_i`` adds the Leibniz edge term
     ``∫_line Δf (∂g/∂p) ρ ds / |∇g|`` with ``Δf = ||r − θ_i d_i||² − ||r||² + λ θ_i ||d_i||`` (``r``: the residual
     of the other active latents, linear in m on the line) and ``∂g/∂p = m`` for the encoder row, 1 for the bias
-    (:func:`_line_moments`; the threshold's own gradient would be minus the bias's)."""
+    (:func:`_line_moments`; the threshold's own gradient is minus the bias's edge part: :func:`threshold_gradient`).
+
+    ``penalty="l0"``: the JumpReLU family's own sparsity term ``λ E Σ_i 1{z_i > θ_i}`` (:mod:`numerics.models.jumprelu`)
+    instead of ``λ E Σ_i a_i ||d_i||``: constant on every cell, so its gradient is only the lines' edge terms (the
+    jump ``Δf`` gains ``λ`` instead of ``λ θ_i ||d_i||``), for every latent (also at θ_i = 0, where only the penalty
+    jumps). ``edges=False``: the cells' terms alone, i.e. the expectation of the per-event gradient — what autograd of
+    a sampled loss gives the encoder, the bias and the decoder (it never sees a jump; the engine's JumpReLU passes
+    ``z`` the gradient ``1{z > θ}`` and the L0 step none)."""
+    if penalty not in ("l1", "l0"):
+        raise SDLInputError(f"penalty must be 'l1' or 'l0', got {penalty!r}")
     W_E, W_D = _check(h, W_E, W_D, "relu", None)
     b_E = np.asarray(b_E, dtype=float)
     if b_E.shape != (W_E.shape[0],):
@@ -299,15 +309,17 @@ def exact_objective_bias(h: Hierarchy, W_E, b_E, W_D, lam: float, *, theta=None,
             R, u = Xout - DS @ ZS, DS @ cS  # residual r(m) = R m − u
             Erm, Er = R @ M - np.outer(u, mu), R @ mu - u * P  # E[r mᵀ 1], E[r 1]
             Ea = ZS @ mu + cS * P  # E[a_S 1]
+            l1 = lam if penalty == "l1" else 0.0
             loss += prob * (float(np.trace(R @ M @ R.T)) - 2 * float(u @ R @ mu) + float(u @ u) * P
-                            + lam * float(norms[S] @ Ea))
+                            + (lam * float(norms[S] @ Ea) if penalty == "l1" else lam * P * int(S.sum())))
             if gradient:
-                gD[:, S] += prob * (-2 * (Erm @ ZS.T + np.outer(Er, cS)) + lam * unit[:, S] * Ea[None, :])
-                gE[S] += prob * (-2 * DS.T @ Erm + lam * np.outer(norms[S], mu)) @ Xin.T
-                gb[S] += prob * (-2 * DS.T @ Er + lam * norms[S] * P)
-        if not gradient or not (th > 0).any():
+                gD[:, S] += prob * (-2 * (Erm @ ZS.T + np.outer(Er, cS)) + l1 * unit[:, S] * Ea[None, :])
+                gE[S] += prob * (-2 * DS.T @ Erm + l1 * np.outer(norms[S], mu)) @ Xin.T
+                gb[S] += prob * (-2 * DS.T @ Er + l1 * norms[S] * P)
+        jumps = th > 0 if penalty == "l1" else np.ones(len(th), dtype=bool)
+        if not gradient or not edges or not jumps.any():
             continue
-        for i in np.flatnonzero(th > 0):
+        for i in np.flatnonzero(jumps):
             rows = [j for j in range(len(th)) if j != i]
             if Xin.shape[1] == 1:
                 segs = _parent_point(h, Z[i, 0], off[i])
@@ -322,10 +334,19 @@ def exact_objective_bias(h: Hierarchy, W_E, b_E, W_D, lam: float, *, theta=None,
                 R, u = Xout - W_D[:, S] @ Z[S], W_D[:, S] @ b_E[S]
                 d = W_D[:, i]
                 alpha = -2 * th[i] * (R.T @ d)  # Δf(m) = α0 + α · m on the line
-                alpha0 = 2 * th[i] * float(d @ u) + th[i] ** 2 * float(d @ d) + lam * norms[i] * th[i]
+                alpha0 = (2 * th[i] * float(d @ u) + th[i] ** 2 * float(d @ d)
+                          + (lam * norms[i] * th[i] if penalty == "l1" else lam))
                 gE[i] += prob * (alpha0 * L1 + L2 @ alpha) @ Xin.T
                 gb[i] += prob * (alpha0 * L0 + float(alpha @ L1))
     return (loss, gE, gb, gD) if gradient else (loss, None, None, None)
+
+
+def threshold_gradient(h: Hierarchy, W_E, b_E, W_D, lam: float, theta, *, penalty: str = "l1") -> np.ndarray:
+    """``∂L/∂θ_i`` of the exact objective: θ_i only moves the line ``z_i = θ_i`` (``a_i = z_i`` on its active side
+    does not depend on it), so it is minus the bias gradient's edge part. In the limit of a small bandwidth this is
+    what the JumpReLU family's straight-through estimator of θ estimates (Rajamanoharan et al. 2024b)."""
+    full = exact_objective_bias(h, W_E, b_E, W_D, lam, theta=theta, penalty=penalty)[2]
+    return -(full - exact_objective_bias(h, W_E, b_E, W_D, lam, theta=theta, penalty=penalty, edges=False)[2])
 
 
 def _parent_point(h: Hierarchy, A: float, off: float):
@@ -350,50 +371,83 @@ def _unpack3(theta, n_q: int, h: Hierarchy):
     return theta[:nE].reshape(n_q, h.n_p), theta[nE:nE + n_q], theta[nE + n_q:].reshape(h.n_r, n_q)
 
 
-def _fg(h, theta, n_q, lam, thr=None):
-    loss, gE, gb, gD = exact_objective_bias(h, *_unpack3(theta, n_q, h), lam, theta=thr)
-    return loss, _pack3(gE, gb, gD)
+def _bias_slice(n_q: int, h: Hierarchy) -> slice:
+    return slice(n_q * h.n_p, n_q * h.n_p + n_q)
 
 
-def _f(h, theta, n_q, lam, thr=None):
-    return exact_objective_bias(h, *_unpack3(theta, n_q, h), lam, theta=thr, gradient=False)[0]
+def _fg(h, theta, n_q, lam, thr=None, penalty="l1", bias=True):
+    """Loss and gradient vector; ``bias=False``: the bias is held at its value (its gradient entries are 0, so
+    L-BFGS and Newton never move it)."""
+    loss, gE, gb, gD = exact_objective_bias(h, *_unpack3(theta, n_q, h), lam, theta=thr, penalty=penalty)
+    return loss, _pack3(gE, gb if bias else np.zeros_like(gb), gD)
 
 
-def hessian_bias(h, theta, n_q, lam, step=1e-5, thr=None) -> np.ndarray:
+def _f(h, theta, n_q, lam, thr=None, penalty="l1"):
+    return exact_objective_bias(h, *_unpack3(theta, n_q, h), lam, theta=thr, gradient=False, penalty=penalty)[0]
+
+
+def hessian_bias(h, theta, n_q, lam, step=1e-5, thr=None, penalty="l1", bias=True) -> np.ndarray:
     """Central differences of the exact gradient (continuous, edge terms included for JumpReLU thresholds
-    ``thr``; smooth away from the parameters where two edges meet)."""
+    ``thr``; smooth away from the parameters where two edges meet). ``bias=False``: the bias's rows and columns
+    are 0 (a fixed parameter)."""
     n = theta.size
     H = np.zeros((n, n))
+    fixed = set(range(n)[_bias_slice(n_q, h)]) if not bias else set()
     for c in range(n):
+        if c in fixed:
+            continue
         e = np.zeros(n)
         e[c] = step
-        H[:, c] = (_fg(h, theta + e, n_q, lam, thr)[1] - _fg(h, theta - e, n_q, lam, thr)[1]) / (2 * step)
+        H[:, c] = (_fg(h, theta + e, n_q, lam, thr, penalty, bias)[1]
+                   - _fg(h, theta - e, n_q, lam, thr, penalty, bias)[1]) / (2 * step)
     return 0.5 * (H + H.T)
 
 
 def polish_bias(h: Hierarchy, W_E, b_E, W_D, lam, *, thresholds=None, max_iter: int = 2000, newton: int = 20,
-                gtol: float = 1e-10):
+                gtol: float = 1e-10, penalty: str = "l1", bias: bool = True):
     """L-BFGS on the exact objective from ``(W_E, b_E, W_D)`` (JumpReLU ``thresholds`` θ fixed, or ReLU), then
-    Newton on ``∇L = 0`` (least squares on the Hessian, so flat directions do not stop it). Returns
-    ``(parameter vector, loss, ||∇L||)``."""
+    Newton on ``∇L = 0`` (least squares on the Hessian, so flat directions do not stop it). ``penalty``: ``"l1"``
+    or ``"l0"`` (:func:`exact_objective_bias`); ``bias=False``: ``b_E`` held fixed (no encoder bias: pass zeros).
+    Returns ``(parameter vector, loss, ||∇L||)`` (the gradient over the trained parameters)."""
     from scipy.optimize import minimize
 
     n_q = np.asarray(W_E).shape[0]
     thr = None if thresholds is None else _theta_vector(thresholds, n_q)
     theta = _pack3(W_E, b_E, W_D).astype(float)
-    res = minimize(lambda t: _fg(h, t, n_q, lam, thr), theta, jac=True, method="L-BFGS-B",
-                   options={"maxiter": max_iter, "gtol": 1e-8, "ftol": 1e-15, "maxcor": 30})
-    theta = res.x
-    loss, g = _fg(h, theta, n_q, lam, thr)
-    for _ in range(newton):
-        if np.linalg.norm(g) < gtol:
-            break
-        t_new = theta - np.linalg.lstsq(hessian_bias(h, theta, n_q, lam, thr=thr), g, rcond=1e-10)[0]
-        l_new, g_new = _fg(h, t_new, n_q, lam, thr)
-        if np.linalg.norm(g_new) >= np.linalg.norm(g):
-            break
-        theta, loss, g = t_new, l_new, g_new
+    with np.errstate(over="ignore", invalid="ignore"):  # a start may run off to overflow: then it is dropped
+        res = minimize(lambda t: _fg(h, t, n_q, lam, thr, penalty, bias), theta, jac=True, method="L-BFGS-B",
+                       options={"maxiter": max_iter, "gtol": 1e-8, "ftol": 1e-15, "maxcor": 30})
+        theta = res.x
+        loss, g = _fg(h, theta, n_q, lam, thr, penalty, bias)
+        for _ in range(newton):
+            if not np.linalg.norm(g) >= gtol:
+                break
+            H = hessian_bias(h, theta, n_q, lam, thr=thr, penalty=penalty, bias=bias)
+            if not np.all(np.isfinite(H)):
+                break
+            t_new = theta - np.linalg.lstsq(H, g, rcond=1e-10)[0]
+            l_new, g_new = _fg(h, t_new, n_q, lam, thr, penalty, bias)
+            if not np.isfinite(l_new) or not np.linalg.norm(g_new) < np.linalg.norm(g):
+                break
+            theta, loss, g = t_new, l_new, g_new
     return theta, float(loss), float(np.linalg.norm(g))
+
+
+#: a line with less density than this (per unit of z) counts as outside the support: the curvature it gives a
+#: rescaling is of that order, far below the Hessian's tolerance (the perturbation check still probes it)
+_NO_MASS = 1e-9
+
+
+def _line_mass(h: Hierarchy, W_E, off, i: int) -> np.ndarray:
+    """Per event type (as :meth:`Hierarchy.events` lists them): the probability density (per unit of ``z_i``) on
+    the line ``z_i + off_i = 0``; 0 where the line passes outside the event's support."""
+    out = []
+    for prob, Xin, _ in h.events():
+        Z = W_E @ Xin
+        segs = (_parent_point(h, Z[i, 0], off[i]) if Xin.shape[1] == 1
+                else _line_moments(h, Z[i, 0], Z[i, 1], off[i], ()))
+        out.append(prob * sum(L0 for _, L0, _, _ in segs))
+    return np.array(out)
 
 
 def _events_cells(h: Hierarchy, W_E, off):
@@ -409,14 +463,16 @@ def _events_cells(h: Hierarchy, W_E, off):
 
 
 def classify_bias(h: Hierarchy, theta, n_q: int, lam: float, *, thresholds=None, tol: float = 1e-6,
-                  n_random: int = 24, radii=(1e-4, 1e-3), seed: int = 0) -> dict:
+                  n_random: int = 24, radii=(1e-4, 1e-3), seed: int = 0, penalty: str = "l1", bias: bool = True) -> dict:
     """The Hessian off the exact symmetries — each live latent's rescaling ``(c e_i, c b_i, d_i / c)`` and every
     parameter of a latent that fires on no cell of positive probability — then the same independent check as
     :func:`theory.absorption_curve.check_type`: a ``minimum`` must not decrease under ``n_random`` seeded random
     perturbations (both signs, at the ``radii`` of the parameter norm); a ``saddle`` must decrease along the
     eigenvector of its negative eigenvalue. A dead latent's encoder directions are probed the same way (it may
     switch on once moved), not trusted to be flat. JumpReLU ``thresholds``: a latent with ``θ_i > 0`` has no
-    rescaling symmetry (``z_i > θ_i`` is not scale-invariant)."""
+    rescaling symmetry (``z_i > θ_i`` is not scale-invariant) unless its line carries no probability on any event
+    (it passes outside the support: then the active set does not move, and the rescaling is a local symmetry). ``bias=False``: the bias is fixed, so its directions
+    are neither in the Hessian nor perturbed."""
     W_E, b_E, W_D = _unpack3(theta, n_q, h)
     thr = _theta_vector(thresholds, n_q)
     live = np.zeros(n_q, dtype=bool)
@@ -426,9 +482,21 @@ def classify_bias(h: Hierarchy, theta, n_q: int, lam: float, *, thresholds=None,
                 live |= S
     zE, zb, zD = np.zeros_like(W_E), np.zeros_like(b_E), np.zeros_like(W_D)
     flat, probe = [], []
+    for i in np.flatnonzero(live):
+        # a live latent's reading of inputs that occur only in events where it never fires (and its line carries
+        # no probability): flat to second order (it may switch on in a far tail once moved), so also probed
+        mass = _line_mass(h, W_E, b_E - thr, i)
+        cols = [Xin for (_, Xin, _), (_, cells), m in zip(h.events(), _events_cells(h, W_E, b_E - thr), mass)
+                if any(P > 1e-12 and S[i] for P, S in cells) or m > _NO_MASS]
+        U, sv, _ = np.linalg.svd(np.hstack(cols), full_matrices=True)
+        for v in U[:, int((sv > 1e-12).sum()):].T:
+            dE = zE.copy()
+            dE[i] = v
+            flat.append(_pack3(dE, zb, zD))
+            probe.append(flat[-1])
     for i in range(n_q):
-        if live[i] and thr[i] > 0:
-            continue
+        if live[i] and thr[i] > 0 and _line_mass(h, W_E, b_E - thr, i).sum() > _NO_MASS:
+            continue  # the rescaling moves the line z_i = θ_i through the support: not a symmetry
         if live[i]:
             dE, db, dD = zE.copy(), zb.copy(), zD.copy()
             dE[i], db[i], dD[:, i] = W_E[i], b_E[i], -W_D[:, i]
@@ -438,7 +506,7 @@ def classify_bias(h: Hierarchy, theta, n_q: int, lam: float, *, thresholds=None,
                 dD = zD.copy()
                 dD[r, i] = 1.0
                 flat.append(_pack3(zE, zb, dD))
-            for r in range(h.n_p + 1):
+            for r in range(h.n_p + (1 if bias else 0)):
                 dE, db = zE.copy(), zb.copy()
                 if r < h.n_p:
                     dE[i, r] = 1.0
@@ -446,8 +514,12 @@ def classify_bias(h: Hierarchy, theta, n_q: int, lam: float, *, thresholds=None,
                     db[i] = 1.0
                 flat.append(_pack3(dE, db, zD))
                 probe.append(flat[-1])
-    H = hessian_bias(h, theta, n_q, lam, thr=thr)
+    H = hessian_bias(h, theta, n_q, lam, thr=thr, penalty=penalty, bias=bias)
+    if not np.all(np.isfinite(H)):
+        return {"min_eigenvalue": float("nan"), "n_flat": len(flat), "kind": "not finite", "check": {}}
     n = theta.size
+    if not bias:  # a fixed parameter: off the Hessian's domain, like a symmetry
+        flat += [np.eye(n)[c] for c in range(n)[_bias_slice(n_q, h)]]
     if flat:
         U, sv, _ = np.linalg.svd(np.array(flat).T, full_matrices=True)
         rank = int((sv > 1e-9 * sv.max()).sum())
@@ -455,24 +527,33 @@ def classify_bias(h: Hierarchy, theta, n_q: int, lam: float, *, thresholds=None,
     else:
         rank, comp = 0, np.eye(n)
     ev, V = np.linalg.eigh(comp.T @ H @ comp)
-    scale = max(1.0, float(np.abs(ev).max()))
-    base = _f(h, theta, n_q, lam, thr)
+    scale = max(1.0, float(np.abs(ev).max(initial=0.0)))
+    f = lambda t: _f(h, t, n_q, lam, thr, penalty)  # noqa: E731
+    base = f(theta)
     floor = 1e-12 * max(1.0, abs(base))
-    if base <= 1e-12 * max(1.0, _f(h, np.zeros_like(theta), n_q, lam, thr)):  # L >= 0: zero is the global minimum
+    if base <= 1e-12 * max(1.0, f(np.zeros_like(theta))):  # L >= 0: zero is the global minimum
         return {"min_eigenvalue": float(np.linalg.eigvalsh(H).min()), "n_flat": len(flat), "kind": "minimum",
                 "check": {"zero_loss": True, "confirmed": True}}
-    drops = [_f(h, theta + s * t * v, n_q, lam, thr) - base for v in probe for t in (1e-3, 1e-2) for s in (1, -1)]
+    drops = [f(theta + s * t * v) - base for v in probe for t in (1e-3, 1e-2) for s in (1, -1)]
+    if ev.size == 0:  # every direction flat (every latent dead, the bias fixed): L is locally constant but for probes
+        worst = min(drops, default=0.0)
+        return {"min_eigenvalue": 0.0, "n_flat": rank, "kind": "minimum" if worst >= -floor else "saddle",
+                "check": {"largest_decrease": float(min(worst, 0.0)), "no_descent_found": bool(worst >= -floor),
+                          "confirmed": bool(worst >= -floor) if worst >= -floor else bool(worst < -floor)}}
     out = {"min_eigenvalue": float(ev.min()), "n_flat": rank}
     if ev.min() < -tol * scale or min(drops, default=0.0) < -floor:
         d = comp @ V[:, 0]
-        ch = min(_f(h, theta + s * t * d, n_q, lam, thr) - base for t in (1e-3, 1e-2) for s in (1, -1))
+        ch = min(f(theta + s * t * d) - base for t in (1e-3, 1e-2) for s in (1, -1))
         out.update(kind="saddle", check={"descent_change": float(ch), "confirmed": bool(ch < -floor)
                                          if ev.min() < -tol * scale else None})
         return out
     rng = np.random.default_rng(seed)
     r0 = max(1.0, float(np.linalg.norm(theta)))
     dirs = list(rng.normal(size=(n_random, n))) + [comp @ V[:, c] for c in range(len(ev)) if abs(ev[c]) <= tol * scale]
-    worst = min(_f(h, theta + s * r * r0 * v / np.linalg.norm(v), n_q, lam, thr) - base
+    if not bias:
+        for v in dirs:
+            v[_bias_slice(n_q, h)] = 0.0
+    worst = min(f(theta + s * r * r0 * v / np.linalg.norm(v)) - base
                 for v in dirs for r in radii for s in (1, -1))
     kind = "minimum" if ev.min() > tol * scale else "degenerate"
     out.update(kind=kind, check={"largest_decrease": float(min(worst, 0.0)), "n_directions": len(dirs),
@@ -555,6 +636,132 @@ def stationary_points_bias(h: Hierarchy, lam: float, *, thresholds=None, gammas=
         pts.append({"W_E": WE.tolist(), "b_E": bE.tolist(), "W_D": WD.tolist(), "loss": loss, "grad_norm": gn,
                     **c, **obs, "start": start})
     return sorted(pts, key=lambda p: p["loss"])
+
+
+def stationary_points_jumprelu(h: Hierarchy, lam: float, theta: float = 1.0, *, penalty: str = "l0",
+                               mixed: bool = True, n_random: int = 8, seed: int = 0, starts: list | None = None,
+                               stationary_tol: float = 1e-6, dedupe_tol: float = 1e-4) -> list[dict]:
+    """Stationary points of the exact JumpReLU objective **without an encoder bias** (``z_i = e_i · x``, active iff
+    ``z_i > θ``; the JumpReLU family's L0 term by default), from the starts of
+    :func:`theory.absorption_curve.stationary_points` (the partially absorbed family, the fully absorbed ends, the
+    merged children, every per-child clean / partial / absorbed assignment, ``n_random`` seeded random starts; or
+    the explicit ``starts``, ``[((W_E, W_D), description)]``),
+    polished with the bias held at 0 (:func:`polish_bias`), classified (:func:`classify_bias`) and deduplicated up
+    to permuting exchangeable children (:func:`theory.absorption_curve.same_point`; a confirmed minimum replaces a
+    saddle / degenerate copy), sorted by loss.
+
+    The threshold lines ``e_i · m = θ`` cut the magnitude quadrant into polygons, as a bias does, so the active set
+    depends on the magnitudes and not only on their ratio. **θ sets only the scale**: ``(W_E, W_D, θ)`` and
+    ``(c W_E, W_D / c, c θ)`` are the same model (the L0 term does not see the scale; the L1 term ``a_i ||d_i||``
+    does not either), so the points for every θ > 0 are these up to that scaling, and rate, tilt, parent gain and
+    loss do not depend on θ. At a stationary point for a fixed θ the threshold's own derivative vanishes too
+    (along the scaling, ``Σ e_i ∂_{e_i} L + θ_i ∂_{θ_i} L − Σ d_i ∂_{d_i} L = 0``), so these are the stationary
+    points with θ trained as well."""
+    from theory.absorption_curve import _observed_key, _starts, children_exchangeable, same_point
+
+    n_q = 1 + h.n_children
+    ex = children_exchangeable(h)
+    pts, keys = [], []
+    if starts is None:
+        starts = _starts(h, (0.0, 2.0), (0.0,), (0.0, 0.6), mixed=mixed, n_random=n_random, seed=seed)
+    for (W_E, W_D), start in starts:
+        t, loss, gn = polish_bias(h, W_E, np.zeros(n_q), W_D, lam, thresholds=theta, penalty=penalty, bias=False)
+        if not gn <= stationary_tol:  # also NaN (a start that ran off to overflow)
+            continue
+        WE, bE, WD = _unpack3(t, n_q, h)
+        obs = observables_bias(h, WE, bE, WD, thresholds=theta)
+        key = _observed_key(loss, obs)
+        dup = next((n for n, kk in enumerate(keys) if same_point(key, kk, ex, dedupe_tol)), None)
+        if dup is not None:
+            pts[dup]["n_starts"] += 1
+            if pts[dup]["kind"] == "minimum":
+                continue
+        c = classify_bias(h, t, n_q, lam, thresholds=theta, penalty=penalty, bias=False)
+        if dup is not None and not (c["kind"] == "minimum" and c["check"].get("confirmed")):
+            continue
+        pt = {"W_E": WE.tolist(), "W_D": WD.tolist(), "theta": float(theta), "loss": loss, "grad_norm": gn, **c,
+              **obs, "start": start, "n_starts": 1}
+        if dup is not None:
+            pt.update(n_starts=pts[dup]["n_starts"], replaced=pts[dup]["kind"])
+            pts[dup], keys[dup] = pt, key
+        else:
+            pts.append(pt)
+            keys.append(key)
+    return sorted(pts, key=lambda p: p["loss"])
+
+
+def jumprelu_field(h: Hierarchy, W_E, W_D, lam: float, theta, *, penalty: str = "l0",
+                   train_theta: bool = False) -> np.ndarray:
+    """The field the engine's JumpReLU training follows in expectation (no encoder bias): the cells' gradient of
+    ``(W_E, W_D)`` (``exact_objective_bias(..., edges=False)``: autograd of a sampled loss passes ``z`` the gradient
+    ``1{z > θ}`` and sees no jump) and, with ``train_theta``, the threshold's exact derivative
+    (:func:`threshold_gradient`, what the straight-through estimator estimates as its bandwidth goes to 0), packed
+    ``(W_E, W_D[, θ])``. Where a threshold line crosses the support it is not ``∇L``: the lines' edge terms of the
+    encoder rows are missing, so training's fixed points need not be stationary points of L."""
+    n_q = np.asarray(W_E).shape[0]
+    b = np.zeros(n_q)
+    _, gE, _, gD = exact_objective_bias(h, W_E, b, W_D, lam, theta=theta, penalty=penalty, edges=False)
+    out = [np.ravel(gE), np.ravel(gD)]
+    if train_theta:
+        out.append(threshold_gradient(h, W_E, b, W_D, lam, theta, penalty=penalty))
+    return np.concatenate(out)
+
+
+def jumprelu_field_zero(h: Hierarchy, W_E, W_D, lam: float, theta, *, penalty: str = "l0", lr: float = 0.02,
+                        steps: int = 3000, newton: int = 20, tol: float = 1e-9, step: float = 1e-6) -> dict | None:
+    """The zero of :func:`jumprelu_field` (θ trained) that the flow training follows in expectation reaches from
+    ``(W_E, W_D, θ)``: steps of ``lr`` along the field (stopped once it is below 1e-7), then Newton on the field with
+    its central-difference Jacobian (least squares: each latent's scaling ``(c e_i, c θ_i, d_i / c)`` maps zeros to
+    zeros, so it is singular there). ``None`` when no zero (field norm > 1e-6) is reached or a threshold leaves
+    ``θ > 0``. With its loss, the exact gradient norm of L there (``> 0``: not a stationary point of L) and its
+    observables. Its stability is not classified."""
+    n_q = np.asarray(W_E).shape[0]
+    nE, nD = n_q * h.n_p, h.n_r * n_q
+
+    def split(v):
+        return v[:nE].reshape(n_q, h.n_p), v[nE:nE + nD].reshape(h.n_r, n_q), v[nE + nD:]
+
+    def field(v):
+        WE, WD, th = split(v)
+        if (th <= 0).any():
+            return None
+        return jumprelu_field(h, WE, WD, lam, th, penalty=penalty, train_theta=True)
+
+    v = np.concatenate([np.ravel(W_E), np.ravel(W_D), np.broadcast_to(np.asarray(theta, float), (n_q,))])
+    with np.errstate(over="ignore", invalid="ignore"):
+        g = field(v)
+        for _ in range(steps):
+            if g is None or not np.linalg.norm(g) >= 1e-7:
+                break
+            v = v - lr * g
+            g = field(v)
+        for _ in range(newton):
+            if g is None or not np.linalg.norm(g) >= tol:
+                break
+            J = np.zeros((v.size, v.size))
+            for c in range(v.size):
+                e = np.zeros(v.size)
+                e[c] = step
+                gp, gm = field(v + e), field(v - e)
+                if gp is None or gm is None:
+                    return None
+                J[:, c] = (gp - gm) / (2 * step)
+            v_new = v - np.linalg.lstsq(J, g, rcond=1e-10)[0]
+            g_new = field(v_new)
+            if g_new is None or not np.linalg.norm(g_new) < np.linalg.norm(g):
+                break
+            v, g = v_new, g_new
+    if g is None or not np.linalg.norm(g) <= 1e-6:
+        return None
+    WE, WD, th = split(v)
+    b = np.zeros(n_q)
+    loss, gE, _, gD = exact_objective_bias(h, WE, b, WD, lam, theta=th, penalty=penalty)
+    gt = threshold_gradient(h, WE, b, WD, lam, th, penalty=penalty)
+    obs = observables_bias(h, WE, b, WD, thresholds=th)
+    return {"W_E": WE.tolist(), "W_D": WD.tolist(), "thresholds": th.tolist(), "loss": float(loss),
+            "field_norm": float(np.linalg.norm(g)),
+            "exact_grad_norm": float(np.sqrt((gE**2).sum() + (gD**2).sum() + (gt**2).sum())),
+            **{k: v for k, v in obs.items() if k != "loss"}}
 
 
 def family_system_bias(n_children: int = 1):

@@ -105,9 +105,11 @@ class JumpReLUCoder(SparseCoder):
         zg = self.with_dense_grad(x, z)
         return Code(pre=zg, acts=_JumpReLU.apply(torch.relu(zg), theta, self.bandwidth))
 
-    def penalty(self, code: Code) -> dict[str, torch.Tensor]:
+    def l0_count(self, code: Code) -> torch.Tensor:
+        """``mean Σ_i H(z_i − θ_i)`` over the batch, with the straight-through gradient of θ (none for ``z``)."""
         if code.gate_vals is not None:       # sparse path: the step is 0 with 0 gradient off the entries
-            l0 = _Step.apply(code.gate_vals, self.threshold[code.cols], self.bandwidth).sum() / code.batch_size
-        else:
-            l0 = _Step.apply(code.pre, self.threshold, self.bandwidth).sum(1).mean()
-        return {"l0": self.l0_coeff * l0}
+            return _Step.apply(code.gate_vals, self.threshold[code.cols], self.bandwidth).sum() / code.batch_size
+        return _Step.apply(code.pre, self.threshold, self.bandwidth).sum(1).mean()
+
+    def penalty(self, code: Code) -> dict[str, torch.Tensor]:
+        return {"l0": self.l0_coeff * self.l0_count(code)}

@@ -145,3 +145,18 @@ def test_plain_descent_on_the_approximate_loss_is_the_symbolic_gradient_step():
     assert res.steps == 7
     np.testing.assert_allclose(model.W_enc.detach().numpy(), W_E, rtol=0, atol=1e-12)
     np.testing.assert_allclose(model.W_dec.detach().numpy().T, W_D, rtol=0, atol=1e-12)
+
+
+def test_theory_units_l0_term_is_the_jumprelu_count():
+    """TheoryUnits(l0=λ): λ times the mean number of latents past their threshold (the JumpReLU family's own step,
+    whose straight-through gradient reaches θ only); refused for a model without that step."""
+    model = build_model("jumprelu", 4, 6, bias=False, unit_norm_decoder=False, seed=0, threshold_init=0.3)
+    batch = _batches(0)(0, 256, 0)
+    terms, code, _ = TheoryUnits(l0=0.7)(model, batch)
+    count = (model.preacts_nograd(batch.x_p) > model.threshold.detach()).double().sum(1).mean()
+    assert float(terms["l0"].detach()) == pytest.approx(0.7 * float(count), rel=1e-6) and "l1" not in terms
+    terms["l0"].backward()
+    assert model.W_enc.grad is None or float(model.W_enc.grad.abs().max()) == 0.0
+    assert model.log_threshold.grad is not None  # the straight-through estimator
+    with pytest.raises(SDLInputError, match="needs a JumpReLU model"):
+        TheoryUnits(l0=0.7)(build_model("relu", 4, 6, bias=False, unit_norm_decoder=False, seed=0), batch)

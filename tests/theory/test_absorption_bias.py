@@ -154,7 +154,7 @@ def test_bias_family_system_is_the_exact_objective_on_the_family(family_gradient
             W_D[0, 1 + j], W_D[1 + j, 1 + j] = v["s"][j], v["v"][j]
         return W_E, bias, W_D
 
-    num = lambda e: float(sp.lambdify([], e.subs(sub), modules=[fns, "numpy"])())  # noqa: E731
+    num = lambda e: float(sp.lambdify(list(sub), e, modules=[fns, "numpy"])(*sub.values()))  # noqa: E731
     f = lambda v: exact_objective_bias(h, *to_weights(v), lam, gradient=False)[0]  # noqa: E731
     assert num(loss) == pytest.approx(f(vals), rel=1e-10)
     family_gradients_match(grads, s, vals, num, f)

@@ -196,7 +196,7 @@ def test_family_system_is_the_exact_objective_on_the_family(family_gradients_mat
             W_D[0, 1 + j], W_D[1 + j, 1 + j] = v["s"][j], v["v"][j]
         return W_E, W_D
 
-    num = lambda e: float(sp.lambdify([], e.subs(sub), modules=[G, "numpy"])())  # noqa: E731
+    num = lambda e: float(sp.lambdify(list(sub), e, modules=[G, "numpy"])(*sub.values()))  # noqa: E731
     assert num(loss) == pytest.approx(exact_objective(h, *to_weights(vals), lam, gradient=False)[0], rel=1e-10)
     family_gradients_match(grads, s, vals, num, lambda v: exact_objective(h, *to_weights(v), lam, gradient=False)[0])
 

@@ -178,7 +178,7 @@ def test_two_level_family_system_is_the_exact_objective_on_the_family(K, family_
             W_D[0, c], W_D[1, c], W_D[c, c] = v["t"][j], v["o"][j], v["v"][j]
         return W_E, W_D
 
-    num = lambda ex: float(sp.lambdify([], ex.subs(sub), modules=[fns, "numpy"])())  # noqa: E731
+    num = lambda ex: float(sp.lambdify(list(sub), ex, modules=[fns, "numpy"])(*sub.values()))  # noqa: E731
     f = lambda v: exact_objective(h, *to_weights(v), lam, gradient=False)[0]  # noqa: E731
     assert num(loss) == pytest.approx(f(vals), rel=1e-10)
     family_gradients_match(grads, s, vals, num, f)
