@@ -246,8 +246,29 @@ def train_to_convergence(model, sampler, h, lam: float, cfg: AbsorptionConfig, s
 
         th = model.threshold.detach().double().numpy()
         out["thresholds"] = th.tolist()
-        out["interior_grad_norm"] = float(np.linalg.norm(jumprelu_field(h, *_weights(model), lam, th, train_theta=True)))
+        field = jumprelu_field(h, *_weights(model), lam, th, train_theta=True)
+        out["interior_grad_norm"] = float(np.linalg.norm(field))
+        out["theta_grad_exact"] = field[-len(th):].tolist()
+        out["theta_grad_ste"] = _ste_theta_gradient(model, lam, cfg, seed)
     return out
+
+
+def _ste_theta_gradient(model, lam: float, cfg: AbsorptionConfig, seed: int, n: int = 2**17) -> list[float]:
+    """``∂/∂θ`` of the engine's own objective (``TheoryUnits(l0=λ)``, the model's straight-through estimator at its
+    bandwidth) on ``n`` fresh events: what training's θ step follows, beside the exact derivative."""
+    import copy
+
+    from numerics.data import Batch
+    from numerics.engine import TheoryUnits
+
+    m = copy.deepcopy(model).double()
+    x, y = hierarchy_event_sampler(np.eye(m.d_in), 0, list(range(1, m.d_in)), cfg.p_alone, cfg.c_min, cfg.beta)(
+        torch.Generator().manual_seed(70_000 + seed), n)
+    terms, _, _ = TheoryUnits(l0=lam)(m, Batch(x=None, x_p=x.double(), x_r=y.double()))
+    sum(terms.values()).backward()
+    if m.threshold_storage == "log":  # d/dθ = (d/d log θ) / θ
+        return (m.log_threshold.grad / m.threshold).detach().numpy().tolist()
+    return m.threshold.grad.detach().numpy().tolist()
 
 
 def match_minimum(obs: dict, minima: list[dict], tol: float):
@@ -356,8 +377,10 @@ def curve(cfg: AbsorptionConfig, label: str, K: int, lams, n_seeds: int, law, W_
             from theory.absorption_bias import stationary_points_jumprelu
 
             if lam not in searched:
-                searched[lam] = stationary_points_jumprelu(h, lam, cfg.jumprelu_search_theta, mixed=cfg.mixed_starts,
-                                                           n_random=cfg.jumprelu_random_starts, seed=cfg.search_seed)
+                searched[lam] = stationary_points_jumprelu(
+                    h, lam, cfg.jumprelu_search_theta, mixed=cfg.mixed_starts, n_random=cfg.jumprelu_random_starts,
+                    seed=cfg.search_seed, random_scales=[cfg.jumprelu_search_theta / t for t in thetas],
+                    extra_starts=_training_inits(h, cfg, thetas, n_seeds))
             pts = searched[lam]
         elif bias:
             pts = stationary_points_bias(h, lam)
@@ -437,6 +460,18 @@ def curve(cfg: AbsorptionConfig, label: str, K: int, lams, n_seeds: int, law, W_
     if thetas is not None:
         out["activation"] = activation
         out["search_theta"] = cfg.jumprelu_search_theta
+    return out
+
+
+def _training_inits(h, cfg: AbsorptionConfig, thetas, n_seeds: int) -> list:
+    """The JumpReLU runs' own initial weights (seed s, initial θ₀), carried to the search's θ by the scaling: starts
+    that reach what those runs can reach (the search never sees trained weights)."""
+    out = []
+    for s in range(cfg.seed, cfg.seed + n_seeds):
+        W_E, W_D = _weights(make_model("jumprelu", h.n_p, h.n_p, seed=s))
+        for t in thetas:
+            c = cfg.jumprelu_search_theta / t
+            out.append(((c * W_E, W_D / c), {"training_init": s, "theta_init": float(t)}))
     return out
 
 
@@ -726,6 +761,9 @@ def _curve_sentence(c: dict, tol: float) -> str:
                   if c.get("activation") == "jumprelu" else
                   "without the swap edges' terms (what sampled autograd follows) ")
                + f"{q['interior_grad_norm']:.3g}" if "interior_grad_norm" in q else "")
+            + (f"; largest exact ∂L/∂θ_i {max(q['theta_grad_exact'], key=abs):.3g}, the straight-through estimate "
+               f"there {q['theta_grad_ste'][int(np.argmax(np.abs(q['theta_grad_exact'])))]:.3g}"
+               if "theta_grad_ste" in q else "")
             + (("; the flow of that field from its weights reaches no zero" if q["training_field_zero"] is None else
                 f"; the flow of that field from its weights reaches a {q['training_field_zero']['kind']} zero of it at "
                 f"distance {q['training_field_zero']['distance']:.3f} (loss {q['training_field_zero']['loss']:.4f}, "
