@@ -84,7 +84,7 @@ class AbsorptionConfig:
                                              "default)")
     jumprelu_bandwidth_scan: tuple = option((0.2, 0.05, 0.01), "JumpReLU arm: one run (first seed, middle λ, first θ) "
                                                                "per bandwidth, and the ε → 0 limit of the training field")
-    jumprelu_random_starts: int = option(32, "JumpReLU arm: the search's random starts per λ")
+    jumprelu_random_starts: int = option(16, "JumpReLU arm: the search's random starts per λ and per initial θ's scale")
     jumprelu_search_theta: float = option(0.5, "JumpReLU arm: the θ at which the stationary points are searched "
                                                "(any θ > 0 gives the same points up to scale)")
     reuse_from: str = option("", "a committed absorption.json: keep its results and recompute only the arms in "
