@@ -584,7 +584,8 @@ def _reuse(cfg: AbsorptionConfig, log=print) -> dict:
     result["curves"] = curves
     result["config"] = asdict(cfg)
     result["reused"] = {"from": cfg.reuse_from, "recomputed": _names(cfg.recompute),
-                        "kept_arms_made_with": kept, "recompute_wall_s": time.perf_counter() - t0}
+                        "kept_arms_made_with": kept, "recompute_wall_s": time.perf_counter() - t0,
+                        **({"previous": prev["reused"]} if "reused" in prev else {})}
     result["match_summary"] = _match_summary(curves)
     result["wall_s"] = time.perf_counter() - t0
     result["note"] = _note(result)
@@ -770,7 +771,9 @@ def _curve_sentence(c: dict, tol: float) -> str:
                 f"exact gradient norm {q['training_field_zero']['exact_grad_norm']:.3g})")
                if "training_field_zero" in q else "")
             + ((f"; polishing its weights on the exact objective reaches predicted minimum "
-                f"#{q['diagnosis']['predicted_minimum']} (loss {q['diagnosis']['loss']:.4f}): the run stopped short of it"
+                f"#{q['diagnosis']['predicted_minimum']} (loss {q['diagnosis']['loss']:.4f})"
+                + (": the run stopped short of it" if q["distance_to_prediction"] <= 2 * tol else
+                   ", far from where the run is")
                 if q["diagnosis"].get("predicted_minimum") is not None else
                 f"; polishing its weights on the exact objective ends at no stationary point (gradient norm "
                 f"{q['diagnosis']['grad_norm']:.2g}" + (" on its kink" if q["diagnosis"].get("kinks") else "")
