@@ -188,6 +188,12 @@ def test_p_active_0_or_1_giving_zero_weights_is_refused(p):
             "M_d")
 
 
+def test_a_feature_count_too_large_to_allocate_is_refused_by_name():
+    # found by the random fuzz profile: n = 10**22 reached numpy's allocation ("Maximum allowed dimension exceeded")
+    for n in (10**22, 10**12, 10**8 + 1):
+        _raises(lambda: FeatureDistribution.uniform(n, 0.5), "number of features n", "<= 100000000", str(n))
+
+
 def test_p_active_0_or_1_refused_in_c1_not_a_nan_bound():
     # check('C1', …, p_active=1) used to say "holds" on a NaN bound
     for p in (0, 1, 1.0, float("nan"), 1.5, "0.1"):

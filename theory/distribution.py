@@ -15,6 +15,10 @@ import numpy as np
 from theory.errors import SDLInputError
 from theory.validation import MAX_ABS, finite_float, got, positive_int, probability, vector
 
+# ``FeatureDistribution.uniform`` allocates ``p_active`` for its ``n`` features: beyond this (0.8 GB of float64) an
+# ``n`` is refused by name rather than failing inside numpy's allocation
+MAX_FEATURES = 10**8
+
 
 class MagnitudeLaw:
     """The law of an active feature's magnitude (positive)."""
@@ -137,7 +141,7 @@ class FeatureDistribution:
 
     @classmethod
     def uniform(cls, n: int, p_active: float, magnitude: MagnitudeLaw | None = None) -> "FeatureDistribution":
-        n = positive_int("the number of features n", n)
+        n = positive_int("the number of features n", n, MAX_FEATURES)
         if np.isscalar(p_active):
             p_active = np.full(n, probability("p_active", p_active))
         return cls(p_active, Constant(1.0) if magnitude is None else magnitude)
