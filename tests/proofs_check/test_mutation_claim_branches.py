@@ -357,3 +357,23 @@ def test_c6_on_a_point_whose_pattern_is_monosemantic_is_hypotheses_not_met_with_
     assert v.numbers["patterns_checked"] == 0 and v.numbers["patterns_not_meeting_hypotheses"] == 1
     assert v.numbers["given_point"] == is_partial_minimum(inst, W_D, W_E, None, [{0}, {1}]).to_json()
     assert [s.name for s in v.steps] == [s.name for s in c6.proof_steps()]
+
+
+def test_decoder_features_keep_small_and_unit_atoms_and_drop_only_numerically_zero_ones():
+    import torch
+
+    from numerics.models import build_model
+
+    m = build_model("relu", 2, 4, seed=0)
+    with torch.no_grad():   # norms 0.5, 1, 1e-13, 1e-6: only the 1e-13 atom is numerically zero
+        m.W_dec.copy_(torch.tensor([[0.5, 0.0], [0.0, 1.0], [1e-13, 0.0], [0.0, -1e-6]], dtype=m.W_dec.dtype))
+    W_p, W_r, how = bridge.decoder_features(m)
+    assert W_r is None and np.allclose(W_p, np.array([[1.0, 0.0], [0.0, 1.0], [0.0, -1.0]]).T)
+    assert how == "the model's own 3 unit decoder atoms as features (weights 1)"
+    t = build_model("relu", 2, 3, 3, seed=0)   # a transcoder: (unit encoder row, unit decoder atom) pairs
+    with torch.no_grad():
+        t.W_enc.copy_(torch.tensor([[0.5, 0.0], [0.0, 1e-13], [0.0, 0.25]], dtype=t.W_enc.dtype))
+        t.W_dec.copy_(torch.tensor([[0.0, 0.5, 0.0], [1.0, 0.0, 0.0], [0.0, 0.0, 2.0]], dtype=t.W_dec.dtype))
+    W_p, W_r, how = bridge.decoder_features(t)   # the pair with a 1e-13 encoder row is dropped
+    assert np.allclose(W_p, np.array([[1.0, 0.0], [0.0, 1.0]]).T) and np.allclose(W_r, np.array([[0.0, 1.0, 0.0], [0.0, 0.0, 1.0]]).T)
+    assert how == "the model's own 2 (unit encoder row, unit decoder atom) pairs as features (weights 1)"
