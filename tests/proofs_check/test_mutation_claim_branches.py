@@ -377,3 +377,27 @@ def test_decoder_features_keep_small_and_unit_atoms_and_drop_only_numerically_ze
     W_p, W_r, how = bridge.decoder_features(t)   # the pair with a 1e-13 encoder row is dropped
     assert np.allclose(W_p, np.array([[1.0, 0.0], [0.0, 1.0]]).T) and np.allclose(W_r, np.array([[0.0, 1.0, 0.0], [0.0, 0.0, 1.0]]).T)
     assert how == "the model's own 2 (unit encoder row, unit decoder atom) pairs as features (weights 1)"
+
+
+def test_c4_consequence_fails_for_one_unit_per_input_and_for_a_one_dimensional_space():
+    from proofs_check import c4_zero_loss as c4
+    from theory.activations import TopK
+    from theory.objective import approx_loss
+
+    inst = Instance(W_p=np.eye(2), activation=TopK(k=1))
+    v = c4.check_instance(inst, seed=1, budget=3)
+    assert (v.claim, v.status, v.seed, v.budget) == ("C4", "fails", 1, 3)
+    assert v.evidence == ("non-identifiability fails here: σ keeps one unit per input, so every zero-loss decoder column "
+                          "used by feature d is parallel to w_r^d (step 'k = 1 forces alignment')")
+    # the aligned solution W_E = W_p⁺ = I, W_D = W_r = I reconstructs exactly, its columns the features themselves
+    assert approx_loss(inst, np.eye(2), np.eye(2)) == 0.0
+    assert v.numbers["aligned_solution_loss"] == pytest.approx(0.0, abs=1e-12)
+    assert np.allclose(v.numbers["aligned_solution_decoder_max_abs_cos"], 1.0)
+    assert v.numbers["mixing_attempt_loss"] > 1e-6
+    assert v.counterexample["activation"] == "TopK(k=1)" and v.counterexample["instance"] == inst.to_json()
+    assert v.corrected_condition is not None and v.corrected_condition.kind == "necessary"
+    line = Instance(W_p=np.array([[1.0, -1.0]]))
+    w = c4.check_instance(line, seed=0, budget=2)
+    assert (w.status, w.evidence) == ("fails", "non-identifiability fails here: the input space is one-dimensional, so "
+                                                "every encoder row or decoder column is parallel to every feature (|cos| = 1)")
+    assert w.numbers["n_p"] == 1 and w.numbers["n_r"] == 1 and list(w.numbers["aligned_solution_decoder_max_abs_cos"]) == [1.0, 1.0]
