@@ -79,7 +79,8 @@ def test_table1_anchoring_cell_by_hand():
                                                                                       "ci95": ["-inf", "inf"]}}}}
     cell = table1._fa(comps, "topk_sae", "decoder")
     # means 0.6 → 0.85; the CI in percentage points
-    assert cell == f"{table1._pct(0.6)} → {table1._pct(0.85)} (Δ CI [+5.0, +inf] pts; 2 pairs)"
+    assert cell == "60.0% → 85.0% (Δ CI [+5.0, +inf] pts; 2 pairs)"   # written by hand, not with table1._pct
+    assert table1._pct(0.123) == "12.3%" and table1._pct(None) == "—"
     assert table1._fa(comps, "relu_sae", "decoder") == "no converged pair (0/2)"
     assert table1._fa(comps, "topk_sae", "encoder") == "—" and table1._fa(comps, "jumprelu_sae", "decoder") == "—"
     assert table1._fa(None, "topk_sae", "decoder") == "—"
