@@ -58,3 +58,24 @@ def _of_its_kind(h, p, lam, N, rng, n=16, radii=(1e-4, 1e-3)):
 @pytest.fixture(scope="session")
 def of_its_kind():
     return _of_its_kind
+
+
+def _refuses(fn, text):
+    """``fn()`` raises SDLInputError with exactly ``text`` (a plain string), or matching ``text`` in full
+    (a compiled pattern, for messages that quote an object's repr)."""
+    import re
+
+    from theory.errors import SDLInputError
+
+    with pytest.raises(SDLInputError) as info:
+        fn()
+    msg = str(info.value)
+    if isinstance(text, re.Pattern):
+        assert text.fullmatch(msg), msg
+    else:
+        assert msg == text
+
+
+@pytest.fixture(scope="session")
+def refuses():
+    return _refuses

@@ -33,16 +33,6 @@ I3 = Instance(W_p=np.eye(3))
 BT = BatchTopK(k=1)
 
 
-def _refuses(fn, text):
-    with pytest.raises(SDLInputError) as info:
-        fn()
-    msg = str(info.value)
-    if isinstance(text, re.Pattern):
-        assert text.fullmatch(msg), msg
-    else:
-        assert msg == text
-
-
 REFUSALS = [
     (lambda: proofs_check.check("C5", W_E=np.eye(2)), "C5: ['W_E'] apply to a given instance; pass instance=... too"),
     (lambda: proofs_check.check("C5", I2, b_E=[0.0, 0.0], W_E=np.eye(2), W_D=np.eye(2)),
@@ -95,8 +85,8 @@ REFUSALS = [
 
 
 @pytest.mark.parametrize("i", range(len(REFUSALS)))
-def test_each_refusal_is_its_whole_one_line_message(i):
-    _refuses(*REFUSALS[i])
+def test_each_refusal_is_its_whole_one_line_message(i, refuses):
+    refuses(*REFUSALS[i])
 
 
 def test_c7_accepts_its_children_as_a_set_in_sorted_order():

@@ -11,18 +11,6 @@ from theory import validation as V
 from theory.errors import SDLInputError
 
 
-def _refuses(fn, text):
-    """``fn()`` raises SDLInputError with exactly ``text`` (a plain string), or matching ``text`` in full
-    (a compiled pattern, for messages that quote an object's repr)."""
-    with pytest.raises(SDLInputError) as info:
-        fn()
-    msg = str(info.value)
-    if isinstance(text, re.Pattern):
-        assert text.fullmatch(msg), msg
-    else:
-        assert msg == text
-
-
 ARR = np.zeros((2, 3))
 
 # (call, the whole message) -- the validation checkers, which every public function uses
@@ -98,8 +86,8 @@ VALIDATION = [
 
 
 @pytest.mark.parametrize("call,text", VALIDATION)
-def test_each_checker_refusal_is_its_whole_one_line_message(call, text):
-    _refuses(call, text)
+def test_each_checker_refusal_is_its_whole_one_line_message(call, text, refuses):
+    refuses(call, text)
 
 
 def test_checkers_accept_the_values_just_inside_their_bounds():
@@ -288,5 +276,5 @@ THEORY = _theory_cases()
 
 
 @pytest.mark.parametrize("i", range(len(THEORY)))
-def test_each_theory_refusal_is_its_whole_one_line_message(i):
-    _refuses(*THEORY[i])
+def test_each_theory_refusal_is_its_whole_one_line_message(i, refuses):
+    refuses(*THEORY[i])
