@@ -109,3 +109,106 @@ def test_c1_corrected_bound_terms_by_name_by_hand():
                      "homogeneity_defect_term": pytest.approx(0.0, abs=1e-12),
                      "two_or_more_term": pytest.approx(3 * 0.09 * 2.0, rel=1e-12)}
     assert total == pytest.approx(0.7**3 * 0.75 + 0.54, rel=1e-12)
+
+
+def test_c4_search_that_finds_no_failure_says_holds_with_both_searches(monkeypatch):
+    """C4's default search, its searches replaced by hand-written results that find nothing: the verdict is 'holds',
+    built from the two searches' summaries, with the run's seed and budget."""
+    from proofs_check import c4_zero_loss as c4
+    from proofs_check.search import SearchResult
+
+    results = {s: SearchResult(tried=5 + s, held=5 + s, budget=30, seed=s) for s in (4, 5, 7)}
+    nec = SearchResult(tried=130, skipped=10, held=120, budget=130, seed=6, superposed_met=40)
+    monkeypatch.setattr(c4, "find_counterexample", lambda strategy, predicate, budget, seed, superposed=None: results[seed])
+    monkeypatch.setattr(c4, "search_condition", lambda *a, **k: nec)
+    monkeypatch.setattr(c4, "gated_apart", lambda: False)
+    v = c4.search(budget=30, seed=4)
+    assert (v.claim, v.status, v.seed, v.budget, v.counterexample, v.corrected_condition) == ("C4", "holds", 4, 30, None, None)
+    assert v.evidence.startswith(f"L̃ = 0 ⇔ every residual is 0 ({results[4].summary()}); non-identifying zero-loss "
+                                 f"solutions constructed: {results[5].summary()}. Families searched: ")
+    assert v.numbers["characterisation_search"] == results[4].summary()
+    assert v.numbers["corrected_sufficiency_search"] == results[7].summary()
+
+
+def test_c5_search_that_finds_a_lower_point_fails_with_its_seed_and_budget(monkeypatch):
+    from proofs_check import c5_example as c5
+    from proofs_check.search import SearchResult
+
+    lower = SearchResult(example="ex", details={"W_D": [[0.0]], "W_E": [[0.0]], "loss": 0.125, "moved": "decoder"},
+                         tried=3, held=2, budget=20, seed=3)
+    monkeypatch.setattr(c5, "find_counterexample", lambda strategy, predicate, budget, seed: lower)
+    v = c5.search(budget=20, seed=3)
+    assert (v.status, v.seed, v.budget) == ("fails", 3, 20)
+    assert v.evidence == f"a point in the same region has lower L̃ = 0.125 ({lower.summary()})"
+    assert v.counterexample == lower.details
+
+
+def test_c5_hypotheses_refuse_an_encoder_bias_the_instance_does_not_have():
+    from proofs_check import c5_example as c5
+
+    assert c5.hypotheses(c5.EXAMPLE.replace(encoder_bias=True), c5.EXAMPLE_W_D, c5.EXAMPLE_W_E, np.array([0.1, -0.2])) == []
+    with pytest.raises(SDLInputError) as e:
+        c5.hypotheses(c5.EXAMPLE, c5.EXAMPLE_W_D, c5.EXAMPLE_W_E, np.zeros(2))
+    assert str(e.value) == "b_E given but the instance has encoder_bias=False; use instance.replace(encoder_bias=True)"
+
+
+def test_c7_construction_shrinks_the_parent_bias_with_its_row():
+    """JumpReLU θ = 1/2, orthonormal features, parent 0 with children 1, 2, feature 3 apart. The parent unit has row
+    5·(1, 1, 1.2, 0) and bias −9: pre-activations 1 (child 1's input) and 2 (child 2's). Shrinking row and bias by s
+    gives s and 2s: on the grid s = 10^(−j/20) the first s < 1/2 is 10^(−0.35) ≈ 0.447, where child 2's 0.89 > 1/2
+    still fires, so B(0, 1) is produced. Shrinking the row alone (bias kept out) would give 10s and 11s, whose first
+    s below 1/20 (10^(−1.35) ≈ 0.0447) drops child 2 too (0.49 < 1/2)."""
+    from theory.activations import JumpReLU
+    from proofs_check.c7_absorption import decide
+
+    inst = Instance(W_p=np.eye(4), weights=np.ones(4), activation=JumpReLU(theta=0.5), encoder_bias=True)
+    W_E = np.array([[5.0, 5.0, 6.0, 0.0], [0.0, 0.0, 0.0, 1.0], [-1.0, -1.0, -1.0, -1.0]])
+    b_E = np.array([-9.0, 0.0, 0.0])
+    c = decide(inst, {0: [1, 2]}, W_E=W_E, b_E=b_E)["per_parent"][0]["construction"]
+    assert (c["weakest_child"], c["weakest_dropped_out"], c["produces_B"], c["inputs_with_wrong_pattern"]) == (1, True, True, [])
+
+
+def test_c7_record_keys_each_parent_by_its_index():
+    from proofs_check import c7_absorption as c7
+
+    W = np.array([[0.3566, 0.8787, 0.5241, -0.9133], [0.9343, 0.4774, -0.8517, 0.4073]])
+    inst = Instance(W_p=W / np.linalg.norm(W, axis=0), weights=np.ones(4))
+    h = {0: [1, 2]}
+    r = c7.decide(inst, h)
+    rec = c7._record(inst, h, r)
+    assert rec["parents"] == {"0": [1, 2]} and rec["failing_parents"] == [0]
+    assert list(rec["per_parent"]) == ["0"] and rec["per_parent"]["0"]["splittable_children"] == []
+
+
+def test_c7_family_survey_keeps_each_rows_first_failure(monkeypatch):
+    """hypotheses and decide stubbed: every drawn hierarchy meets them and fails, so every row counts every draw and
+    keeps the first draw's record (the first instance drawn, not a later one)."""
+    from proofs_check import c7_absorption as c7
+
+    seen = []
+
+    def fails(inst, h):
+        seen.append(inst.to_json())
+        return {"outcome": "fails", "failing_parents": [0], "per_parent": {0: {"splittable_children": []}}}
+
+    monkeypatch.setattr(c7, "hypotheses", lambda inst, h: [])
+    monkeypatch.setattr(c7, "decide", fails)
+    out = c7.family_survey(2, seed=1)
+    assert len(out) == 10 and len(seen) == 20
+    for j, row in enumerate(out.values()):
+        assert (row["met"], row["fails"]) == (2, 2)
+        assert row["first_failure"]["instance"] == seen[j] and row["first_failure"]["per_parent"] == {"0": {"splittable_children": []}}
+
+
+def test_c9_numerics_trainer_cross_check_of_a_transcoder_at_a_negligible_learning_rate():
+    """As the SAE test in test_c9_resampling: 4 steps at learning rate 1e-12 leave the start where it is, here for a
+    transcoder (3 features read from R³, written to R²), so the final exact loss is the start's."""
+    from proofs_check.c9_resampling import RunConfig, _with_distribution, numerics_trainer_losses, spurious_start
+    from theory.objective import exact_loss
+
+    W_r = np.array([[1.0, 0.0, S], [0.0, 1.0, S]])
+    inst = _with_distribution(Instance(W_p=np.eye(3), W_r=W_r, activation=ReLU()))
+    start = spurious_start(inst, [{0, 1}, {2}, set()])
+    got = numerics_trainer_losses(inst, start, resample=False, seeds=[0], cfg=RunConfig(steps=4, batch_size=8, lr=1e-12))
+    want = exact_loss(inst, start["W_D"], start["W_E"], None, samples=20_000, seed=0).value
+    assert len(got) == 1 and got[0] == pytest.approx(want, rel=1e-5)
