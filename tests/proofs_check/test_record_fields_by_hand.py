@@ -27,18 +27,18 @@ def test_inspect_least_squares_record_against_a_hand_least_squares_decoder():
     # on feature 2, unit 2 never: the least-squares column of unit 0 is (e1 − e1)/2 = 0, of unit 1 e2
     W_r = np.array([[1.0, -1.0, 0.0], [0.0, 0.0, 1.0]])
     inst = Instance(W_p=np.eye(3), W_r=W_r, weights=np.ones(3))
-    W_E = np.array([[1.0, 1.0, 0.0], [0.0, 0.0, 1.0], [-1.0, -1.0, -1.0]])
+    W_E = np.array([[1.0, 1.0, 0.0], [0.0, 0.0, 2.0], [-1.0, -1.0, -1.0]])
     W_D = np.array([[1.0, 1.0, 0.0], [0.0, 1.0, 0.0]])
-    codes = np.array([[1.0, 0, 0], [1.0, 0, 0], [0, 1.0, 0]])     # σ(W_E e_d), by hand
+    codes = np.array([[1.0, 0, 0], [1.0, 0, 0], [0, 2.0, 0]])     # σ(W_E e_d), by hand
     Ls = _hand_ls_decoder(codes, W_r, np.ones(3))
-    np.testing.assert_allclose(Ls, [[0, 0, 0], [0, 1, 0]], atol=1e-12)
+    np.testing.assert_allclose(Ls, [[0, 0, 0], [0, 0.5, 0]], atol=1e-12)
     r = inspect_point(inst, W_D, W_E, acs=False)
     ls = r.ls_decoder
-    # a live unit whose least-squares column is 0 has no cosine (None, not NaN); unit 1: (1,1)·e2 / √2
+    # a live unit whose least-squares column is 0 has no cosine (None, not NaN); unit 1: (1,1)·(0, 1/2) / (√2 · 1/2)
     assert ls["cosine_per_live_column"] == {"0": None, "1": pytest.approx(S, abs=1e-12)}
     assert ls["cosine_min"] == pytest.approx(S, abs=1e-12) and ls["cosine_mean"] == pytest.approx(S, abs=1e-12)
-    # L̃ at the least-squares decoder: ||e1||² + ||−e1||² + 0 = 2; at the point: 0 + ||(1,0) − (−1,0)||² + ||(1,1) − e2||² = 5
-    assert ls["loss"] == pytest.approx(2.0, abs=1e-12) and r.achieved_loss == pytest.approx(5.0, abs=1e-12)
+    # L̃ at the least-squares decoder: ||e1||² + ||−e1||² + 0 = 2; at the point: 0 + ||(1,0) − (−1,0)||² + ||2·(1,1) − e2||² = 9
+    assert ls["loss"] == pytest.approx(2.0, abs=1e-12) and r.achieved_loss == pytest.approx(9.0, abs=1e-12)
     assert ls["relative_error"] == pytest.approx(np.linalg.norm(W_D - Ls) / np.linalg.norm(Ls), rel=1e-12)
 
 
@@ -212,3 +212,67 @@ def test_c9_numerics_trainer_cross_check_of_a_transcoder_at_a_negligible_learnin
     got = numerics_trainer_losses(inst, start, resample=False, seeds=[0], cfg=RunConfig(steps=4, batch_size=8, lr=1e-12))
     want = exact_loss(inst, start["W_D"], start["W_E"], None, samples=20_000, seed=0).value
     assert len(got) == 1 and got[0] == pytest.approx(want, rel=1e-5)
+
+
+def test_inspect_reports_a_dropped_feature_by_hand_with_its_texts():
+    """Orthonormal features of weights 1, 2, 3 and two units on features 1 and 2 (feature 0 dropped). At W_D = W_Eᵀ
+    L̃ = M_0 = 1 and no lower L̃ is found; at W_D/2 the point is off its partial optimum: L̃ = 1 + (1/4)(2 + 3) = 2.25,
+    the pattern's optimum 1 (the gap printed is 2.25 − 1)."""
+    inst = Instance(W_p=np.eye(3), weights=np.array([1.0, 2.0, 3.0]))
+    W_E = np.array([[0.0, 1.0, 0.0], [0.0, 0.0, 1.0]])
+    r = inspect_point(inst, W_E.T, W_E)
+    g = r.global_optimum
+    assert (g["status"], g["exact"], g["reference_loss"]) == ("best_known", False, pytest.approx(1.0, abs=1e-12))
+    assert g["why"] == "no lower L̃ was found; the reference is only an upper bound"
+    assert g["restarts"] == 4    # inspect's default: four restarts, every one started inside its region here
+    r2 = inspect_point(inst, W_E.T / 2, W_E)
+    assert r2.achieved_loss == pytest.approx(2.25, abs=1e-12) and r2.partial_optimum["loss"] == pytest.approx(1.0, abs=1e-9)
+    gap = [ln for ln in r2.to_text().splitlines() if ln.startswith("partial optimum of P")]
+    assert len(gap) == 1 and "predicted L̃ = 1 vs achieved 2.25 (gap 1.25); point itself a partial minimum: False" in gap[0]
+
+
+def test_global_reference_text_of_the_restarts():
+    # three orthonormal features, two units: no construction; the reference is the best restart (text exact)
+    ref = bridge.global_reference(Instance(W_p=np.eye(3), weights=np.ones(3)), 2, restarts=3, seed=1)
+    assert ref["reference"] == "best of 3 ACS restarts from seeded random encoders (seed 1; an upper bound on the global minimum)"
+    assert ref["restarts"] <= 3 and ref["reference_loss"] >= 1.0 - 1e-9   # two units cannot keep three features
+
+
+def test_inspect_stationarity_residual_uses_the_encoder_bias():
+    # W_E = I, b = −0.1: codes 0.9·e_d, decoded exactly by W_D = I/0.9, so L̃ = 0 and every gradient block is 0
+    # (without the bias the codes would be e_d and the decoder's residual e_d/9 would not vanish)
+    inst = Instance(W_p=np.eye(2), weights=np.ones(2), encoder_bias=True)
+    r = inspect_point(inst, np.eye(2) / 0.9, np.eye(2), np.full(2, -0.1), acs=False)
+    assert r.achieved_loss == pytest.approx(0.0, abs=1e-24)
+    assert r.residual["relative"] < 1e-12 and max(r.residual["norms"].values()) < 1e-12
+
+
+def test_inspect_model_counts_open_gates_with_a_nonpositive_magnitude_by_hand():
+    """A tied Gated model on orthonormal features, W_gate = I, r = 0 (W_mag = W_gate), gate bias 0.1, magnitude bias
+    −0.5: on input e_d both gates are open (1.1 and 0.1); the magnitude is 0.5 on unit d and −0.5 on the other, so
+    2 of the 4 open gates have a magnitude <= 0."""
+    import torch
+
+    from numerics.models import build_model
+
+    m = build_model("gated", 2, 2, seed=0)
+    with torch.no_grad():
+        m.W_enc.copy_(torch.eye(2))
+        m.r_mag.zero_()
+        m.b_enc.fill_(0.1)
+        m.b_mag.fill_(-0.5)
+        m.b_dec.zero_()
+    r = bridge.inspect_model(m, np.eye(2), acs=False)
+    assert r.extra["gated_magnitude_nonpositive"] == {"open_gates_with_magnitude_le_0": 2, "open_gates": 4,
+                                                     "exact_on_single_features": False}
+
+
+def test_an_unknown_features_source_is_refused_by_name(tmp_path, monkeypatch):
+    import types
+
+    import numerics.foreign
+
+    monkeypatch.setattr(numerics.foreign, "load_any", lambda path: types.SimpleNamespace(model=object()))
+    with pytest.raises(SDLInputError) as e:
+        bridge.load_checkpoint_instance(tmp_path, features="atoms")
+    assert str(e.value) == "--features must be 'instance' or 'decoder', got 'atoms'"

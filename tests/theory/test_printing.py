@@ -70,6 +70,8 @@ def test_pattern_specialisation_flags_dead_and_overlapping():
     assert "F_0 = {0, 1}, m = 2" in texts and "F_2 = ∅ (dead)" in texts
     assert any("Dead neurons [2]" in n for n in sec.notes)
     assert any(t.startswith("yes: witness") for t in texts)
+    lp = [ln for ln in sec.lines if ln.text.startswith("yes: witness")]
+    assert len(lp) == 1 and lp[0].label == "realizable (linear program)" and lp[0].value["realizable"] is True
     overlap = _section(derive(instance=inst, pattern=[{0, 1}, {1, 2}]), "pattern")
     assert any("does not apply" in n and "matrix form" in n for n in overlap.notes)
     assert not any(t.startswith("L_0") for t in (ln.text for ln in overlap.lines))
