@@ -245,6 +245,7 @@ def test_inspect_stationarity_residual_uses_the_encoder_bias():
     r = inspect_point(inst, np.eye(2) / 0.9, np.eye(2), np.full(2, -0.1), acs=False)
     assert r.achieved_loss == pytest.approx(0.0, abs=1e-24)
     assert r.residual["relative"] < 1e-12 and max(r.residual["norms"].values()) < 1e-12
+    assert r.ls_decoder["loss"] == pytest.approx(0.0, abs=1e-20)   # the least-squares decoder at the biased codes: exact
 
 
 def test_inspect_model_counts_open_gates_with_a_nonpositive_magnitude_by_hand():
@@ -276,3 +277,74 @@ def test_an_unknown_features_source_is_refused_by_name(tmp_path, monkeypatch):
     with pytest.raises(SDLInputError) as e:
         bridge.load_checkpoint_instance(tmp_path, features="atoms")
     assert str(e.value) == "--features must be 'instance' or 'decoder', got 'atoms'"
+
+
+@pytest.mark.parametrize("n_q,method", [(63, "symbolic"), (64, "vectorized")])
+def test_inspect_picks_the_vectorized_residual_above_200000_cells(n_q, method, monkeypatch):
+    # n = 50 features: n·n_q² = 198,450 (63 units) <= 200,000 < 204,800 (64 units)
+    calls = []
+
+    def residual(inst, W_D, W_E, b, method):
+        calls.append(method)
+        return {"W_D": 0.0, "W_E": 0.0}
+
+    monkeypatch.setattr(bridge, "stationarity_residual", residual)
+    W_E = np.zeros((n_q, 50))
+    W_E[:50] = np.eye(50)
+    r = inspect_point(Instance(W_p=np.eye(50), weights=np.ones(50)), W_E.T.copy(), W_E, acs=False)
+    assert calls == [method] and r.residual["method"] == method
+
+
+def test_decoder_features_of_a_checkpoint_are_its_unit_atoms(tmp_path, monkeypatch):
+    import types
+
+    import torch
+
+    import numerics.foreign
+    from numerics.models import build_model
+
+    m = build_model("relu", 3, 4, seed=0)
+    with torch.no_grad():
+        m.W_dec.copy_(torch.tensor([[2.0, 0, 0], [0, 0.5, 0], [0, 0, 0], [1.0, 1.0, 0]]))
+    monkeypatch.setattr(numerics.foreign, "load_any", lambda path: types.SimpleNamespace(model=m))
+    model, W_p, W_r, w, how = bridge.load_checkpoint_instance(tmp_path, features="decoder")
+    # atoms of norm 2, 0.5, 0 (left out) and √2, made unit: columns e1, e2, (e1 + e2)/√2
+    np.testing.assert_allclose(W_p, [[1, 0, S], [0, 1, S], [0, 0, 0]], atol=1e-7)
+    assert model is m and W_r is None and w is None and how == "the model's own 3 unit decoder atoms as features (weights 1)"
+
+
+def test_bench_instance_weights_carry_the_feature_scales_squared(tmp_path):
+    """A bench model in OUT/models/<run>: M_d = p (1 − p)^(n−1) c² s_d² (constant magnitude c, independent features,
+    the bench's per-feature scales s_d)."""
+    import json
+
+    from numerics.config import DataConfig
+    from numerics.data import feature_scales
+
+    data = {"kind": "sae", "n_features": 4, "d_in": 4, "p_active": 0.2, "c_min": 1.5, "beta": 0.0,
+            "magnitude_spread": 0.8, "n_samples": 64, "pgd_steps": 50, "seed": 5}
+    (tmp_path / "results.json").write_text(json.dumps({"config": {"data": data}, "runs": {"r0": {"kind": "sae"}}}))
+    (tmp_path / "models" / "r0").mkdir(parents=True)
+    W_p, W_r, weights, how = bridge._bench_instance(tmp_path / "models" / "r0")
+    s = feature_scales(DataConfig(**data)).double().numpy()
+    assert not np.allclose(s, 1.0)
+    np.testing.assert_allclose(weights, 0.2 * 0.8**3 * 1.5**2 * s**2, rtol=1e-6)
+    assert W_p.shape == (4, 4) and W_r is None and "data seed 5, kind sae" in how
+
+
+def test_an_acs_optimum_below_the_least_squares_decoder_becomes_the_reference():
+    """Features e1, (e1 + e2)/√2, e2 in R², two units, no restarts. At W_E = [[1, −0.3], [0.1, 1]] unit 0 is off on e2,
+    so no decoder reconstructs all three (least squares, by numpy here: L̃ > 0.01); ACS moves the encoder within the
+    pattern to L̃ → 0 (two units reconstruct R² exactly), and that is the reference, exact since L̃ >= 0."""
+    W_p = np.array([[1.0, S, 0.0], [0.0, S, 1.0]])
+    inst = Instance(W_p=W_p, weights=np.ones(3))
+    W_E = np.array([[1.0, -0.3], [0.1, 1.0]])
+    codes = np.maximum(W_p.T @ W_E.T, 0.0)
+    Ls = _hand_ls_decoder(codes, W_p, np.ones(3))
+    ls_loss = float(((W_p.T - codes @ Ls.T) ** 2).sum())
+    assert ls_loss > 0.01
+    r = inspect_point(inst, np.eye(2), W_E, restarts=0)
+    assert r.ls_decoder["loss"] == pytest.approx(ls_loss, rel=1e-9)
+    g = r.global_optimum
+    assert g["reference"] == "the ACS partial optimum from this point (L̃ = 0 is the global minimum)"
+    assert (g["reference_loss"], g["exact"]) == (0.0, True) and r.partial_optimum["loss"] < 1e-9
