@@ -655,7 +655,9 @@ def classify(h: Hierarchy, W_E, W_D, lam, *, activation="relu", k=None, tol: flo
     """``(kind, smallest eigenvalue off the flat directions, number of flat directions)``.
 
     ``minimum``: the Hessian is positive definite off the flat directions and the loss does not decrease along
-    any one-sided flat direction (probed at the steps ``probe``, both signs), or the loss is 0 (``<= 1e-12
+    any one-sided flat direction (probed at the steps ``probe``, both signs, but none past the plateau's edge
+    :func:`one_sided_extent` when the point lies inside it: L is exactly constant up to there, a weak minimum
+    whatever lies beyond; at the edge itself every step), or the loss is 0 (``<= 1e-12
     E||y||²``: the objective is >= 0, so a global minimum whatever the Hessian); ``saddle``: a negative eigenvalue
     or a decrease; ``degenerate``: neither decided. At a kink (``kinks`` from :func:`polish`) the Hessian is the one
     of L restricted to the kink, and every :func:`transversal_derivatives` must be positive too. The Hessian is
@@ -687,7 +689,10 @@ def _classify(h, W_E, W_D, lam, *, activation="relu", k=None, tol=1e-6, probe=(1
     theta = _pack(W_E, W_D)
     f = lambda t: exact_objective(h, *_unpack(t, n_q, h), lam, activation=activation, k=k, gradient=False)[0]  # noqa: E731
     base = f(theta)
-    drops = [(f(theta + s * t * v) - base, s * t * v) for v in one_sided for t in probe for s in (1, -1)]
+    # a probe counts only inside the neighbourhood it tests: past the plateau's edge (where the latent first switches
+    # on, one_sided_extent) the loss can fall although it is exactly constant around the point (a weak minimum)
+    drops = [(f(theta + s * t * v) - base, s * t * v) for v in one_sided for s in (1, -1)
+             for t in _local_steps(probe, one_sided_extent(h, theta, v, s, max(probe), activation, k))]
     floor = 1e-12 * max(1.0, abs(base))
     decrease = min((x for x, _ in drops), default=0.0) < -floor
     trans = [t for t in (transversal_derivatives(h, W_E, W_D, lam, kinks, activation=activation, k=k)
@@ -709,6 +714,38 @@ def _classify(h, W_E, W_D, lam, *, activation="relu", k=None, tol=1e-6, probe=(1
     undecided = [N @ comp @ evec[:, c] for c in range(len(ev)) if abs(ev[c]) <= tol * scale] if evec is not None else []
     return {"kind": kind, "min_eigenvalue": lo, "n_flat": rank, "descent": descent, "undecided": undecided,
             "zero_loss": bool(zero)}
+
+
+def _activity(h, W_E, activation, k) -> np.ndarray:
+    """Which latents are active on (a part of positive probability of) each event type: types × latents."""
+    return np.array([_active_on_event(h, W_E, feats, activation, k) for _, feats in _event_types(h)])
+
+
+def one_sided_extent(h, theta, v, sign: int, t_max: float, activation="relu", k=None, iters: int = 40) -> float:
+    """How far ``θ + sign · t · v`` keeps every latent's activity on every event type (``t`` in ``[0, t_max]``;
+    ``t_max`` when it never changes there): along a one-sided flat direction of :func:`flat_directions` (a latent's
+    reading of a feature on whose events it never fires, or a dead latent's encoder) the loss is **exactly** constant
+    up to it — the latent stays off on every event the move touches — so the point is a weak local minimum along
+    that sign when the extent is positive, whatever the loss does past it. Bisection on the first change (the
+    activity changes once along the move: a pre-activation is linear in ``t``)."""
+    n_q = np.asarray(theta).size // (h.n_p + h.n_r)
+    W_E = _unpack(theta, n_q, h)[0]
+    ref = _activity(h, W_E, activation, k)
+    same = lambda t: np.array_equal(_activity(h, _unpack(theta + sign * t * v, n_q, h)[0], activation, k), ref)  # noqa: E731
+    if same(t_max):
+        return float(t_max)
+    lo, hi = 0.0, float(t_max)
+    for _ in range(iters):
+        mid = 0.5 * (lo + hi)
+        lo, hi = (mid, hi) if same(mid) else (lo, mid)
+    return lo
+
+
+def _local_steps(probe, extent: float) -> list:
+    """The probe steps that test the point's own neighbourhood: all of them when the point sits at the plateau's
+    edge (the extent below the smallest step: a decrease there is a descent from the point), else none past the
+    extent (inside it the loss is exactly constant; past it the probe has left the neighbourhood)."""
+    return list(probe) if extent < min(probe) else [t for t in probe if t <= extent]
 
 
 def check_type(h: Hierarchy, W_E, W_D, lam, *, activation="relu", k=None, kinks=(), n_random: int = 24,
@@ -937,9 +974,12 @@ def merged_start(h: Hierarchy, m: int, gamma: float = 0.5):
 
 
 def children_exchangeable(h: Hierarchy) -> bool:
-    """An orthonormal SAE with one law for all children: permuting children is a symmetry of L (a two-level
-    hierarchy: not used, its points are compared child by child)."""
-    return not _two_level(h) and h.is_sae and np.allclose(h.W_p.T @ h.W_p, np.eye(1 + h.n_children), atol=1e-12)
+    """An orthonormal SAE with one law for all children: permuting children is a symmetry of L. A two-level
+    hierarchy with one parent too (its children are siblings with one law, W_p = I); with several parents only
+    permutations within a parent would be, so its points are compared child by child."""
+    if _two_level(h):
+        return h.n_parents == 1
+    return h.is_sae and np.allclose(h.W_p.T @ h.W_p, np.eye(1 + h.n_children), atol=1e-12)
 
 
 def _gamma_patterns(K: int, grid, exchangeable: bool = False) -> list[tuple]:
@@ -1025,13 +1065,13 @@ def _observed_key(loss: float, obs: dict) -> tuple:
     return np.array(scal), np.array([obs["per_child_rate"], obs["per_child_tilt"]])
 
 
-_ZERO_LOSS = 1e-12
+_ZERO_LOSS = 1e-10  # a polished zero-loss point's loss is L-BFGS's residual (seen: 1.5e-12), O(1) losses elsewhere
 
 
 def same_point(a: tuple, b: tuple, exchangeable: bool, tol: float) -> bool:
     """Two stationary points are the same when their losses and parent gains agree within ``tol`` and so do every
     child's absorption rate and tilt — under some permutation of the children when they are exchangeable (a
-    permuted copy is the same point up to a symmetry of L) — or when both losses are 0 (``<= 1e-12``: the global
+    permuted copy is the same point up to a symmetry of L) — or when both losses are 0 (``<= 1e-10``: the global
     minimum set, reported once)."""
     import itertools
 

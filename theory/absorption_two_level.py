@@ -239,18 +239,25 @@ def exact_objective_two_level(h: TwoLevel, W_E, W_D, lam: float, *, gradient: bo
 
 
 # ------------------------------------------------------------------------------------ observables
+_NEGLIGIBLE = 1e-12  # as theory.absorption_curve's: a smaller probability does not make a latent active
+
+
 def active_on_event(h: TwoLevel, W_E, feats: tuple) -> np.ndarray:
-    """Latents active on a part of positive probability of the event type ``feats``: ``z_i > 0`` somewhere in the
-    support's interior (the pre-activation is linear: unbounded above along a varying magnitude with a positive
-    reading, else its largest value is at the support's corner)."""
+    """Latents active on a part of probability above ``1e-12`` of the event type ``feats`` (the one-level
+    hierarchy's rule, :data:`theory.absorption_curve._NEGLIGIBLE`). The pre-activation ``z = Σ_l Z_l m_l`` is linear:
+    positive at the support's corner ``m_l = c_l``, or else reached only in the magnitudes' exponential tails, where
+    ``Pr(z > 0) <= Pr(Σ_{Z_l > 0} Z_l E_l > −z_corner) <= Σ_l exp(−(−z_corner) / (n Z_l β_l))`` over the ``n`` rising
+    terms (``E_l ~ Exp(β_l)``; a term with a negative reading only lowers z). A latent whose reading of a varying
+    magnitude is barely positive (an exp(−60) tail) is dead, as it is for every purpose of the loss."""
     Z = np.asarray(W_E, dtype=float) @ h.W_p[:, list(feats)]
     laws = [_law(m) for m in h.laws()[:len(feats)]]
     corner = Z @ np.array([c for c, _ in laws])
-    rising = np.zeros(Z.shape[0], dtype=bool)
-    for level, (_, b) in enumerate(laws):
-        if b > 0:
-            rising |= Z[:, level] > 0
-    return rising | (corner > 0)
+    rate = np.array([[Z[i, lv] * b if b > 0 and Z[i, lv] > 0 else 0.0 for lv, (_, b) in enumerate(laws)]
+                     for i in range(Z.shape[0])])  # scale of each rising exponential term
+    n = (rate > 0).sum(axis=1)
+    with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
+        tail = np.where(rate > 0, np.exp(corner[:, None] / (np.maximum(n, 1)[:, None] * rate)), 0.0).sum(axis=1)
+    return (corner > 0) | (tail > _NEGLIGIBLE)
 
 
 def observables_two_level(h: TwoLevel, W_E, W_D, lam: float, *, off_fraction: float = 0.1, pure_cos: float = 0.9,

@@ -308,3 +308,31 @@ def test_topk_rescaling_is_a_symmetry_of_groups_only():
     assert f(E1, D1) - p.loss > 1e-6
     assert abs(f(c * p.W_E, p.W_D / c) - p.loss) < 1e-12
     assert rescaling_groups(h, p.W_E, p.W_D) == [[0], [1]]  # ReLU: each latent alone
+
+
+@settings(max_examples=12, deadline=None)
+@given(a=st.floats(0.05, 2.0), b=st.floats(0.02, 1.0), j=st.integers(1, 2), seed=st.integers(0, 1000))
+def test_loss_is_exactly_constant_up_to_a_one_sided_extent(a, b, j, seed):
+    """At random weights with latent 0 off on every child-j event (it reads ``−a p − b c_j``), moving its reading
+    of ``c_j`` up by t keeps L exactly constant for every t below :func:`one_sided_extent` (the latent stays off on
+    every event the move touches), the extent is at least b (below it ``z = −a m_P + (t − b) m_C < 0`` on the whole
+    support), and just past it the latents' activity on some event type has changed — so a probe beyond it
+    leaves the neighbourhood it is meant to test."""
+    from theory.absorption_curve import _activity, _pack, one_sided_extent
+
+    h = Hierarchy(2, SE, SE, 0.2)
+    rng = np.random.default_rng(seed)
+    W_E, W_D = np.eye(3) + 0.3 * rng.normal(size=(3, 3)), np.eye(3) + 0.3 * rng.normal(size=(3, 3))
+    W_E[0, 0], W_E[0, j] = -a, -b
+    theta = _pack(W_E, W_D)
+    v = np.zeros_like(theta)
+    v[j] = 1.0  # W_E[0, j]
+    ext = one_sided_extent(h, theta, v, 1, 5.0)
+    assert b * (1 - 1e-9) <= ext < 5.0
+    f = lambda t: exact_objective(h, *_unpack(theta + t * v, 3, h), 0.7, gradient=False)[0]  # noqa: E731
+    base = f(0.0)
+    for u in (0.3, 0.9, 0.999):
+        assert abs(f(u * ext) - base) <= 1e-12 * base
+    ref = _activity(h, W_E, "relu", None)
+    past = _unpack(theta + (ext * (1 + 1e-6) + 1e-9) * v, 3, h)[0]
+    assert not np.array_equal(_activity(h, past, "relu", None), ref)
