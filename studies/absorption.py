@@ -90,7 +90,7 @@ class AbsorptionConfig:
     reuse_from: str = option("", "a committed absorption.json: keep its results and recompute only the arms in "
                                  "`recompute` (their settings from this config)")
     recompute: str = option("", "with reuse_from: the arms to recompute, comma-separated, of 'bias', 'two_level', "
-                                "'jumprelu'")
+                                "'jumprelu', 'topk', 'several_children', 'transcoder'")
     mixed_starts: bool = option(True, "search also from every per-child assignment of clean / partially / fully absorbed")
     random_starts: int = option(8, "search also from this many seeded random weights per λ (and per k)")
     search_seed: int = option(0, "seed of the search's random starts (a numpy stream, apart from the training seeds)")
@@ -119,8 +119,8 @@ class AbsorptionConfig:
                 or self.jumprelu_random_starts < 0):
             raise SDLInputError("jumprelu_lams must be >= 0, jumprelu_seeds and jumprelu_random_starts >= 0, "
                                 "jumprelu_thetas, jumprelu_search_theta and the bandwidths > 0")
-        if self.recompute and not self.reuse_from or any(a not in _ARMS for a in _names(self.recompute)):
-            raise SDLInputError(f"recompute names arms of {_ARMS} and needs reuse_from; got {self.recompute!r}")
+        if self.recompute and not self.reuse_from or any(a not in _RECOMPUTABLE for a in _names(self.recompute)):
+            raise SDLInputError(f"recompute names arms of {_RECOMPUTABLE} and needs reuse_from; got {self.recompute!r}")
         if self.random_starts < 0 or self.two_level_random_starts < 0:
             raise SDLInputError(f"random_starts and two_level_random_starts must be >= 0, got {self.random_starts}, "
                                 f"{self.two_level_random_starts}")
@@ -130,6 +130,9 @@ class AbsorptionConfig:
 
 
 _ARMS = ("bias", "two_level", "jumprelu")
+# with reuse_from these can be redone alone too: the TopK curve in k, and the several-children and transcoder curves
+_EXTRA = ("several_children", "transcoder")
+_RECOMPUTABLE = (*_ARMS, "topk", *_EXTRA)
 
 
 def _names(text: str) -> list[str]:
@@ -417,14 +420,29 @@ def curve(cfg: AbsorptionConfig, label: str, K: int, lams, n_seeds: int, law, W_
                      predicted_loss=None if nearest is None else minima[nearest]["loss"])
             if ks is not None or thetas is not None:
                 q["at_zero_loss"] = bool(q["exact_loss"] <= cfg.zero_loss_tol)
+                from theory.absorption_curve import _ZERO_LOSS
+
+                zero = next((i for i, m in enumerate(minima) if m["loss"] <= _ZERO_LOSS), None)
+                if idx is None and q["at_zero_loss"] and zero is not None:
+                    # the zero-loss set is one predicted minimum (L >= 0: every point of it is a global minimum), a
+                    # continuum whose rate and tilt vary along it (TopK at k > K): a run is in it when its exact loss
+                    # is, within zero_loss_tol; its distance is that loss (the rate/tilt one to the listed member kept)
+                    q.update(predicted_minimum=zero, matched_by="zero_loss_set", observable_distance=dist,
+                             distance_to_prediction=float(q["exact_loss"]), nearest_minimum=zero, predicted_loss=0.0)
+                    idx = zero
                 if idx is None and flat:
                     j, dj, _ = match_minimum(obs, [others[i] for i in flat], cfg.match_tol)
                     q.update(predicted_degenerate=None if j is None else flat[j], distance_to_degenerate=dj)
-            if idx is None and q["converged"] and not q.get("at_zero_loss") and q.get("predicted_degenerate") is None:
-                q["diagnosis"] = _diagnose(h, model, lam, cfg, activation, k)
+            # a miss, converged or not (a run still moving: where is it heading?)
+            if idx is None and not q.get("at_zero_loss") and q.get("predicted_degenerate") is None:
+                from theory.absorption_curve import _ZERO_LOSS
+
+                q["diagnosis"] = dg = _diagnose(h, model, lam, cfg, activation, k)
                 # is the point its weights polish to one of the predicted minima (the run stopped short of it)?
-                q["diagnosis"]["predicted_minimum"] = match_minimum(q["diagnosis"], minima, cfg.match_tol)[0] \
-                    if q["diagnosis"]["kind"] == "minimum" else None
+                dg["predicted_minimum"] = match_minimum(dg, minima, cfg.match_tol)[0] if dg["kind"] == "minimum" else None
+                zero = next((i for i, m in enumerate(minima) if m["loss"] <= _ZERO_LOSS), None)
+                if dg["kind"] == "minimum" and dg["loss"] <= _ZERO_LOSS and zero is not None:
+                    dg["predicted_minimum"] = zero  # polishes into the zero-loss set
             if ks is not None and idx is None and not q.get("at_zero_loss"):
                 # where the field sampled TopK training follows (no swap-edge terms) goes from the run's weights
                 from theory.absorption_curve import training_field_zero
@@ -528,8 +546,18 @@ def _law_of(cfg: AbsorptionConfig):
 
 
 def _arm(cfg: AbsorptionConfig, name: str, log=print):
-    """One of the further arms (:data:`_ARMS`), or ``None`` when its seeds are 0."""
+    """One of the further arms (:data:`_RECOMPUTABLE`), or ``None`` when its seeds are 0."""
     law = _law_of(cfg)
+    if name == "topk":
+        K = cfg.n_children
+        return curve(cfg, f"TopK∘ReLU, K = {K}", K, (), cfg.seeds, law, log=log, ks=cfg.ks)
+    if name == "several_children" and cfg.extra_seeds:
+        return curve(cfg, f"SAE, K = {cfg.extra_children}", cfg.extra_children, cfg.extra_lams, cfg.extra_seeds, law,
+                     log=log)
+    if name == "transcoder" and cfg.extra_seeds:
+        K = cfg.n_children
+        return curve(cfg, f"transcoder, K = {K}", K, cfg.extra_lams, cfg.extra_seeds, law,
+                     W_r=_transcoder_targets(K, cfg.seed + 7), log=log)
     if name == "bias" and cfg.bias_seeds:
         return curve(cfg, f"SAE with encoder bias, K = {cfg.bias_children}", cfg.bias_children, cfg.bias_lams,
                      cfg.bias_seeds, law, log=log, bias=True)
@@ -547,10 +575,47 @@ def _arm(cfg: AbsorptionConfig, name: str, log=print):
     return None
 
 
-def _arm_of(c: dict) -> str | None:
+def _arm_of(c: dict, position: int) -> str | None:
+    """The arm a stored curve belongs to (``position``: its index in the result's curves; 0 is the main ReLU one)."""
     if c.get("activation") == "jumprelu":
         return "jumprelu"
-    return "two_level" if c.get("two_level") else ("bias" if c.get("encoder_bias") else None)
+    if c.get("activation") == "topk_relu":
+        return "topk"
+    if c.get("two_level"):
+        return "two_level"
+    if c.get("encoder_bias"):
+        return "bias"
+    if c["label"].startswith("transcoder"):
+        return "transcoder"
+    return "several_children" if position > 0 and c["label"].startswith("SAE, K =") else None
+
+
+def _topk_result(cfg: AbsorptionConfig, topk_curve: dict, log=print) -> dict:
+    """The result's ``topk`` part from the TopK curve: per k the sampled absorption rate beside the rigid comparison
+    (:func:`theory.absorption.predict_topk`) and the curve's predicted minima and degenerate points."""
+    from theory.absorption import predict_topk
+
+    law = _law_of(cfg)
+    topk_rows = []
+    for crow in topk_curve["rows"]:
+        k = crow["k"]
+        per_seed = [dict(q["measured"], seed=q["seed"], final_loss=q["final_loss"]) for q in crow["runs"]]
+        pk = predict_topk(int(k), law, law)
+        row = {"k": int(k), "runs": per_seed, "absorption_rate": mean_ci([r["absorption_rate"] for r in per_seed]),
+               "child_decoder_parent_cosine": mean_ci([r["child_decoder_parent_cosine"] for r in per_seed]),
+               "predicted": pk.to_json()}
+        topk_rows.append(row)
+        log(f"k = {k}  absorption rate {row['absorption_rate']['mean']:.2f}  (rigid prediction: {pk.preferred})")
+    k_emp = next((r["k"] for r in topk_rows if r["absorption_rate"]["mean"] < 0.5), None)
+    keys = ("absorption_rate", "per_child_rate", "tilt", "per_child_tilt", "parent_gain", "loss")
+    return {"predicted_k_threshold": topk_rows[0]["predicted"]["k_threshold"] if topk_rows else None,
+            "largest_absorbing_k": max([r["k"] for r in topk_rows if r["absorption_rate"]["mean"] >= 0.5], default=None),
+            "smallest_clean_k": k_emp, "rows": topk_rows,
+            "predicted_curve": [{"k": r["k"], "minima": [{kk: m[kk] for kk in keys} for m in r["minima"]],
+                                 "degenerate_no_descent": [{kk: m[kk] for kk in keys} for m in r["other_stationary"]
+                                                           if m["kind"] == "degenerate"
+                                                           and m["check"].get("no_descent_found")]}
+                                for r in topk_curve["rows"]]}
 
 
 def _reuse(cfg: AbsorptionConfig, log=print) -> dict:
@@ -573,7 +638,9 @@ def _reuse(cfg: AbsorptionConfig, log=print) -> dict:
     curves = list(prev["curves"])
     for name in _names(cfg.recompute):
         new = _arm(cfg, name, log)
-        at = next((i for i, c in enumerate(curves) if _arm_of(c) == name), None)
+        at = next((i for i, c in enumerate(curves) if _arm_of(c, i) == name), None)
+        if name == "topk":
+            result["topk"] = _topk_result(cfg, new, log)
         if new is None:
             if at is not None:
                 curves.pop(at)
@@ -593,7 +660,7 @@ def _reuse(cfg: AbsorptionConfig, log=print) -> dict:
 
 
 def compute(cfg: AbsorptionConfig, log=print) -> dict:
-    from theory.absorption import clean_tilt, l1_threshold, predict_l1, predict_topk, validity_limit
+    from theory.absorption import clean_tilt, l1_threshold, predict_l1, validity_limit
 
     torch.set_num_threads(1)
     if cfg.reuse_from:
@@ -629,24 +696,13 @@ def compute(cfg: AbsorptionConfig, log=print) -> dict:
                              "objective_clean": total["clean"], "objective_absorbed": total["absorbed"]},
                "final_loss": mean_ci([r["final_loss"] for r in per_seed])}
         l1_rows.append(row)
-    topk_curve = curve(cfg, f"TopK∘ReLU, K = {K}", K, (), cfg.seeds, law, log=log, ks=cfg.ks)
-    topk_rows = []
-    for crow in topk_curve["rows"]:
-        k = crow["k"]
-        per_seed = [dict(q["measured"], seed=q["seed"], final_loss=q["final_loss"]) for q in crow["runs"]]
-        pk = predict_topk(int(k), law, law)
-        row = {"k": int(k), "runs": per_seed, "absorption_rate": mean_ci([r["absorption_rate"] for r in per_seed]),
-               "child_decoder_parent_cosine": mean_ci([r["child_decoder_parent_cosine"] for r in per_seed]),
-               "predicted": pk.to_json()}
-        topk_rows.append(row)
-        log(f"k = {k}  absorption rate {row['absorption_rate']['mean']:.2f}  (rigid prediction: {pk.preferred})")
+    topk_curve = _arm(cfg, "topk", log)
     lams = [r["lam"] for r in l1_rows]
     rates = [r["absorption_rate"]["mean"] for r in l1_rows]
     emp = _crossing(lams, rates)
     # seeds split between full and partial absorption (bimodal): the median's crossing says where most runs switch
     medians = [float(np.median([q["absorption_rate"] for q in r["runs"]])) for r in l1_rows]
     emp_median = _crossing(lams, medians)
-    k_emp = next((r["k"] for r in topk_rows if r["absorption_rate"]["mean"] < 0.5), None)
     result = {
         "study": NAME, "config": asdict(cfg), "seeds": seeds,
         "assumptions": ["orthonormal parent/child directions (SAE)", "single-family events (parent alone or one child + parent)",
@@ -658,9 +714,7 @@ def compute(cfg: AbsorptionConfig, log=print) -> dict:
                "empirical_threshold": emp, "gap": None if emp is None else emp - lam_star,
                "empirical_threshold_median": emp_median,
                "gap_median": None if emp_median is None else emp_median - lam_star, "rows": l1_rows},
-        "topk": {"predicted_k_threshold": topk_rows[0]["predicted"]["k_threshold"] if topk_rows else None,
-                 "largest_absorbing_k": max([r["k"] for r in topk_rows if r["absorption_rate"]["mean"] >= 0.5], default=None),
-                 "smallest_clean_k": k_emp, "rows": topk_rows},
+        "topk": _topk_result(cfg, topk_curve, log),
         "wall_s": time.perf_counter() - t0,
     }
     # runs that ended in one of the two rigid configurations: does their loss match the closed form?
@@ -683,22 +737,11 @@ def compute(cfg: AbsorptionConfig, log=print) -> dict:
                "needed); with c_min + Exp(β) magnitudes no finite γ does it on every event, a bias does not change that",
     }
     extras = [main, topk_curve]
-    if cfg.extra_seeds:
-        extras.append(curve(cfg, f"SAE, K = {cfg.extra_children}", cfg.extra_children, cfg.extra_lams,
-                            cfg.extra_seeds, law, log=log))
-        extras.append(curve(cfg, f"transcoder, K = {K}", K, cfg.extra_lams, cfg.extra_seeds, law,
-                            W_r=_transcoder_targets(K, cfg.seed + 7), log=log))
-    extras += [c for c in (_arm(cfg, name, log) for name in _ARMS) if c is not None]
+    extras += [c for c in (_arm(cfg, name, log) for name in (*_EXTRA, *_ARMS)) if c is not None]
     result["curves"] = extras
     result["predicted_curve"] = [{"lam": r["lam"], "minima": [{k: m[k] for k in (
         "absorption_rate", "per_child_rate", "tilt", "per_child_tilt", "parent_gain", "loss")} for m in r["minima"]]}
         for r in main["rows"]]
-    result["topk"]["predicted_curve"] = [{"k": r["k"], "minima": [{kk: m[kk] for kk in (
-        "absorption_rate", "per_child_rate", "tilt", "per_child_tilt", "parent_gain", "loss")} for m in r["minima"]],
-        "degenerate_no_descent": [{kk: m[kk] for kk in ("absorption_rate", "per_child_rate", "tilt", "per_child_tilt",
-                                                        "parent_gain", "loss")}
-                                  for m in r["other_stationary"] if m["kind"] == "degenerate"
-                                  and m["check"].get("no_descent_found")]} for r in topk_curve["rows"]]
     result["match_summary"] = _match_summary(extras)
     result["wall_s"] = time.perf_counter() - t0
     result["note"] = _note(result)
@@ -727,7 +770,7 @@ def _match_summary(curves: list[dict]) -> dict:
     return out
 
 
-def _curve_sentence(c: dict, tol: float) -> str:
+def _curve_sentence(c: dict, tol: float, zero_tol: float = 1e-6) -> str:
     rows = c["rows"]
     n_runs = sum(len(r["runs"]) for r in rows)
     conv = [q for r in rows for q in r["runs"] if q["converged"]]
@@ -739,13 +782,18 @@ def _curve_sentence(c: dict, tol: float) -> str:
     s = (f"{c['label']}: {len(conv)} of {n_runs} runs converged, {len(hit)} of those at a predicted minimum "
          f"({who} within {tol:g})")
     zero = [q for q in conv if q["predicted_minimum"] is None and q.get("at_zero_loss")]
+    in_set = [q for q in hit if q.get("matched_by") == "zero_loss_set"]
     flat = [q for q in conv if q.get("predicted_degenerate") is not None]
+    if in_set:
+        s += (f" — {len(in_set)} of them in the zero-loss set (the global minimum, a continuum along which rate and "
+              f"tilt vary: matched by exact loss <= {zero_tol:g})")
     if zero:
         s += f", {len(zero)} more at zero loss (the global minimum set, a continuum at these k)"
     if flat:
         s += f", {len(flat)} more at a degenerate stationary point where no perturbation found descent"
     if conv:
-        worst = max(conv, key=lambda q: q["distance_to_prediction"])
+        worst = max([q for q in conv if q.get("matched_by") != "zero_loss_set"] or conv,
+                    key=lambda q: q["distance_to_prediction"])
         gaps = [abs(q["exact_loss"] - q["predicted_loss"]) / max(q["predicted_loss"], 1e-12) for q in hit
                 if q["predicted_loss"] > 1e-9]
         s += (f"; largest distance {worst['distance_to_prediction']:.3f}"
@@ -770,7 +818,11 @@ def _curve_sentence(c: dict, tol: float) -> str:
                 f"distance {q['training_field_zero']['distance']:.3f} (loss {q['training_field_zero']['loss']:.4f}, "
                 f"exact gradient norm {q['training_field_zero']['exact_grad_norm']:.3g})")
                if "training_field_zero" in q else "")
-            + ((f"; polishing its weights on the exact objective reaches predicted minimum "
+            + ((f"; polishing its weights on the exact objective reaches the zero-loss set (loss "
+                f"{q['diagnosis']['loss']:.1e}, predicted minimum #{q['diagnosis']['predicted_minimum']}): the run is "
+                "still descending into it" if q["diagnosis"].get("predicted_minimum") is not None
+                and q["diagnosis"]["loss"] <= 1e-10 else
+                f"; polishing its weights on the exact objective reaches predicted minimum "
                 f"#{q['diagnosis']['predicted_minimum']} (loss {q['diagnosis']['loss']:.4f})"
                 + (": the run stopped short of it" if q["distance_to_prediction"] <= 2 * tol else
                    ", far from where the run is")
@@ -794,7 +846,7 @@ def _note(r: dict) -> str:
                                         if c.get("mixed_starts") else "")
          + (f" and {c['random_starts']} seeded random starts (seed {c.get('search_seed', 0)})"
             if c.get("random_starts") else "") + ", classified by the Hessian): ")
-    s += " ".join(_curve_sentence(c, tol) for c in r["curves"]) + " "
+    s += " ".join(_curve_sentence(c, tol, c_.get("zero_loss_tol", 1e-6)) for c_ in [r["config"]] for c in r["curves"]) + " "
     main = r["curves"][0]["rows"]
     g = [(x["lam"], x["minima"][0]) for x in main if x["minima"]]
     if g:
@@ -838,7 +890,8 @@ def tables(r: dict) -> str:
 
             def where(q):
                 if q["predicted_minimum"] is not None:
-                    return "#" + str(q["predicted_minimum"])
+                    return "#" + str(q["predicted_minimum"]) + (" (zero-loss set)" if q.get("matched_by") == "zero_loss_set"
+                                                                else "")
                 if q.get("at_zero_loss"):
                     return "zero loss (global minimum set)"
                 if q.get("predicted_degenerate") is not None:
@@ -938,7 +991,7 @@ def figure(r: dict):
     ax.legend(fontsize=6.5)
     for ax, arm, title in ((grid[1][1], "two_level", "two levels: children's absorption rate"),
                            (grid[1][2], "jumprelu", "JumpReLU + L0 (θ trained): absorption rate")):
-        c = next((c for c in r["curves"] if _arm_of(c) == arm), None)
+        c = next((c for i, c in enumerate(r["curves"]) if _arm_of(c, i) == arm), None)
         if c is None:
             ax.set_axis_off()
             ax.set_title(f"{title}: not run")

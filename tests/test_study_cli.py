@@ -119,6 +119,24 @@ def test_absorption_result_has_both_thresholds(tmp_path, monkeypatch):
     assert [q["bandwidth"] for q in scan["runs"]] == [0.05] and scan["runs"][0]["distance"] >= 0 and "field_zero" in scan
     with pytest.raises(SDLInputError, match="recompute names arms"):
         studies.get("absorption").config(recompute="jumprelu").validate()
+    # recompute=topk: the TopK curve replaced in place and the result's topk part rebuilt from it, the rest kept
+    import theory.absorption_curve as ac
+
+    sp, tz = ac.stationary_points, ac.training_field_zero  # the search from the absorbed end; the field's flow short
+    monkeypatch.setattr(ac, "stationary_points", lambda h, lam, **kw: sp(
+        h, lam, **{**kw, "starts": [(absorbed_start(h, 0.0), {"absorbed_end": True})]}))
+    monkeypatch.setattr(ac, "training_field_zero", lambda *a, **kw: tz(*a, **{**kw, "steps": 20, "newton": 2}))
+    third = tmp_path / "third"
+    main(["study", "absorption", "--out", str(third), "--set", f"reuse_from={again / 'absorption.json'}",
+          "--set", "recompute=topk", "--set", "ks=2", "--set", "topk_steps=20", "--set", "refine_steps=5",
+          "--set", "refine_batch=256", "--set", "eval_events=200", "--set", "mixed_starts=false",
+          "--set", "random_starts=0"])
+    top = json.loads((third / "absorption.json").read_text())
+    i = next(i for i, c in enumerate(new["curves"]) if c.get("activation") == "topk_relu")
+    assert top["curves"][i]["activation"] == "topk_relu" and [r["k"] for r in top["curves"][i]["rows"]] == [2]
+    assert top["curves"][:i] + top["curves"][i + 1:] == new["curves"][:i] + new["curves"][i + 1:]
+    assert [r["k"] for r in top["topk"]["rows"]] == [2] and [c["k"] for c in top["topk"]["predicted_curve"]] == [2]
+    assert top["l1"] == new["l1"] and top["reused"]["recomputed"] == ["topk"]
 
 
 def test_study_bad_input(tmp_path, capsys):
