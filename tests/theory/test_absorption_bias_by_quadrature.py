@@ -150,12 +150,17 @@ def test_jumprelu_field_zero_newton_step_record_is_its_own_field():
     """No flow steps, one Newton step, a loose acceptance: the returned point's recorded field norm is the field
     re-evaluated there, and Newton only accepts a step that lowers it (else the start comes back)."""
     h = Hierarchy(1, ShiftedExponential(1.0, 1.0), ShiftedExponential(1.0, 1.0), 0.2)
-    W_E, W_D, th = np.array([[1.0, 0.2], [0.1, 1.0]]), np.array([[0.9, 0.1], [0.0, 0.8]]), np.array([0.5, 0.5])
-    start = np.linalg.norm(ab.jumprelu_field(h, W_E, W_D, 1.0, th, train_theta=True))
-    z = ab.jumprelu_field_zero(h, W_E, W_D, 1.0, th, steps=0, newton=1, accept=10.0)
-    assert z is not None
-    g = ab.jumprelu_field(h, np.asarray(z["W_E"]), np.asarray(z["W_D"]), 1.0, np.asarray(z["thresholds"]), train_theta=True)
-    assert z["field_norm"] == pytest.approx(float(np.linalg.norm(g)), rel=1e-9) and z["field_norm"] <= start
+    for W_E, W_D, newton_helps in ((np.array([[1.0, 0.2], [0.1, 1.0]]), np.array([[0.9, 0.1], [0.0, 0.8]]), False),
+                                   (np.diag([1.2, 1.1]), np.diag([0.8, 0.85]), True)):   # a start near W_E = W_D = I
+        th = np.array([0.5, 0.5])
+        start = np.linalg.norm(ab.jumprelu_field(h, W_E, W_D, 1.0, th, train_theta=True))
+        z = ab.jumprelu_field_zero(h, W_E, W_D, 1.0, th, steps=0, newton=1, accept=10.0)
+        assert z is not None
+        g = ab.jumprelu_field(h, np.asarray(z["W_E"]), np.asarray(z["W_D"]), 1.0, np.asarray(z["thresholds"]),
+                              train_theta=True)
+        assert z["field_norm"] == pytest.approx(float(np.linalg.norm(g)), rel=1e-9) and z["field_norm"] <= start
+        if newton_helps:   # the step was taken: the field dropped by more than 10×
+            assert z["field_norm"] < 0.1 * start
 
 
 def test_classify_bias_at_zero_loss_reports_the_hessians_smallest_eigenvalue():
@@ -167,3 +172,22 @@ def test_classify_bias_at_zero_loss_reports_the_hessians_smallest_eigenvalue():
     assert c["kind"] == "minimum" and c["check"] == {"zero_loss": True, "confirmed": True}
     want = np.linalg.eigvalsh(_second_differences(lambda t: ab._f(h, t, 2, 0.0), theta)).min()
     assert c["min_eigenvalue"] == pytest.approx(want, abs=1e-5) and c["min_eigenvalue"] > -1e-6
+
+
+def test_classify_bias_of_a_polished_minimum_records_its_check():
+    """A minimum polished from W_E = W_D = I (λ = 0.3, bias trained): classify_bias calls it a minimum with the two
+    live latents' rescalings (c e_i, c b_i, d_i / c) as its flat directions and records the radii it was probed at;
+    30 perturbations drawn here, at both radii and both signs, find no lower loss either."""
+    h = Hierarchy(1, ShiftedExponential(1.0, 1.0), ShiftedExponential(0.5, 1.0), 0.3)
+    t, loss, gn = ab.polish_bias(h, np.eye(2), np.zeros(2), np.eye(2), 0.3)
+    assert gn < 1e-8
+    c = ab.classify_bias(h, t, 2, 0.3, radii=(1e-3, 1e-2))
+    assert (c["kind"], c["n_flat"]) == ("minimum", 2) and c["min_eigenvalue"] > 0
+    assert c["check"]["radii"] == [1e-3, 1e-2] and c["check"]["n_directions"] >= 24 and c["check"]["confirmed"]
+    base = ab._f(h, t, 2, 0.3)
+    assert base == pytest.approx(loss, rel=1e-12)
+    r0 = max(1.0, float(np.linalg.norm(t)))
+    for v in np.random.default_rng(9).normal(size=(30, t.size)):
+        for r in (1e-3, 1e-2):
+            for sg in (1, -1):
+                assert ab._f(h, t + sg * r * r0 * v / np.linalg.norm(v), 2, 0.3) >= base - 1e-12
