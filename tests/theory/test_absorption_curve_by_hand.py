@@ -37,3 +37,26 @@ def test_topk_latents_that_swap_rank_without_changing_the_active_set_rescale_alo
         c[i] = 1.7
         moved = exact_objective(h, c[:, None] * W_E, W_D / c[None, :], 0.3, activation="topk_relu", k=2, gradient=False)[0]
         assert moved == pytest.approx(base, rel=1e-12)
+
+
+def test_family_start_by_hand():
+    """K = 2 orthonormal children, γ = (0.3, 0.5), tilt 0.2: parent row p − 0.3 c_1 − 0.5 c_2, child rows c_j;
+    decoders p and c_j + 0.2 p (the identity basis: rows and columns written out)."""
+    from theory.absorption_curve import family_start
+
+    W_E, W_D = family_start(Hierarchy(2), (0.3, 0.5), tilt=0.2)
+    np.testing.assert_allclose(W_E, [[1.0, -0.3, -0.5], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]], atol=1e-12)
+    np.testing.assert_allclose(W_D, [[1.0, 0.2, 0.2], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]], atol=1e-12)
+
+
+def test_polish_passes_only_options_its_optimizer_knows():
+    import warnings
+
+    from scipy.optimize import OptimizeWarning
+
+    from theory.absorption_curve import polish
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", OptimizeWarning)   # an unknown L-BFGS option is warned about, not used
+        out = polish(Hierarchy(1), np.eye(2), np.eye(2), 0.3, max_iter=50, newton=2)
+    assert np.isfinite(out[2])
