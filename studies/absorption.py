@@ -352,7 +352,7 @@ def curve(cfg: AbsorptionConfig, label: str, K: int, lams, n_seeds: int, law, W_
     per λ (they do not depend on θ but for scale); a run that matches no minimum but a degenerate point with no
     descent records it, as under TopK."""
     from theory.absorption_bias import observables_bias, stationary_points_bias
-    from theory.absorption_curve import Hierarchy, observables, stationary_points
+    from theory.absorption_curve import _ZERO_LOSS, Hierarchy, observables, stationary_points
 
     h = Hierarchy(K, law, law, cfg.p_alone, W_r=W_r) if two_level is None else two_level
     n_f = 1 + K if two_level is None else two_level.n_features
@@ -394,6 +394,7 @@ def curve(cfg: AbsorptionConfig, label: str, K: int, lams, n_seeds: int, law, W_
         minima = [p for p in pts if p["kind"] == "minimum"]
         others = [p for p in pts if p["kind"] != "minimum"]
         flat = [i for i, p in enumerate(others) if p["kind"] == "degenerate" and p["check"].get("no_descent_found")]
+        zero = next((i for i, m in enumerate(minima) if m["loss"] <= _ZERO_LOSS), None)  # the zero-loss set's index
         runs = []
         for s in range(cfg.seed, cfg.seed + n_seeds):
             seed_all(s)
@@ -420,9 +421,6 @@ def curve(cfg: AbsorptionConfig, label: str, K: int, lams, n_seeds: int, law, W_
                      predicted_loss=None if nearest is None else minima[nearest]["loss"])
             if ks is not None or thetas is not None:
                 q["at_zero_loss"] = bool(q["exact_loss"] <= cfg.zero_loss_tol)
-                from theory.absorption_curve import _ZERO_LOSS
-
-                zero = next((i for i, m in enumerate(minima) if m["loss"] <= _ZERO_LOSS), None)
                 if idx is None and q["at_zero_loss"] and zero is not None:
                     # the zero-loss set is one predicted minimum (L >= 0: every point of it is a global minimum), a
                     # continuum whose rate and tilt vary along it (TopK at k > K): a run is in it when its exact loss
@@ -435,12 +433,9 @@ def curve(cfg: AbsorptionConfig, label: str, K: int, lams, n_seeds: int, law, W_
                     q.update(predicted_degenerate=None if j is None else flat[j], distance_to_degenerate=dj)
             # a miss, converged or not (a run still moving: where is it heading?)
             if idx is None and not q.get("at_zero_loss") and q.get("predicted_degenerate") is None:
-                from theory.absorption_curve import _ZERO_LOSS
-
                 q["diagnosis"] = dg = _diagnose(h, model, lam, cfg, activation, k)
                 # is the point its weights polish to one of the predicted minima (the run stopped short of it)?
                 dg["predicted_minimum"] = match_minimum(dg, minima, cfg.match_tol)[0] if dg["kind"] == "minimum" else None
-                zero = next((i for i, m in enumerate(minima) if m["loss"] <= _ZERO_LOSS), None)
                 if dg["kind"] == "minimum" and dg["loss"] <= _ZERO_LOSS and zero is not None:
                     dg["predicted_minimum"] = zero  # polishes into the zero-loss set
             if ks is not None and idx is None and not q.get("at_zero_loss"):
@@ -771,6 +766,8 @@ def _match_summary(curves: list[dict]) -> dict:
 
 
 def _curve_sentence(c: dict, tol: float, zero_tol: float = 1e-6) -> str:
+    from theory.absorption_curve import _ZERO_LOSS
+
     rows = c["rows"]
     n_runs = sum(len(r["runs"]) for r in rows)
     conv = [q for r in rows for q in r["runs"] if q["converged"]]
@@ -821,7 +818,7 @@ def _curve_sentence(c: dict, tol: float, zero_tol: float = 1e-6) -> str:
             + ((f"; polishing its weights on the exact objective reaches the zero-loss set (loss "
                 f"{q['diagnosis']['loss']:.1e}, predicted minimum #{q['diagnosis']['predicted_minimum']}): the run is "
                 "still descending into it" if q["diagnosis"].get("predicted_minimum") is not None
-                and q["diagnosis"]["loss"] <= 1e-10 else
+                and q["diagnosis"]["loss"] <= _ZERO_LOSS else
                 f"; polishing its weights on the exact objective reaches predicted minimum "
                 f"#{q['diagnosis']['predicted_minimum']} (loss {q['diagnosis']['loss']:.4f})"
                 + (": the run stopped short of it" if q["distance_to_prediction"] <= 2 * tol else
