@@ -20,7 +20,9 @@ encoder-bias arm).
   trained by its straight-through estimator, across λ and initial θ, against the stationary points of that exact
   objective (:func:`theory.absorption_bias.stationary_points_jumprelu`: the same for every θ up to scale); per run
   also the norm of the field the engine follows (:func:`theory.absorption_bias.jumprelu_field`), which lacks the
-  threshold lines' terms of ∇L.
+  threshold lines' terms of ∇L; and a second, separately labelled kind of prediction: the **stable zeros of the
+  ε-estimator's expected training field** at the arm's bandwidth (:mod:`theory.absorption_ste`: where training can
+  stop that is not a minimum of L), searched per (λ, θ₀) from the same kinds of starts, never from trained weights.
 - **Two levels**: grandparent → parent → children (:mod:`theory.absorption_two_level`).
 
 The empirical threshold is where the mean absorption rate first crosses 1/2 (linear interpolation).
@@ -61,6 +63,9 @@ class AbsorptionConfig:
     refine_lr: float = option(1e-3, "learning rate of the two convergence segments")
     refine_batch: int = option(2048, "batch of the two convergence segments")
     plateau_tol: float = option(1e-3, "converged iff the exact objective changes by at most this (relative) over the second segment")
+    plateau_abs_tol: float = option(1e-6, "converged also iff the exact objective changes by at most this (absolute) over "
+                                          "the second segment: a loss near 0 keeps changing by more than plateau_tol of "
+                                          "itself at Adam's constant step (every arm, the same floor)")
     match_tol: float = option(0.03, "a run is at a predicted minimum when every child's absorption rate and tilt are within this")
     zero_loss_tol: float = option(1e-6, "TopK: a run whose exact objective is at most this is at the global minimum (loss 0)")
     extra_lams: tuple = option((0.3, 1.2, 2.5), "λ values of the further hierarchies (several children; a transcoder)")
@@ -87,6 +92,14 @@ class AbsorptionConfig:
     jumprelu_random_starts: int = option(16, "JumpReLU arm: the search's random starts per λ and per initial θ's scale")
     jumprelu_search_theta: float = option(0.5, "JumpReLU arm: the θ at which the stationary points are searched "
                                                "(any θ > 0 gives the same points up to scale)")
+    jumprelu_ste_zeros: bool = option(True, "JumpReLU arm: also search the zeros of the ε-estimator's expected training "
+                                            "field (theory.absorption_ste) at each (λ, θ₀), and match runs to its stable ones")
+    jumprelu_ste_random_starts: int = option(2, "JumpReLU arm: the ε-field zero search's seeded random starts per (λ, θ₀)")
+    jumprelu_ste_mixed: bool = option(False, "JumpReLU arm: the ε-field zero search also from every per-child "
+                                             "clean / partially / fully absorbed assignment")
+    jumprelu_ste_max_nfev: int = option(30, "JumpReLU arm: least-squares evaluations of the ε-field zero search after "
+                                            "its Adam flow")
+    jumprelu_ste_workers: int = option(1, "JumpReLU arm: processes for the ε-field zero search's starts (the same result)")
     reuse_from: str = option("", "a committed absorption.json: keep its results and recompute only the arms in "
                                  "`recompute` (their settings from this config)")
     recompute: str = option("", "with reuse_from: the arms to recompute, comma-separated, of 'bias', 'two_level', "
@@ -116,14 +129,18 @@ class AbsorptionConfig:
         if (any(lam < 0 for lam in self.jumprelu_lams) or self.jumprelu_seeds < 0
                 or any(not t > 0 for t in self.jumprelu_thetas) or not self.jumprelu_search_theta > 0
                 or not self.jumprelu_bandwidth > 0 or any(not e > 0 for e in self.jumprelu_bandwidth_scan)
-                or self.jumprelu_random_starts < 0):
-            raise SDLInputError("jumprelu_lams must be >= 0, jumprelu_seeds and jumprelu_random_starts >= 0, "
-                                "jumprelu_thetas, jumprelu_search_theta and the bandwidths > 0")
+                or self.jumprelu_random_starts < 0 or self.jumprelu_ste_random_starts < 0
+                or self.jumprelu_ste_max_nfev < 1 or self.jumprelu_ste_workers < 1):
+            raise SDLInputError("jumprelu_lams must be >= 0, jumprelu_seeds, jumprelu_random_starts and "
+                                "jumprelu_ste_random_starts >= 0, jumprelu_ste_max_nfev and jumprelu_ste_workers >= 1, jumprelu_thetas, "
+                                "jumprelu_search_theta and the bandwidths > 0")
         if self.recompute and not self.reuse_from or any(a not in _RECOMPUTABLE for a in _names(self.recompute)):
             raise SDLInputError(f"recompute names arms of {_RECOMPUTABLE} and needs reuse_from; got {self.recompute!r}")
         if self.random_starts < 0 or self.two_level_random_starts < 0:
             raise SDLInputError(f"random_starts and two_level_random_starts must be >= 0, got {self.random_starts}, "
                                 f"{self.two_level_random_starts}")
+        if self.plateau_abs_tol < 0:
+            raise SDLInputError(f"plateau_abs_tol must be >= 0, got {self.plateau_abs_tol}")
         if self.refine_steps < 1 or not 0 < self.plateau_tol < 1 or not 0 < self.match_tol < 1:
             raise SDLInputError(f"refine_steps must be >= 1 and plateau_tol, match_tol in (0, 1); got "
                                 f"{self.refine_steps}, {self.plateau_tol}, {self.match_tol}")
@@ -234,9 +251,12 @@ def train_to_convergence(model, sampler, h, lam: float, cfg: AbsorptionConfig, s
         exact.append(_exact(h, model, lam, activation, k, gradient=False)[0])
     loss, gn = _exact(h, model, lam, activation, k)
     change = abs(exact[1] - exact[0]) / max(abs(exact[1]), 1e-12)
-    # a run at zero loss (the global minimum) has nothing left to change
+    # a run at zero loss (the global minimum) has nothing left to change; a loss near 0 changes by more than
+    # plateau_tol of itself at Adam's constant step, so an absolute floor too (the same for every arm)
     out = {"final_loss": tl.final_loss, "exact_loss": loss, "plateau_change": float(change),
-           "converged": bool(change <= cfg.plateau_tol or exact[1] <= cfg.zero_loss_tol), "exact_grad_norm": gn}
+           "plateau_change_abs": float(abs(exact[1] - exact[0])),
+           "converged": bool(change <= cfg.plateau_tol or abs(exact[1] - exact[0]) <= cfg.plateau_abs_tol
+                             or exact[1] <= cfg.zero_loss_tol), "exact_grad_norm": gn}
     if activation == "topk_relu":
         # what autograd of sampled batches follows: the gradient without the swap edges' terms
         from theory.absorption_curve import exact_objective
@@ -393,6 +413,10 @@ def curve(cfg: AbsorptionConfig, label: str, K: int, lams, n_seeds: int, law, W_
                                                           n_random=n_random, seed=cfg.search_seed)]
         minima = [p for p in pts if p["kind"] == "minimum"]
         others = [p for p in pts if p["kind"] != "minimum"]
+        zeros = stable = None
+        if thetas is not None and cfg.jumprelu_ste_zeros:
+            zeros = _estimator_zeros(h, lam, theta0, cfg, n_seeds)
+            stable = [z for z in zeros if z["kind"] == "stable"]
         flat = [i for i, p in enumerate(others) if p["kind"] == "degenerate" and p["check"].get("no_descent_found")]
         zero = next((i for i, m in enumerate(minima) if m["loss"] <= _ZERO_LOSS), None)  # the zero-loss set's index
         runs = []
@@ -431,13 +455,20 @@ def curve(cfg: AbsorptionConfig, label: str, K: int, lams, n_seeds: int, law, W_
                 if idx is None and flat:
                     j, dj, _ = match_minimum(obs, [others[i] for i in flat], cfg.match_tol)
                     q.update(predicted_degenerate=None if j is None else flat[j], distance_to_degenerate=dj)
+            if stable is not None:
+                # the ε-estimator's own fixed points: a separate kind of prediction (stable zeros of the expected
+                # training field at the run's bandwidth, not minima of L), matched with the same tolerance
+                q.update(_estimator_match(h, model, lam, cfg, obs, stable))
             # a miss, converged or not (a run still moving: where is it heading?)
-            if idx is None and not q.get("at_zero_loss") and q.get("predicted_degenerate") is None:
+            if (idx is None and not q.get("at_zero_loss") and q.get("predicted_degenerate") is None
+                    and q.get("predicted_estimator_zero") is None):
                 q["diagnosis"] = dg = _diagnose(h, model, lam, cfg, activation, k)
                 # is the point its weights polish to one of the predicted minima (the run stopped short of it)?
                 dg["predicted_minimum"] = match_minimum(dg, minima, cfg.match_tol)[0] if dg["kind"] == "minimum" else None
                 if dg["kind"] == "minimum" and dg["loss"] <= _ZERO_LOSS and zero is not None:
                     dg["predicted_minimum"] = zero  # polishes into the zero-loss set
+                if stable is not None:
+                    q["estimator_diagnosis"] = _estimator_diagnosis(h, model, lam, cfg, obs, zeros)
             if ks is not None and idx is None and not q.get("at_zero_loss"):
                 # where the field sampled TopK training follows (no swap-edge terms) goes from the run's weights
                 from theory.absorption_curve import training_field_zero
@@ -451,6 +482,8 @@ def curve(cfg: AbsorptionConfig, label: str, K: int, lams, n_seeds: int, law, W_
                 q["measured"] = measure(model, cfg, s)  # the sampled estimate, as the threshold part reports it
             runs.append(q)
         row = {"lam": lam, "minima": minima, "other_stationary": others, "runs": runs}
+        if zeros is not None:
+            row["estimator_zeros"] = zeros
         if k is not None:
             row["k"] = k
         if theta0 is not None:
@@ -473,7 +506,66 @@ def curve(cfg: AbsorptionConfig, label: str, K: int, lams, n_seeds: int, law, W_
     if thetas is not None:
         out["activation"] = activation
         out["search_theta"] = cfg.jumprelu_search_theta
+        out["bandwidth"] = cfg.jumprelu_bandwidth
     return out
+
+
+def _estimator_zeros(h, lam: float, theta0: float, cfg: AbsorptionConfig, n_seeds: int) -> list[dict]:
+    """Zeros of the ε-estimator's expected field (:func:`theory.absorption_ste.ste_field_zeros`) at the arm's
+    bandwidth and log-θ storage, from the structured starts, ``cfg.jumprelu_ste_random_starts`` random ones and
+    the runs' own initialisations at θ₀ (not rescaled: ε does not scale with the model), each followed by
+    deterministic Adam with the runs' schedule (``cfg.steps`` at ``cfg.lr``, then ``2 · cfg.refine_steps`` at
+    ``cfg.refine_lr``) and solved by least squares; classified by the field's Jacobian."""
+    from theory.absorption_ste import ste_field_zeros
+
+    inits = []
+    for s in range(cfg.seed, cfg.seed + n_seeds):
+        inits.append((_weights(make_model("jumprelu", h.n_p, h.n_p, seed=s)), {"training_init": s,
+                                                                              "theta_init": float(theta0)}))
+    return ste_field_zeros(h, lam, theta0, cfg.jumprelu_bandwidth, mixed=cfg.jumprelu_ste_mixed,
+                           n_random=cfg.jumprelu_ste_random_starts, seed=cfg.search_seed, extra_starts=inits,
+                           schedule=((cfg.steps, cfg.lr), (2 * cfg.refine_steps, cfg.refine_lr)),
+                           max_nfev=cfg.jumprelu_ste_max_nfev, workers=cfg.jumprelu_ste_workers)
+
+
+def _run_point(model):
+    W_E, W_D = _weights(model)
+    return W_E, W_D, model.threshold.detach().double().numpy()
+
+
+def _estimator_match(h, model, lam: float, cfg: AbsorptionConfig, obs: dict, stable: list[dict]) -> dict:
+    """A JumpReLU run against the stable zeros of the ε-estimator's field: ``predicted_estimator_zero`` (index into
+    the row's stable zeros, or None), the distance (as :func:`match_minimum`) and the field's norm at the run."""
+    from theory.absorption_ste import ste_field
+
+    W_E, W_D, th = _run_point(model)
+    norm = (float(np.linalg.norm(ste_field(h, W_E, W_D, lam, th, cfg.jumprelu_bandwidth)))
+            if (th > cfg.jumprelu_bandwidth / 2).all() else None)
+    if not stable:
+        return {"predicted_estimator_zero": None, "distance_to_estimator_zero": None, "ste_field_norm": norm}
+    j, dj, nj = match_minimum(obs, stable, cfg.match_tol)
+    return {"predicted_estimator_zero": j, "distance_to_estimator_zero": dj, "nearest_estimator_zero": nj,
+            "ste_field_norm": norm}
+
+
+def _estimator_diagnosis(h, model, lam: float, cfg: AbsorptionConfig, obs: dict, zeros: list[dict]) -> dict | None:
+    """Where the ε-estimator's field goes from a missed run's own weights (a diagnosis after the fact, never a
+    prediction): the zero least squares reaches from them (no flow first), classified, its distance to the run and
+    whether it is one of the row's zeros."""
+    from theory.absorption_ste import ste_field_zero
+
+    W_E, W_D, th = _run_point(model)
+    if not (th > cfg.jumprelu_bandwidth / 2).all():
+        return None
+    z = ste_field_zero(h, W_E, W_D, lam, th, cfg.jumprelu_bandwidth, schedule=(),
+                       max_nfev=cfg.jumprelu_ste_max_nfev)
+    if z is None:
+        return None
+    z = {k: v for k, v in z.items() if k not in ("W_E", "W_D", "eigenvalues_real")}
+    z["distance"] = match_minimum(obs, [z], np.inf)[1]
+    j = match_minimum(z, zeros, cfg.match_tol)[0] if zeros else None
+    z["listed_zero"] = j
+    return z
 
 
 def _training_inits(h, cfg: AbsorptionConfig, thetas, n_seeds: int) -> list:
@@ -757,6 +849,10 @@ def _match_summary(curves: list[dict]) -> dict:
             if "theta_init" in r:
                 row.update(theta_init=r["theta_init"],
                            at_a_degenerate_point=sum(q.get("predicted_degenerate") is not None for q in conv))
+                if "estimator_zeros" in r:
+                    row["at_a_stable_estimator_zero_only"] = sum(
+                        q["predicted_minimum"] is None and q.get("predicted_estimator_zero") is not None for q in conv)
+                    row["stable_estimator_zeros"] = sum(z["kind"] == "stable" for z in r["estimator_zeros"])
             if "k" in r:
                 row.update(k=r["k"], at_zero_loss=sum(bool(q.get("at_zero_loss")) for q in conv),
                            at_a_degenerate_point=sum(q.get("predicted_degenerate") is not None for q in conv))
@@ -788,6 +884,14 @@ def _curve_sentence(c: dict, tol: float, zero_tol: float = 1e-6) -> str:
         s += f", {len(zero)} more at zero loss (the global minimum set, a continuum at these k)"
     if flat:
         s += f", {len(flat)} more at a degenerate stationary point where no perturbation found descent"
+    ez = [(r, q) for r in rows for q in r["runs"] if q["converged"] and q["predicted_minimum"] is None
+          and q.get("predicted_estimator_zero") is not None]
+    if any("estimator_zeros" in r for r in rows):
+        s += (f", {len(ez)} more at a stable zero of the ε-estimator's expected training field (ε = "
+              f"{c.get('bandwidth', 0.05):g}, log θ; not a minimum of L)"
+              + ("" if not ez else ": " + ", ".join(
+                  f"{_setting(r)} seed {q['seed']} (distance {q['distance_to_estimator_zero']:.3f} to zero "
+                  f"z{q['predicted_estimator_zero']})" for r, q in ez)))
     if conv:
         worst = max([q for q in conv if q.get("matched_by") != "zero_loss_set"] or conv,
                     key=lambda q: q["distance_to_prediction"])
@@ -797,7 +901,7 @@ def _curve_sentence(c: dict, tol: float, zero_tol: float = 1e-6) -> str:
               + (f", exact loss within {100 * max(gaps):.3f}% of the predicted minimum's" if gaps else ""))
     s += f"; two or more local minima (bistable) at {len(bist)} of {len(rows)} {what} values"
     miss = [(r, q) for r in rows for q in r["runs"] if q["predicted_minimum"] is None and not q.get("at_zero_loss")
-            and q.get("predicted_degenerate") is None]
+            and q.get("predicted_degenerate") is None and q.get("predicted_estimator_zero") is None]
     if miss:
         s += "; not at a predicted minimum: " + ", ".join(
             f"{_setting(r)} seed {q['seed']} (distance {q['distance_to_prediction']:.3f}"
@@ -810,6 +914,19 @@ def _curve_sentence(c: dict, tol: float, zero_tol: float = 1e-6) -> str:
             + (f"; largest exact ∂L/∂θ_i {max(q['theta_grad_exact'], key=abs):.3g}, the straight-through estimate "
                f"there {q['theta_grad_ste'][int(np.argmax(np.abs(q['theta_grad_exact'])))]:.3g}"
                if "theta_grad_ste" in q else "")
+            + (f"; the ε-estimator's expected field there {q['ste_field_norm']:.3g}"
+               + ("" if q.get("distance_to_estimator_zero") is None else
+                  f", nearest stable zero of it z{q['nearest_estimator_zero']} at distance "
+                  f"{q['distance_to_estimator_zero']:.3f}")
+               + ("" if "estimator_diagnosis" not in q else
+                  "; least squares on that field from its weights reaches no zero"
+                  if q["estimator_diagnosis"] is None else
+                  f"; least squares on that field from its weights reaches a {q['estimator_diagnosis']['kind']} zero "
+                  f"at distance {q['estimator_diagnosis']['distance']:.3f} (smallest real eigenvalue "
+                  f"{q['estimator_diagnosis']['min_real_eigenvalue']:.2g}, loss {q['estimator_diagnosis']['loss']:.4f}"
+                  + ("" if q["estimator_diagnosis"].get("listed_zero") is None else
+                     f", listed as z{q['estimator_diagnosis']['listed_zero']}") + ")")
+               if q.get("ste_field_norm") is not None else "")
             + (("; the flow of that field from its weights reaches no zero" if q["training_field_zero"] is None else
                 f"; the flow of that field from its weights reaches a {q['training_field_zero']['kind']} zero of it at "
                 f"distance {q['training_field_zero']['distance']:.3f} (loss {q['training_field_zero']['loss']:.4f}, "
@@ -884,6 +1001,14 @@ def tables(r: dict) -> str:
                                 f"{m['parent_gain']:.3f}, {m['loss']:.4f}), no descent found"
                                 for i, m in enumerate(row["other_stationary"])
                                 if m["kind"] == "degenerate" and m["check"].get("no_descent_found"))
+            if "estimator_zeros" in row:
+                st_ = [z for z in row["estimator_zeros"] if z["kind"] == "stable"]
+                mins += "".join(f"<br>ε-estimator zero z{i} (stable, not a minimum of L): ({z['absorption_rate']:.3f}, "
+                                f"{z['tilt']:.3f}, {z['parent_gain']:.3f}, {z['loss']:.4f})" for i, z in enumerate(st_))
+                n_other = len(row["estimator_zeros"]) - len(st_)
+                if n_other:
+                    kinds = sorted({z["kind"] for z in row["estimator_zeros"] if z["kind"] != "stable"})
+                    mins += f"<br>{n_other} more zero(s) of that field: {', '.join(kinds)}"
 
             def where(q):
                 if q["predicted_minimum"] is not None:
@@ -893,6 +1018,8 @@ def tables(r: dict) -> str:
                     return "zero loss (global minimum set)"
                 if q.get("predicted_degenerate") is not None:
                     return f"degenerate d{q['predicted_degenerate']}"
+                if q.get("predicted_estimator_zero") is not None:
+                    return f"ε-estimator zero z{q['predicted_estimator_zero']} ({q['distance_to_estimator_zero']:.3f})"
                 return "none"
             runs = "<br>".join(
                 f"{q['seed']} → {where(q)} "
@@ -907,7 +1034,9 @@ def tables(r: dict) -> str:
         out.append("")
     out.append(f"Tolerance: a run is at minimum #i when every child's absorption rate and tilt are within {tol:g} of "
                "it (computed exactly from the trained weights, no sampling). Converged: the exact objective changed by "
-               f"at most {r['config']['plateau_tol']:g} (relative) over the last {r['config']['refine_steps']} steps.")
+               f"at most {r['config']['plateau_tol']:g} (relative)"
+               + (f" or {r['config']['plateau_abs_tol']:g} (absolute)" if r["config"].get("plateau_abs_tol") else "")
+               + f" over the last {r['config']['refine_steps']} steps.")
     out += ["", "| k | absorption rate (sampled) | predicted (rigid configurations) |", "|---|---|---|"]
     for x in r["topk"]["rows"]:
         p = x["predicted"]

@@ -101,6 +101,11 @@ def test_absorption_result_has_both_thresholds(tmp_path, monkeypatch):
     monkeypatch.setattr(ab, "stationary_points_jumprelu", lambda h, lam, theta, **kw: search(
         h, lam, theta, starts=[(absorbed_start(h, 0.0), {"absorbed_end": True})]))
     monkeypatch.setattr(ab, "jumprelu_field_zero", lambda *a, **kw: zero(*a, steps=20, newton=2))
+    import theory.absorption_ste as ste
+
+    zeros, one = ste.ste_field_zeros, ste.ste_field_zero  # the ε-field's zeros from the run's initialisation only
+    monkeypatch.setattr(ste, "ste_field_zeros", lambda *a, **kw: zeros(*a, **{**kw, "starts": [], "max_nfev": 3}))
+    monkeypatch.setattr(ste, "ste_field_zero", lambda *a, **kw: one(*a, **{**kw, "max_nfev": 3}))
     again = tmp_path / "again"
     main(["study", "absorption", "--out", str(again), "--set", f"reuse_from={tmp_path / 'absorption.json'}",
           "--set", "recompute=jumprelu", "--set", "jumprelu_lams=1.0", "--set", "jumprelu_thetas=0.5",
@@ -113,8 +118,9 @@ def test_absorption_result_has_both_thresholds(tmp_path, monkeypatch):
     assert jr["activation"] == "jumprelu" and [(r["lam"], r["theta_init"]) for r in jr["rows"]] == [(1.0, 0.5)]
     q = jr["rows"][0]["runs"][0]
     assert len(q["thresholds"]) == 3 and q["interior_grad_norm"] >= 0
-    assert {"converged", "predicted_minimum", "distance_to_prediction"} <= set(q)
-    assert jr["rows"][0]["minima"] and "JumpReLU + L0" in new["note"]
+    assert {"converged", "predicted_minimum", "distance_to_prediction", "predicted_estimator_zero"} <= set(q)
+    assert jr["rows"][0]["minima"] and "JumpReLU + L0" in new["note"] and "ε-estimator" in new["note"]
+    assert isinstance(jr["rows"][0]["estimator_zeros"], list) and q["ste_field_norm"] >= 0
     scan = jr["bandwidth_scan"]
     assert [q["bandwidth"] for q in scan["runs"]] == [0.05] and scan["runs"][0]["distance"] >= 0 and "field_zero" in scan
     with pytest.raises(SDLInputError, match="recompute names arms"):

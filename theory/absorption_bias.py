@@ -119,11 +119,12 @@ def _slab_cells(L: np.ndarray, x0: float, x1: float, cC: float):
 _AB = ((0, 0), (1, 0), (0, 1), (2, 0), (1, 1), (0, 2))
 
 
-def _trapezoid_moments(P_, C_, x0, x1, lo, hi) -> np.ndarray:
-    """``E[m_P^a m_C^b 1{cell}]`` (order ``_AB``) for two shifted exponentials; see the module docstring."""
+def _trapezoid_moments(P_, C_, x0, x1, lo, hi, n: int = 6) -> np.ndarray:
+    """``E[m_P^a m_C^b 1{cell}]`` (order ``_AB``; the first ``n`` of them) for two shifted exponentials; see the
+    module docstring."""
     cP, bP = P_
     cC, bC = C_
-    out = np.zeros(6)
+    out = np.zeros(n)
     for bound, sign in ((lo, 1.0), (hi, -1.0)):
         if bound is None:
             continue
@@ -133,8 +134,8 @@ def _trapezoid_moments(P_, C_, x0, x1, lo, hi) -> np.ndarray:
         c0 = cP / bP - (be - cC) / bC
         T = ([1.0 / bP], [(be + bC) / bP, al / bP],
              [(be * be + 2 * bC * be + 2 * bC * bC) / bP, (2 * al * be + 2 * bC * al) / bP, al * al / bP])
-        for n, (a, b) in enumerate(_AB):
-            out[n] += sign * _poly_exp_integral([0.0] * a + T[b], r, c0, x0, x1)
+        for n_, (a, b) in enumerate(_AB[:n]):
+            out[n_] += sign * _poly_exp_integral([0.0] * a + T[b], r, c0, x0, x1)
     return out
 
 
