@@ -106,7 +106,7 @@ def test_the_search_numbers_carry_every_part_and_the_gated_parts(monkeypatch):
     r = {0: _clean(0), 1: found, 3: _clean(3, 6), 7: _clean(7), 8: _clean(8, 4), 9: _clean(9, 6)}
     s = _Searches(monkeypatch, r, NEC, gated=True)
     v = c4.search(budget=30, seed=0)
-    assert (v.status, v.seed, v.budget) == ("fails", 0, 30)
+    assert (v.claim, v.title, v.status, v.seed, v.budget) == ("C4", c4.CLAIM.title, "fails", 0, 30)
     fams = v.numbers["families_searched"]
     assert {k: x for k, x in v.numbers.items() if k != "families_searched"} == {
         "characterisation_search": r[0].summary(), "consequence_search": found.summary(),
@@ -136,7 +136,7 @@ def test_the_corrected_condition_is_verified_only_when_both_of_its_searches_hold
     nec = SearchResult(example="ex", details={}, tried=130, held=119, budget=130, seed=2) if nec_fails else NEC
     _Searches(monkeypatch, {0: _clean(0), 1: found, 3: bad if fixed_fails else _clean(3)}, nec, gated=False)
     v = c4.search(budget=30, seed=0)
-    assert v.status == "fails" and not v.corrected_condition.verified
+    assert (v.title, v.status) == (c4.CLAIM.title, "fails") and not v.corrected_condition.verified
 
 
 def test_a_gated_failure_stands_in_for_a_clean_default_search(monkeypatch):
@@ -152,7 +152,7 @@ def test_a_gated_failure_stands_in_for_a_clean_default_search(monkeypatch):
     g_char = SearchResult(example="g", details={"instance": "i", "loss": 0.0}, tried=2, held=1, budget=15, seed=7)
     _Searches(monkeypatch, r | {7: g_char, 8: _clean(8), 9: _clean(9)}, NEC, gated=True)
     v = c4.search(budget=30, seed=0)
-    assert v.status == "fails" and v.counterexample == {"instance": "i", "loss": 0.0}
+    assert (v.title, v.status) == (c4.CLAIM.title, "fails") and v.counterexample == {"instance": "i", "loss": 0.0}
     assert v.evidence == f"the characterisation itself fails: {g_char.summary()}" and v.corrected_condition is None
 
 
@@ -161,7 +161,8 @@ def test_a_search_without_a_failure_says_holds(monkeypatch):
     _Searches(monkeypatch, r, NEC, gated=False)
     v = c4.search(budget=30, seed=0)
     fams = v.numbers["families_searched"]
-    assert (v.status, v.counterexample, v.corrected_condition, v.seed, v.budget) == ("holds", None, None, 0, 30)
+    assert (v.title, v.status, v.counterexample, v.corrected_condition, v.seed, v.budget) == (
+        c4.CLAIM.title, "holds", None, None, 0, 30)
     assert v.evidence == (f"L̃ = 0 ⇔ every residual is 0 ({r[0].summary()}); non-identifying zero-loss solutions "
                           f"constructed: {r[1].summary()}. Families searched: {c4.describe_families(fams)}.")
 

@@ -38,7 +38,7 @@ def test_every_check_instance_branch_keeps_the_seed_and_budget_it_was_given(corr
     holds = c7.check_instance(HOLDS, seed=5, budget=7, parents={0: [1, 2]})
     fails = c7.check_instance(FAILS, seed=5, budget=7, parents={0: [1, 2]})
     for v, status in ((unmet, "hypotheses_not_met"), (holds, "holds"), (fails, "fails")):
-        assert (v.claim, v.status, v.seed, v.budget) == ("C7", status, 5, 7)
+        assert (v.claim, v.title, v.status, v.seed, v.budget) == ("C7", c7.CLAIM.title, status, 5, 7)
         assert [s.name for s in v.steps] == [s.name for s in c7.proof_steps()]
     assert unmet.evidence == "parent 0 needs at least two children (got [1])"
     # the restricted search is asked with min(budget, 20) and the seed
@@ -82,12 +82,12 @@ def test_without_a_hierarchy_the_first_budget_one_parent_hierarchies_are_listed_
     checked. Their inputs are independent (orthonormal features), so every child of each splits off."""
     v = c7.check_instance(HOLDS, seed=5, budget=7)
     want = [{0: [1, 2]}, {0: [1, 3]}, {0: [2, 3]}, {0: [1, 2, 3]}, {1: [0, 2]}, {1: [0, 3]}, {1: [2, 3]}]
-    assert (v.status, v.seed, v.budget) == ("holds", 5, 7)
+    assert (v.title, v.status, v.seed, v.budget) == (c7.CLAIM.title, "holds", 5, 7)
     assert v.numbers["hierarchies"] == [{"parents": h, "splittable": next(iter(h.values()))} for h in want]
     assert v.evidence == "all 7 one-parent hierarchies with a realizable pattern A have a splittable child"
     # n = 2: no parent has two children, so no hierarchy meets the hypotheses
     none = c7.check_instance(Instance(W_p=np.eye(2), weights=np.ones(2)), seed=5, budget=7)
-    assert (none.status, none.seed, none.budget) == ("hypotheses_not_met", 5, 7)
+    assert (none.title, none.status, none.seed, none.budget) == (c7.CLAIM.title, "hypotheses_not_met", 5, 7)
     assert none.evidence == "no one-parent hierarchy on this instance has a realizable pattern A (or n < 3)"
 
 
@@ -95,7 +95,7 @@ def test_without_a_hierarchy_the_first_failing_one_is_reported(corrected_search_
     """The superposed geometry without a hierarchy: parent 0 with children (1, 2) is the first hierarchy in the
     order and already fails, so one hierarchy is checked and its verdict is passed on with the count."""
     v = c7.check_instance(FAILS, seed=5, budget=7)
-    assert (v.claim, v.status, v.seed, v.budget) == ("C7", "fails", 5, 7)
+    assert (v.claim, v.title, v.status, v.seed, v.budget) == ("C7", c7.CLAIM.title, "fails", 5, 7)
     assert v.numbers["hierarchies_checked"] == 1 and v.counterexample["parents"] == {"0": [1, 2]}
     assert v.evidence.startswith("1 hierarchies checked; hierarchy {0: [1, 2]}: pattern A is realizable but for parents [0]")
     assert v.corrected_condition.counts == CORRECTED.counts()
@@ -143,7 +143,7 @@ def test_a_failing_search_reports_its_counterexample_and_the_corrected_condition
     monkeypatch.setattr(c7, "_gated_search", lambda budget, seed: (SearchResult(tried=5, held=5, budget=10, seed=7), g_rep))
     monkeypatch.setattr(c7, "gated_apart", lambda: True)
     v = c7.search(budget=8, seed=0)
-    assert (v.claim, v.status, v.seed, v.budget) == ("C7", "fails", 0, 8)
+    assert (v.claim, v.title, v.status, v.seed, v.budget) == ("C7", c7.CLAIM.title, "fails", 0, 8)
     assert v.counterexample == rec
     W = np.round(W_2D, 4).tolist()
     assert v.evidence.startswith(
