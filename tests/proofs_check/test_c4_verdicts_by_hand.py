@@ -75,13 +75,14 @@ class _Searches:
     seeds its parts seed + 0 … + 9) and keeps the predicate it was given."""
 
     def __init__(self, monkeypatch, results: dict, nec: SearchResult, gated: bool):
-        self.results, self.nec, self.predicates = results, nec, {}
+        self.results, self.nec, self.predicates, self.strategies = results, nec, {}, {}
         monkeypatch.setattr(c4, "find_counterexample", self.find)
         monkeypatch.setattr(c4, "search_condition", self.condition)
         monkeypatch.setattr(c4, "gated_apart", lambda: gated)
 
     def find(self, strategy, predicate, budget, seed, superposed=None):
         self.predicates[seed] = predicate
+        self.strategies[seed] = strategy
         return self.results[seed]
 
     def condition(self, strategy, predicate, **kw):
@@ -194,3 +195,29 @@ def test_the_search_predicates_decide_hand_instances(monkeypatch):
     assert np.allclose(bad["residual_norms"], [0.0, 1.0])
     monkeypatch.setattr(c4, "_consequence", lambda inst, seed=0: UNDECIDED)
     assert cons((ORTHO, point)) == UNDECIDED
+
+
+def test_the_sufficient_parts_space_draws_families_keeping_two_to_four_units(monkeypatch):
+    """The corrected condition's sufficient part is searched over independent features with ReLU, JumpReLU, and TopK /
+    BatchTopK / TopK∘ReLU at k = 2, 3, 4 (σ keeping at least two units): 150 draws of the space C4's search hands to
+    that search reach every k-family at k = 4 (and k = 2 for some), and never k = 1 or k > 4, nor superposition."""
+    from hypothesis import HealthCheck, given, settings
+
+    s = _Searches(monkeypatch, {i: _clean(i) for i in (0, 1, 3)}, NEC, gated=False)
+    c4.search(budget=30, seed=0)
+    seen = set()
+
+    @settings(max_examples=150, deadline=None, database=None, derandomize=True,
+              suppress_health_check=list(HealthCheck))
+    @given(s.strategies[3])
+    def draw(example):
+        inst, point = example
+        assert point is None and inst.n <= inst.n_p
+        act = inst.activation
+        seen.add((act.name, getattr(act, "k", None)))
+
+    draw()
+    k_fams = {name for name, k in seen if k is not None}
+    assert {"relu", "jumprelu"} <= {name for name, _ in seen}
+    assert all(2 <= k <= 4 for _, k in seen if k is not None)
+    assert len(k_fams) == 3 and all((name, 4) in seen for name in k_fams) and 2 in {k for _, k in seen}
