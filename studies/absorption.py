@@ -1130,7 +1130,8 @@ def figure(r: dict):
 def _arm_panel(ax, c: dict, title: str) -> None:
     """Absorption rate against λ for one further arm: every predicted minimum (filled: the lowest-loss one),
     degenerate points with no descent found, and the trained runs (green at a predicted minimum, orange at a
-    degenerate point, red at none; x = not converged; JumpReLU's two initial θ side by side)."""
+    degenerate point, blue at a stable zero of the ε-estimator's field (JumpReLU), red at none; x = not converged;
+    JumpReLU's two initial θ side by side)."""
     rows = c["rows"]
     lams = sorted({x["lam"] for x in rows})
     first = {}
@@ -1159,12 +1160,15 @@ def _arm_panel(ax, c: dict, title: str) -> None:
         off = (thetas.index(x["theta_init"]) - (len(thetas) - 1) / 2) * 2 * span if thetas else 0.0
         for n, q in enumerate(x["runs"]):
             color = ("C2" if q["predicted_minimum"] is not None else
-                     "C1" if q.get("predicted_degenerate") is not None else "C3")
+                     "C1" if q.get("predicted_degenerate") is not None else
+                     "C0" if q.get("predicted_estimator_zero") is not None else "C3")
             ax.scatter([x["lam"] + off + 0.5 * span * (n - 0.5)], [q["absorption_rate"]], color=color,
                        marker=("o" if not thetas or thetas.index(x["theta_init"]) == 0 else "^")
                        if q["converged"] else "x", s=22, zorder=3)
     ax.scatter([], [], color="C2", s=22, label="trained, at a predicted minimum")
     ax.scatter([], [], color="C1", s=22, label="trained, at a degenerate point")
+    if any(q.get("predicted_estimator_zero") is not None for x in rows for q in x["runs"]):
+        ax.scatter([], [], color="C0", s=22, label="trained, at a stable zero of the ε-estimator's field")
     ax.scatter([], [], color="C3", s=22, label="trained, at none")
     if thetas:
         for n, t in enumerate(thetas[:2]):
