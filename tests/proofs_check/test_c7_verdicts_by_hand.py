@@ -181,3 +181,22 @@ def test_a_gated_failure_of_the_restricted_search_replaces_a_clean_one(monkeypat
     assert v.corrected_condition.evidence.endswith("; fails at {'gated': 1}")
     assert v.numbers["gated_counterexample"] == g_found.details
     assert " — fails for parent(s) [0]." in v.evidence
+
+
+def test_the_corrected_conditions_two_branches_by_hand():
+    """(i) independent inputs: orthonormal features give e0+e1, e0+e2, e3 (independent); in R² four inputs cannot be.
+    (ii) Top-1 and a pointed cone: children 1 and 2 with equal columns have parallel inputs (not pointed: False);
+    rotating child 2's column off child 1's makes them non-parallel with <w_c, w_p> = 0 > −1 (True); a child
+    column −w_p has <w_c, w_p> = −1 and the zero input (False); any family other than Top-1 is False."""
+    from theory.activations import TopK
+
+    assert c7.independent_inputs(HOLDS, {0: [1, 2]}) and not c7.independent_inputs(FAILS, {0: [1, 2]})
+    top1 = TopK(k=1)
+    a = np.deg2rad(20.0)
+    cases = [(np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 1.0], [0.0, 0.0, 0.0]]), False),      # parallel children
+             (np.array([[1.0, 0.0, 0.0], [0.0, 1.0, np.cos(a)], [0.0, 0.0, np.sin(a)]]), True),
+             (np.array([[1.0, 0.0, -1.0], [0.0, 1.0, 0.0], [0.0, 0.0, 0.0]]), False)]     # child 2 = −parent
+    for W, want in cases:
+        inst = Instance(W_p=W, weights=np.ones(3), activation=top1)
+        assert c7.top1_pointed(inst, {0: [1, 2]}) is want, W
+    assert not c7.top1_pointed(Instance(W_p=cases[1][0], weights=np.ones(3), activation=TopK(k=2)), {0: [1, 2]})
