@@ -87,6 +87,7 @@ class _Searches:
 
     def condition(self, strategy, predicate, **kw):
         self.predicates[kw["seed"]] = predicate
+        self.condition_kw = kw
         return self.nec
 
 
@@ -219,3 +220,13 @@ def test_the_sufficient_parts_space_draws_families_keeping_two_to_four_units(mon
     draw()
     assert {name for name, _ in seen} <= {"relu", "jumprelu", "topk", "batchtopk", "topk_relu"}
     assert all(2 <= k <= 4 for _, k in seen if k is not None) and any(k is not None for _, k in seen)
+
+
+@pytest.mark.parametrize("budget, first", [(30, 100), (250, 250)])
+def test_the_necessity_search_starts_with_the_budget_but_at_least_min_met(monkeypatch, budget, first):
+    """The corrected condition's necessary part must meet 100 instances (MIN_MET); its first round draws the user's
+    budget when that is larger (250), else 100; seeded seed + 2 (here 3 + 2)."""
+    s = _Searches(monkeypatch, {i: _clean(i) for i in (3, 4, 6)}, NEC, gated=False)
+    c4.search(budget=budget, seed=3)
+    kw = s.condition_kw
+    assert (kw["seed"], kw["min_met"], kw["first_budget"]) == (5, 100, first)
