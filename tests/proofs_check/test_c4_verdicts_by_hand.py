@@ -230,3 +230,25 @@ def test_the_necessity_search_starts_with_the_budget_but_at_least_min_met(monkey
     c4.search(budget=budget, seed=3)
     kw = s.condition_kw
     assert (kw["seed"], kw["min_met"], kw["first_budget"]) == (5, 100, first)
+
+
+def test_the_searched_families_say_whether_gated_was_searched_apart(monkeypatch):
+    """numbers["families_searched"] lists the default space's families and, when Gated is searched apart, the note
+    "gated (tied and untied), searched apart" (and the evidence's last sentence ends with it); without: no such entry."""
+    r = {0: _clean(0), 1: _clean(1), 3: _clean(3), 7: _clean(7), 8: _clean(8), 9: _clean(9)}
+    _Searches(monkeypatch, r, NEC, gated=True)
+    v = c4.search(budget=30, seed=0)
+    fams = v.numbers["families_searched"]
+    assert fams["apart"] == ["gated (tied and untied), searched apart"] and "gated" not in fams["default_space"]
+    assert v.evidence.endswith("; gated (tied and untied), searched apart.")
+    _Searches(monkeypatch, r, NEC, gated=False)
+    assert "apart" not in c4.search(budget=30, seed=0).numbers["families_searched"]
+
+
+def test_a_direct_check_has_the_defaults_of_check():
+    """check_instance called directly records the seed and budget that proofs_check.check gives by default."""
+    from proofs_check import check
+
+    want = check("C4", ORTHO)
+    got = c4.check_instance(ORTHO)
+    assert (got.seed, got.budget) == (want.seed, want.budget) and got.status == want.status == "holds"

@@ -200,3 +200,12 @@ def test_the_corrected_conditions_two_branches_by_hand():
         inst = Instance(W_p=W, weights=np.ones(3), activation=top1)
         assert c7.top1_pointed(inst, {0: [1, 2]}) is want, W
     assert not c7.top1_pointed(Instance(W_p=cases[1][0], weights=np.ones(3), activation=TopK(k=2)), {0: [1, 2]})
+
+
+def test_a_direct_check_has_the_defaults_of_check():
+    """check_instance called directly records the seed and budget that proofs_check.check gives by default."""
+    from proofs_check import check
+
+    want = check("C7", HOLDS, parents={0: [1, 2]})
+    got = c7.check_instance(HOLDS, parents={0: [1, 2]})
+    assert (got.seed, got.budget) == (want.seed, want.budget) and got.status == want.status == "holds"
