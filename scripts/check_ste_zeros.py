@@ -11,7 +11,8 @@ For one (λ, θ₀) of the absorption study's JumpReLU arm, from the runs' own i
    noisy entry within a few standard errors of 0), and, as a control, the same at a perturbed point (where not);
 3. **the Jacobian against the flow**: from the zero plus a small perturbation δ₀ (off the conserved and neutral
    directions), the gradient flow of the exact field for time T against ``expm(−J T) δ₀`` from the Jacobian;
-4. the kind (stable / unstable / undecided) and the smallest real part, as classify_zero reads them.
+4. the kind (stable / unstable / undecided) and the smallest real part, as classify_zero reads them, and the same
+   for Adam's linearised step (the Jacobian preconditioned by 1 / the sampled update's standard deviation).
 
 Run: ``OMP_NUM_THREADS=1 .venv/bin/python scripts/check_ste_zeros.py --lam 1.0 --theta0 0.1`` (minutes).
 """
@@ -46,7 +47,7 @@ def mc_check(z, lam, eps, n=2**16, batches=16, seed=0):
     G = np.array([engine_gradient(W_E, W_D, th, lam, eps, n, 1000 * seed + b) for b in range(batches)])
     mean, se = G.mean(0), G.std(0, ddof=1) / np.sqrt(batches)
     noisy = se > 1e-6 * se.max()  # entries with no sampling noise (a dead reading) carry only float32 rounding
-    return {"engine_mean_norm": float(np.linalg.norm(mean)), "noise_norm": float(np.linalg.norm(se)),
+    return {"_se": se, "engine_mean_norm": float(np.linalg.norm(mean)), "noise_norm": float(np.linalg.norm(se)),
             "mean_over_noise": float(np.linalg.norm(mean) / np.linalg.norm(se)),
             "largest_t": float(np.max(np.abs(mean[noisy]) / se[noisy]))}
 
@@ -69,6 +70,33 @@ def flow_check(h, z, lam, eps, T=2.0, dt=1e-3, size=1e-3, seed=0):
     lin = expm(-J * T) @ d0
     return {"simulated_displacement": float(np.linalg.norm(v - v0)), "linear_prediction": float(np.linalg.norm(lin)),
             "relative_gap": float(np.linalg.norm((v - v0) - lin) / np.linalg.norm(lin)), "T": T}
+
+
+def adam_check(h, z, lam, eps, se):
+    """Stability under Adam's per-coordinate step sizes: near a zero Adam's second moment is the sampled update's
+    variance, so its linearised step is −lr D J with D = diag(1 / standard deviation) (up to a constant factor,
+    which changes no sign). D J is read as classify_zero reads J: off its left null vectors D⁻¹ v_i (the conserved
+    rescalings) and off the neutral coordinates (zero columns); entries without sampling noise (neutral ones) get
+    the largest D."""
+    from theory.absorption_ste import _live, field_jacobian
+
+    W_E, W_D, th = np.array(z["W_E"]), np.array(z["W_D"]), np.array(z["thresholds"])
+    J = field_jacobian(h, W_E, W_D, lam, th, eps)
+    noisy = se > 1e-6 * se.max()
+    d = np.where(noisy, 1.0 / np.where(noisy, se, 1.0), 1.0 / se[noisy].min())
+    M = d[:, None] * J
+    n = J.shape[0]
+    col = np.linalg.norm(J, axis=0)
+    flat = [np.eye(n)[c] for c in range(n) if col[c] <= 1e-6 * max(1.0, col.max())]
+    for i in np.flatnonzero(_live(h, W_E, th)):
+        dE, dD = np.zeros_like(W_E), np.zeros_like(W_D)
+        dE[i], dD[:, i] = W_E[i], -W_D[:, i]
+        flat.append(np.concatenate([dE.ravel(), dD.ravel(), np.zeros(3)]) / d)
+    U, sv, _ = np.linalg.svd(np.array(flat).T, full_matrices=True)
+    comp = U[:, int((sv > 1e-9 * sv.max()).sum()):]
+    ev = np.linalg.eigvals(comp.T @ M @ comp)
+    return {"min_real_eigenvalue": float(ev.real.min()), "largest_modulus": float(np.abs(ev).max()),
+            "stable": bool(ev.real.min() > 1e-6 * np.abs(ev).max())}
 
 
 def main():
@@ -94,10 +122,12 @@ def main():
             "neutral")}}
         if z is not None:
             rec["mc_at_zero"] = mc_check(z, a.lam, a.eps)
+            rec["adam_preconditioned"] = adam_check(h, z, a.lam, a.eps, rec["mc_at_zero"].pop("_se"))
             off = dict(z)
             rng = np.random.default_rng(7)
             off["W_D"] = (np.array(z["W_D"]) + 0.05 * rng.normal(size=(3, 3)) / 3).tolist()
             rec["mc_control_off_zero"] = mc_check(off, a.lam, a.eps)
+            rec["mc_control_off_zero"].pop("_se")
             rec["flow_vs_jacobian"] = flow_check(h, z, a.lam, a.eps)
         print(json.dumps(rec), flush=True)
         out.append(rec)
