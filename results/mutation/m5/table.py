@@ -56,5 +56,12 @@ def table(names_file, before_file, after_file, label):
 summary = {"run1": table("run1.txt", "before_run1.json", "after_run1_survivors.json",
                          "Run 1 (first k of each seed-53 shuffle), suite of MEASURED_COMMIT (040ae02) → after:"),
            "run2": table("run2.txt", "run2_new_suite.json", "after_run2_survivors.json",
-                         "Run 2 (the next 20 of c7's and c4's shuffles), suite of RUN2_COMMIT (339608d, run 1's tests in) → after:")}
+                         "Run 2 (the next 20 of c7's and c4's shuffles), suite of RUN2_COMMIT (339608d, run 1's tests in) → after:"),
+           "run3": table("run3.txt", "before_run3_c10.json", "after_run3_survivors.json",
+                         "Run 3 (the first 20 of c10_recovery's seed-53 shuffle), suite of RUN3_COMMIT (12f1cc3) → after:")}
+import os  # noqa: E402
+if os.path.exists(f"{M5}/retests/run4_c10_new_suite.json"):
+    summary["run4"] = table("run4.txt", "run4_c10_new_suite.json", "after_run4_survivors.json"
+                            if os.path.exists(f"{M5}/retests/after_run4_survivors.json") else "run4_c10_new_suite.json",
+                            "Run 4 (c10_recovery's next 20, positions 21–40), suite of RUN4_COMMIT (63d61bf, run 3's tests in) → after:")
 json.dump(summary, open(f"{M5}/summary.json", "w"), indent=1)
