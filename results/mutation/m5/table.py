@@ -64,4 +64,7 @@ if os.path.exists(f"{M5}/retests/run4_c10_new_suite.json"):
     summary["run4"] = table("run4.txt", "run4_c10_new_suite.json", "after_run4_survivors.json"
                             if os.path.exists(f"{M5}/retests/after_run4_survivors.json") else "run4_c10_new_suite.json",
                             "Run 4 (c10_recovery's next 20, positions 21–40), suite of RUN4_COMMIT (63d61bf, run 3's tests in) → after:")
+if os.path.exists(f"{M5}/retests/before_run5_verdict.json"):
+    summary["run5"] = table("run5.txt", "before_run5_verdict.json", "after_run5_survivors.json",
+                            "Run 5 (the first 20 of verdict's seed-53 shuffle), suite of RUN5_COMMIT (b5da871) → after:")
 json.dump(summary, open(f"{M5}/summary.json", "w"), indent=1)
