@@ -72,8 +72,7 @@ def snr(model, lam, cfg, seed, batches=32):
 
 
 def main():
-    import studies
-    from studies.absorption import _weights, match_minimum, train_to_convergence
+    from studies.absorption import _weights, match_minimum, stored_config, train_to_convergence
     from studies.common import hierarchy_event_sampler, make_model, seed_all
     from theory.absorption_bias import observables_bias
     from theory.absorption_curve import Hierarchy
@@ -87,8 +86,7 @@ def main():
     ap.add_argument("--out", default="")
     a = ap.parse_args()
     r = json.loads(open(a.result).read())
-    cfg = studies.get("absorption").config(**{k: tuple(v) if isinstance(v, list) else v
-                                              for k, v in r["config"].items()})
+    cfg = stored_config(r)
     jr = next(c for c in r["curves"] if c.get("activation") == "jumprelu")
     h = Hierarchy(2)
     eps = cfg.jumprelu_bandwidth

@@ -19,8 +19,7 @@ import numpy as np
 
 
 def main():
-    import studies
-    from studies.absorption import _exact, _weights, train_to_convergence
+    from studies.absorption import _exact, _weights, stored_config, train_to_convergence
     from studies.common import hierarchy_event_sampler, make_model, seed_all, train
     from theory.absorption_curve import Hierarchy
 
@@ -31,8 +30,7 @@ def main():
     ap.add_argument("--out", default="")
     a = ap.parse_args()
     r = json.loads(open(a.result).read())
-    cfg = studies.get("absorption").config(**{k: tuple(v) if isinstance(v, list) else v
-                                              for k, v in r["config"].items()})
+    cfg = stored_config(r)
     h = Hierarchy(cfg.n_children)
     sampler = hierarchy_event_sampler(np.eye(1 + cfg.n_children), 0, list(range(1, cfg.n_children + 1)), cfg.p_alone,
                                       cfg.c_min, cfg.beta)

@@ -19,8 +19,7 @@ import numpy as np
 
 
 def main():
-    import studies
-    from studies.absorption import _exact, _law_of, _weights, match_minimum, train_to_convergence
+    from studies.absorption import _exact, _law_of, _weights, match_minimum, stored_config, train_to_convergence
     from studies.common import make_model, seed_all, train, two_level_sampler
     from theory.absorption_curve import observables
     from theory.absorption_two_level import TwoLevel
@@ -34,8 +33,7 @@ def main():
     ap.add_argument("--out", default="")
     a = ap.parse_args()
     r = json.loads(open(a.result).read())
-    cfg = studies.get("absorption").config(**{k: tuple(v) if isinstance(v, list) else v
-                                              for k, v in r["config"].items()})
+    cfg = stored_config(r)
     c = next(x for x in r["curves"] if x.get("two_level"))
     row = next(x for x in c["rows"] if x["lam"] == a.lam)
     q0 = next(x for x in row["runs"] if x["seed"] == a.seed)

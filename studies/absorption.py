@@ -152,6 +152,11 @@ _EXTRA = ("several_children", "transcoder")
 _RECOMPUTABLE = (*_ARMS, "topk", *_EXTRA)
 
 
+def stored_config(result: dict) -> AbsorptionConfig:
+    """The config a stored result of this study was made with (its ``config`` block; JSON's lists back as tuples)."""
+    return AbsorptionConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in result["config"].items()})
+
+
 def _names(text: str) -> list[str]:
     return [a.strip() for a in text.split(",") if a.strip()]
 
@@ -250,12 +255,13 @@ def train_to_convergence(model, sampler, h, lam: float, cfg: AbsorptionConfig, s
               **pen)
         exact.append(_exact(h, model, lam, activation, k, gradient=False)[0])
     loss, gn = _exact(h, model, lam, activation, k)
-    change = abs(exact[1] - exact[0]) / max(abs(exact[1]), 1e-12)
+    delta = abs(exact[1] - exact[0])
+    change = delta / max(abs(exact[1]), 1e-12)
     # a run at zero loss (the global minimum) has nothing left to change; a loss near 0 changes by more than
     # plateau_tol of itself at Adam's constant step, so an absolute floor too (the same for every arm)
     out = {"final_loss": tl.final_loss, "exact_loss": loss, "plateau_change": float(change),
-           "plateau_change_abs": float(abs(exact[1] - exact[0])),
-           "converged": bool(change <= cfg.plateau_tol or abs(exact[1] - exact[0]) <= cfg.plateau_abs_tol
+           "plateau_change_abs": float(delta),
+           "converged": bool(change <= cfg.plateau_tol or delta <= cfg.plateau_abs_tol
                              or exact[1] <= cfg.zero_loss_tol), "exact_grad_norm": gn}
     if activation == "topk_relu":
         # what autograd of sampled batches follows: the gradient without the swap edges' terms

@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from theory.absorption_bias import child_cells
-from theory.absorption_curve import Hierarchy, _active, _breaks, _edge, _law, _moment, _wedges
+from theory.absorption_curve import _NEGLIGIBLE, Hierarchy, _active, _breaks, _edge, _law, _moment, _wedges
 from theory.distribution import MagnitudeLaw, ShiftedExponential
 from theory.errors import SDLInputError
 
@@ -239,9 +239,6 @@ def exact_objective_two_level(h: TwoLevel, W_E, W_D, lam: float, *, gradient: bo
 
 
 # ------------------------------------------------------------------------------------ observables
-_NEGLIGIBLE = 1e-12  # as theory.absorption_curve's: a smaller probability does not make a latent active
-
-
 def active_on_event(h: TwoLevel, W_E, feats: tuple) -> np.ndarray:
     """Latents active on a part of probability above ``1e-12`` of the event type ``feats`` (the one-level
     hierarchy's rule, :data:`theory.absorption_curve._NEGLIGIBLE`). The pre-activation ``z = Σ_l Z_l m_l`` is linear:
