@@ -356,3 +356,34 @@ def test_classify_bias_with_every_latent_dead_and_the_bias_fixed(bias0):
         assert worst < -1e-3
         assert c["kind"] == "saddle" and c["check"]["no_descent_found"] is False and c["check"]["confirmed"] is True
         assert c["check"]["largest_decrease"] == pytest.approx(worst, rel=1e-9)
+
+
+def test_jumprelu_field_zero_records_by_hand():
+    """No Newton step and a loose acceptance: with no flow step the start itself comes back; with one step it is the
+    start minus lr times the field (by hand). Its record: the loss, the field norm, the exact gradient norm of L over
+    (W_E, W_D, θ) (central differences of the loss) and the observables; a threshold at 0 gives
+    None."""
+    h = Hierarchy(1, SE, SE, 0.2)
+    W_E, W_D, th = np.array([[1.0, 0.2], [0.1, 1.0]]), np.array([[0.9, 0.1], [0.0, 0.8]]), np.array([0.5, 0.6])
+    lam = 0.7
+    g0 = ab.jumprelu_field(h, W_E, W_D, lam, th, train_theta=True)
+    for steps, lr in ((0, 0.02), (1, 0.05)):
+        z = ab.jumprelu_field_zero(h, W_E, W_D, lam, th, steps=steps, lr=lr, newton=0, accept=100.0)
+        v = np.concatenate([W_E.ravel(), W_D.ravel(), th]) - steps * lr * g0
+        np.testing.assert_allclose(z["W_E"], v[:4].reshape(2, 2), rtol=1e-12, atol=0)
+        np.testing.assert_allclose(z["W_D"], v[4:8].reshape(2, 2), rtol=1e-12, atol=0)
+        assert z["thresholds"] == pytest.approx(v[8:].tolist(), rel=1e-12)
+        WE, WD, t = v[:4].reshape(2, 2), v[4:8].reshape(2, 2), v[8:]
+        f = lambda p: ab.exact_objective_bias(h, p[:4].reshape(2, 2), np.zeros(2), p[4:8].reshape(2, 2), lam,  # noqa: E731
+                                              theta=p[8:], penalty="l0", gradient=False)[0]
+        fd = np.array([(f(v + e) - f(v - e)) / 2e-6 for e in np.eye(10) * 1e-6])
+        assert z["loss"] == pytest.approx(f(v), rel=1e-12)
+        assert z["exact_grad_norm"] == pytest.approx(float(np.linalg.norm(fd)), rel=1e-6)
+        g = ab.jumprelu_field(h, WE, WD, lam, t, train_theta=True)
+        assert z["field_norm"] == pytest.approx(float(np.linalg.norm(g)), rel=1e-12)
+        obs = ab.observables_bias(h, WE, np.zeros(2), WD, thresholds=t)
+        assert all(z[k] == obs[k] for k in obs) and set(z) == {"W_E", "W_D", "thresholds", "loss", "field_norm",
+                                                               "exact_grad_norm", *obs}
+    assert ab.jumprelu_field_zero(h, W_E, W_D, lam, np.array([0.5, 0.0]), steps=0, newton=0, accept=100.0) is None
+    # a field above the acceptance: None
+    assert ab.jumprelu_field_zero(h, W_E, W_D, lam, th, steps=0, newton=0, accept=0.5 * float(np.linalg.norm(g0))) is None
