@@ -387,3 +387,35 @@ def test_jumprelu_field_zero_records_by_hand():
     assert ab.jumprelu_field_zero(h, W_E, W_D, lam, np.array([0.5, 0.0]), steps=0, newton=0, accept=100.0) is None
     # a field above the acceptance: None
     assert ab.jumprelu_field_zero(h, W_E, W_D, lam, th, steps=0, newton=0, accept=0.5 * float(np.linalg.norm(g0))) is None
+
+
+# a minimum polished from W_E = W_D = I (λ = 0.3, bias trained; the point of the previous file's polished-minimum test),
+# written out as an input so the tests below need no polish
+_H_MIN = Hierarchy(1, ShiftedExponential(1.0, 1.0), ShiftedExponential(0.5, 1.0), 0.3)
+_T_MIN = np.array([0.9725709668444414, -0.3800703628146862, -0.042614087196181163, 1.0120869473377532,
+                   -0.14621187763546045, -0.0556002207463268, 1.038416931326854, 0.41548775329263027,
+                   0.0530733819128062, 0.9633557011097733])
+
+
+def test_classify_bias_perturbation_check_off_a_stationary_point():
+    """3e-3 off the minimum: the Hessian (off the two rescalings) is still positive definite, but the gradient no
+    longer vanishes, so the seeded random perturbations (24, at ±1e-4 and ±1e-3 of max(1, ||θ||)) find a decrease:
+    a "minimum" by its spectrum whose check is not confirmed; its largest decrease is the best of those 96 moves,
+    evaluated here with exact_objective_bias. With tol = 1 every eigenvalue is within tol · scale: "degenerate",
+    confirmed None, and the 8 eigenvector directions are probed too."""
+    h = _H_MIN
+    d = np.random.default_rng(4).normal(size=_T_MIN.size)
+    t = _T_MIN + 3e-3 * d / np.linalg.norm(d)
+    c = ab.classify_bias(h, t, 2, 0.3)
+    assert c["kind"] == "minimum" and c["min_eigenvalue"] > 0.1 and c["n_flat"] == 2
+    f = lambda p: ab.exact_objective_bias(h, *ab._unpack3(p, 2, h), 0.3, gradient=False)[0]  # noqa: E731
+    base, r0 = f(t), max(1.0, float(np.linalg.norm(t)))
+    assert r0 > 1.5
+    worst = min(f(t + s * r * r0 * v / np.linalg.norm(v)) - base
+                for v in np.random.default_rng(0).normal(size=(24, t.size)) for r in (1e-4, 1e-3) for s in (1, -1))
+    assert worst < -1e-6
+    assert c["check"] == {"largest_decrease": pytest.approx(worst, rel=1e-9), "n_directions": 24,
+                          "radii": [1e-4, 1e-3], "no_descent_found": False, "confirmed": False}
+    c = ab.classify_bias(h, t, 2, 0.3, tol=1.0, seed=3, n_random=5)
+    assert c["kind"] == "degenerate" and c["check"]["confirmed"] is None and c["check"]["n_directions"] == 5 + 8
+    assert c["check"]["no_descent_found"] is False and c["check"]["largest_decrease"] < -1e-6
