@@ -158,3 +158,7 @@ def test_bias_family_system_is_the_exact_objective_on_the_family(family_gradient
     f = lambda v: exact_objective_bias(h, *to_weights(v), lam, gradient=False)[0]  # noqa: E731
     assert num(loss) == pytest.approx(f(vals), rel=1e-10)
     family_gradients_match(grads, s, vals, num, f)
+    # a parent threshold t_0 = −β_0/a = 1.45 above c_P = 1: the parent alone is off below it (F_0 < 1)
+    vals["beta_0"] = sub[s["beta_0"]] = -1.6
+    assert num(loss) == pytest.approx(f(vals), rel=1e-10)
+    family_gradients_match(grads, s, vals, num, f)
