@@ -213,3 +213,15 @@ def test_observables_of_a_partially_absorbed_pair_by_hand():
     W_E2 = W_E.copy()
     W_E2[0] = [-1.0, 0.0, 0.0]
     assert ac.observables(h, W_E2, W_D, 0.3)["parent_gain"] == 0.0
+
+
+def test_hierarchy_refuses_direction_matrices_of_the_wrong_width_by_name():
+    """W_p and W_r need 1 + n_children columns: each refusal names its matrix, the width wanted and the shape given."""
+    from theory.errors import SDLInputError
+
+    with pytest.raises(SDLInputError) as info:
+        Hierarchy(1, W_p=np.eye(3))
+    assert str(info.value) == "W_p must have 1 + n_children = 2 columns, got shape (3, 3)"
+    with pytest.raises(SDLInputError) as info:
+        Hierarchy(2, W_r=np.ones((4, 2)))
+    assert str(info.value) == "W_r must have 1 + n_children = 3 columns, got shape (4, 2)"
