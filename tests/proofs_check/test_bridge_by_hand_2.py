@@ -178,18 +178,23 @@ def test_inspect_text_says_the_encoder_bias_and_the_decoder_bias_by_hand():
 @pytest.mark.parametrize("limit", [1, 2])
 def test_inspect_json_leaves_out_a_pattern_above_its_cut_off(limit, monkeypatch):
     """Two firing (feature, neuron) pairs (units on features 0 and 1 of three; unit 2 dead): listed when the cut-off is
-    2, left out (counts per neuron instead, and why) when it is 1."""
+    2, left out (counts per neuron instead, and why; the printout says so too) when it is 1."""
     monkeypatch.setattr(bridge, "PATTERN_JSON_MAX", limit)
     W_E = np.array([[1.0, 0, 0], [0, 1.0, 0], [-1.0, -1, -1]])
     r = inspect_point(Instance(W_p=np.eye(3)), W_E.T.copy(), W_E, acs=False)
     if limit == 2:
         assert r.pattern == [[0], [1], []] and "pattern_omitted" not in r.extra
+        assert r.to_text().splitlines()[2] == "  P = ({0}, {1}, ∅)"
     else:
         assert r.pattern is None and r.extra == {
             "pattern_omitted": "2 (feature, neuron) pairs fire, more than 1: the sets F_i are left out of the JSON "
                                "(sdl-theory inspect --pattern-out FILE writes the mask)",
             "pattern_counts": [1, 1, 0]}
         assert r.to_json()["extra"]["pattern_counts"] == [1, 1, 0]
+        # the printout (3 units <= 12, where P is listed otherwise) says how many pairs fire and |F_i| per neuron (it
+        # raised a TypeError before, iterating the pattern left out)
+        assert r.to_text().splitlines()[2] == ("  P: 2 (feature, neuron) pairs fire, too many to list; |F_i| per "
+                                               "neuron: 1, 1, 0")
     assert r.pattern_mask.tolist() == [[True, False, False], [False, True, False], [False, False, False]]
 
 
