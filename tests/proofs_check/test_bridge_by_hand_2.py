@@ -356,3 +356,32 @@ def test_model_point_names_each_sparsity_penalty_and_keeps_the_spec():
     assert q.unmet == () and q.b_E is None
     r = bridge.inspect_model(m, np.eye(3), acs=False)
     assert r.extra["model"] == dict(m.spec())
+
+
+def test_inspect_trusts_the_partial_minimum_certificate_for_spurious(monkeypatch):
+    """The status reads 'spurious' when the point's KKT certificate says partial minimum, even where its L̃ is above
+    the ACS optimum by more than tol (here a stubbed certificate at the dropped-feature point: achieved 2.25, ACS 1,
+    reference 0.5 from a stubbed global reference); without the certificate it is 'not_global'."""
+    import types
+
+    import theory.partial_optimum as po_mod
+
+    inst, W_E = _dropped()
+    monkeypatch.setattr(bridge, "global_reference", lambda *a, **k: {
+        "reference": "by hand", "reference_loss": 0.5, "exact": False, "restarts": 0})
+    for certified, status in ((True, "spurious"), (False, "not_global")):
+        monkeypatch.setattr(po_mod, "is_partial_minimum", lambda *a, c=certified, **k: types.SimpleNamespace(
+            is_partial_minimum=c, reason="stub"))
+        g = inspect_point(inst, W_E.T / 2, W_E).global_optimum
+        assert g["status"] == status and g["reference_loss"] == 0.5
+
+
+def test_inspect_without_a_column_to_compare_has_no_cosine():
+    """One unit firing on both inputs e_0, e_1 (code 1 each) whose targets are +1 and −1 in R¹: its least-squares
+    column is (1 − 1)/2 = 0, so no live column has a cosine — min and mean are None (printed –), not NaN."""
+    inst = Instance(W_p=np.eye(2), W_r=np.array([[1.0, -1.0]]), weights=np.ones(2))
+    r = inspect_point(inst, np.array([[1.0]]), np.array([[1.0, 1.0]]), acs=False)
+    ls = r.ls_decoder
+    assert ls["cosine_per_live_column"] == {"0": None} and ls["cosine_min"] is None and ls["cosine_mean"] is None
+    assert ls["loss"] == pytest.approx(2.0, abs=1e-12)     # the zero column reconstructs nothing: 1 + 1
+    assert "cosine per live column min –, mean –; L̃(W_D*, W_E) = 2" in r.to_text()
