@@ -60,6 +60,18 @@ def of_its_kind():
     return _of_its_kind
 
 
+def _second_differences(f, theta, step=1e-4):
+    """The Hessian of ``f`` at ``theta`` by four-point central second differences (each pair of coordinates)."""
+    n, e = theta.size, np.eye(theta.size)
+    return np.array([[(f(theta + step * (e[i] + e[j])) - f(theta + step * (e[i] - e[j])) - f(theta - step * (e[i] - e[j]))
+                       + f(theta - step * (e[i] + e[j]))) / (4 * step**2) for j in range(n)] for i in range(n)])
+
+
+@pytest.fixture(scope="session")
+def second_differences():
+    return _second_differences
+
+
 def _refuses(fn, text):
     """``fn()`` raises SDLInputError with exactly ``text`` (a plain string), or matching ``text`` in full
     (a compiled pattern, for messages that quote an object's repr)."""

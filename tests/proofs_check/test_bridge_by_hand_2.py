@@ -303,20 +303,18 @@ def test_global_reference_hands_acs_the_restart_iterations_and_start(monkeypatch
 
 # --- refusals and texts of the checkpoint side --------------------------------------------------------------------
 
-def test_a_checkpoint_without_an_instance_is_refused_with_every_way_out(tmp_path, monkeypatch):
+def test_a_checkpoint_without_an_instance_is_refused_with_every_way_out(tmp_path, monkeypatch, refuses):
     import types
 
     import numerics.foreign
 
     monkeypatch.setattr(numerics.foreign, "load_any", lambda path: types.SimpleNamespace(model=object()))
-    with pytest.raises(SDLInputError) as e:
-        bridge.load_checkpoint_instance(tmp_path)
-    assert str(e.value) == (f"no instance for {tmp_path}: put instance.json (W_p, W_r, weights) beside the model, pass "
-                            "--instance FILE, pass --features decoder (the model's own atoms as features), or inspect a "
-                            "bench model inside its OUT/models/ directory")
-    with pytest.raises(SDLInputError) as e:
-        bridge.load_checkpoint_instance(tmp_path, instance_path=tmp_path / "x.json", features="decoder")
-    assert str(e.value) == "--features decoder and --instance exclude each other: pick one source of features"
+    refuses(lambda: bridge.load_checkpoint_instance(tmp_path),
+            f"no instance for {tmp_path}: put instance.json (W_p, W_r, weights) beside the model, pass "
+            "--instance FILE, pass --features decoder (the model's own atoms as features), or inspect a "
+            "bench model inside its OUT/models/ directory")
+    refuses(lambda: bridge.load_checkpoint_instance(tmp_path, instance_path=tmp_path / "x.json", features="decoder"),
+            "--features decoder and --instance exclude each other: pick one source of features")
     # features="instance" reads the instance file (beside the model, or the one passed)
     bridge.save_instance(tmp_path, np.eye(2), weights=[1.0, 4.0], provenance={"by": "hand"})
     model, W_p, W_r, w, how = bridge.load_checkpoint_instance(tmp_path, features="instance")
@@ -333,13 +331,12 @@ def test_a_checkpoint_without_an_instance_is_refused_with_every_way_out(tmp_path
     assert json.loads(other.read_text())["provenance"] == {}
 
 
-def test_a_bench_results_file_that_cannot_be_read_is_one_clear_line(tmp_path):
+def test_a_bench_results_file_that_cannot_be_read_is_one_clear_line(tmp_path, refuses):
     (tmp_path / "models" / "r").mkdir(parents=True)
     assert bridge._bench_instance(tmp_path / "models" / "r") is None          # no results.json: not a bench model
     (tmp_path / "results.json").write_text('{"runs": {}}')
-    with pytest.raises(SDLInputError) as e:
-        bridge._bench_instance(tmp_path / "models" / "r")
-    assert str(e.value) == f"{tmp_path / 'results.json'} is not a bench results file: 'config'"
+    refuses(lambda: bridge._bench_instance(tmp_path / "models" / "r"),
+            f"{tmp_path / 'results.json'} is not a bench results file: 'config'")
 
 
 def test_model_point_names_each_sparsity_penalty_and_keeps_the_spec():

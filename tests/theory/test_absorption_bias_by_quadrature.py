@@ -108,19 +108,13 @@ def test_observables_bias_reconstruction_loss_is_the_wedge_objective_at_zero_bia
     assert obs["reconstruction_loss"] == pytest.approx(exact_objective(h, W_E, W_D, 0.0, gradient=False)[0], rel=1e-10)
 
 
-def _second_differences(f, theta, step=1e-4):
-    n, e = theta.size, np.eye(theta.size)
-    return np.array([[(f(theta + step * (e[i] + e[j])) - f(theta + step * (e[i] - e[j])) - f(theta - step * (e[i] - e[j]))
-                       + f(theta - step * (e[i] + e[j]))) / (4 * step**2) for j in range(n)] for i in range(n)])
-
-
-def test_hessian_bias_is_the_second_difference_of_the_loss():
+def test_hessian_bias_is_the_second_difference_of_the_loss(second_differences):
     rng = np.random.default_rng(3)
     h = Hierarchy(1, ShiftedExponential(1.0, 1.0), ShiftedExponential(0.5, 1.5), 0.3)
     W_E, b, W_D = rng.normal(size=(2, 2)) + 0.5, 0.3 * rng.normal(size=2), rng.normal(size=(2, 2))
     theta = ab._pack3(W_E, b, W_D)
     H = ab.hessian_bias(h, theta, 2, 0.5)
-    want = _second_differences(lambda t: ab._f(h, t, 2, 0.5), theta)
+    want = second_differences(lambda t: ab._f(h, t, 2, 0.5), theta)
     np.testing.assert_allclose(H, want, atol=1e-5 * max(1.0, np.abs(want).max()))
 
 
@@ -163,14 +157,14 @@ def test_jumprelu_field_zero_newton_step_record_is_its_own_field():
             assert z["field_norm"] < 0.1 * start
 
 
-def test_classify_bias_at_zero_loss_reports_the_hessians_smallest_eigenvalue():
+def test_classify_bias_at_zero_loss_reports_the_hessians_smallest_eigenvalue(second_differences):
     # λ = 0, W_E = W_D = I, b = 0: every event is reconstructed exactly (L = 0, the global minimum); the Hessian there
     # is that of a sum of squares, positive semidefinite, its eigenvalues those of the loss's second differences
     h = Hierarchy(1, ShiftedExponential(1.0, 1.0), ShiftedExponential(0.5, 1.0), 0.3)
     theta = ab._pack3(np.eye(2), np.zeros(2), np.eye(2))
     c = ab.classify_bias(h, theta, 2, 0.0)
     assert c["kind"] == "minimum" and c["check"] == {"zero_loss": True, "confirmed": True}
-    want = np.linalg.eigvalsh(_second_differences(lambda t: ab._f(h, t, 2, 0.0), theta)).min()
+    want = np.linalg.eigvalsh(second_differences(lambda t: ab._f(h, t, 2, 0.0), theta)).min()
     assert c["min_eigenvalue"] == pytest.approx(want, abs=1e-5) and c["min_eigenvalue"] > -1e-6
 
 

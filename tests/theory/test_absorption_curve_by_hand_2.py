@@ -215,19 +215,13 @@ def test_observables_of_a_partially_absorbed_pair_by_hand():
     assert ac.observables(h, W_E2, W_D, 0.3)["parent_gain"] == 0.0
 
 
-def test_hierarchy_refuses_direction_matrices_of_the_wrong_width_by_name():
+def test_hierarchy_refuses_direction_matrices_of_the_wrong_width_by_name(refuses):
     """W_p and W_r need 1 + n_children columns: each refusal names its matrix, the width wanted and the shape given."""
-    from theory.errors import SDLInputError
-
-    with pytest.raises(SDLInputError) as info:
-        Hierarchy(1, W_p=np.eye(3))
-    assert str(info.value) == "W_p must have 1 + n_children = 2 columns, got shape (3, 3)"
-    with pytest.raises(SDLInputError) as info:
-        Hierarchy(2, W_r=np.ones((4, 2)))
-    assert str(info.value) == "W_r must have 1 + n_children = 3 columns, got shape (4, 2)"
+    refuses(lambda: Hierarchy(1, W_p=np.eye(3)), "W_p must have 1 + n_children = 2 columns, got shape (3, 3)")
+    refuses(lambda: Hierarchy(2, W_r=np.ones((4, 2))), "W_r must have 1 + n_children = 3 columns, got shape (4, 2)")
 
 
-def test_public_hessian_of_a_topk_loss_is_the_second_difference_of_that_loss():
+def test_public_hessian_of_a_topk_loss_is_the_second_difference_of_that_loss(second_differences):
     """hessian() passes its k: TopK∘ReLU with k = 1 (latents 0 and 1 swap the single slot at m_C/m_P = 1/2, inside
     the support; the TopK gradient includes that edge's term and is continuous), against second central differences
     of the TopK loss value itself."""
@@ -236,9 +230,6 @@ def test_public_hessian_of_a_topk_loss_is_the_second_difference_of_that_loss():
     kw = dict(activation="topk_relu", k=1)
     H = ac.hessian(h, W_E, W_D, 0.3, **kw)
     theta = ac._pack(W_E, W_D)
-    e, step = np.eye(8), 1e-4
-    f = lambda t: _loss(h, t, 2, 0.3, **kw)  # noqa: E731
-    want = np.array([[(f(theta + step * (e[i] + e[j])) - f(theta + step * (e[i] - e[j])) - f(theta - step * (e[i] - e[j]))
-                       + f(theta - step * (e[i] + e[j]))) / (4 * step**2) for j in range(8)] for i in range(8)])
+    want = second_differences(lambda t: _loss(h, t, 2, 0.3, **kw), theta)
     np.testing.assert_allclose(H, want, atol=1e-5 * max(1.0, np.abs(want).max()))
     assert np.abs(H - ac.hessian(h, W_E, W_D, 0.3)).max() > 1e-3   # not the ReLU Hessian
