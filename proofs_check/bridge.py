@@ -82,7 +82,7 @@ class Inspection:
                      + ("a partition of the features" if self.partition_problem is None else
                         (self.partition_problem if len(self.partition_problem) < 160 else self.partition_problem[:150] + " …")))
         if s["n_q"] <= 12 and self.pattern is None:   # above PATTERN_JSON_MAX firing cells: the sets are not kept
-            counts = self.extra.get("pattern_counts", [])
+            counts = self.extra["pattern_counts"]   # set with pattern = None (inspect_point)
             lines.append(f"  P: {sum(counts):,} (feature, neuron) pairs fire, too many to list; |F_i| per neuron: "
                          f"{_short(counts)}")
         elif s["n_q"] <= 12:
