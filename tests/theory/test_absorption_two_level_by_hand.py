@@ -68,3 +68,26 @@ def test_two_level_starts_labels_and_random_starts():
     for (W, _), ref in zip(starts[9:], [random_start(h, rng, 3) for _ in range(2)]):
         assert np.array_equal(W[0], ref[0]) and np.array_equal(W[1], ref[1])
     assert len(tl.two_level_starts(h)) == 9
+
+
+def test_observables_every_field_by_hand():
+    """One parent, one child, W_E = I (each latent reads its own feature, so it fires exactly when its feature is on,
+    a_k = m_k), decoders d_0 = 0.6 g + 0.8 p, d_1 = 0.6 p + 0.8 c, d_2 = c (unit norms). On grandparent + parent
+    events the latents on are 0 and 1; the best p match is d_0 (0.8 > 0.6), so the parent's tilt is d_0's g cosine
+    0.6; d_0 contributes (a_0 = m_G > 0.1 m_G), mixes g and p (both > 0.3) and no latent is a pure g (> 0.9): the
+    parent is absorbed on every event (rate 1). On child events the best c match is d_2 (p cosine 0: tilt 0); d_1
+    contributes and mixes p and c, no latent is a pure p: rate 1. Parent gain: z_G = (1, 0, 0), latent 0, 1 · 0.6."""
+    h = tl.TwoLevel(1, 1)
+    W_D = np.array([[0.6, 0.0, 0.0], [0.8, 0.6, 0.0], [0.0, 0.8, 1.0]])
+    obs = tl.observables_two_level(h, np.eye(3), W_D, 0.1)
+    assert set(obs) == {"absorption_rate", "per_child_rate", "tilt", "per_child_tilt", "per_parent_rate",
+                        "per_parent_tilt", "parent_gain", "loss"}
+    assert obs["absorption_rate"] == pytest.approx(1.0, abs=1e-12) and obs["per_child_rate"] == pytest.approx([1.0])
+    assert obs["per_parent_rate"] == pytest.approx([1.0], abs=1e-12)
+    assert obs["per_parent_tilt"] == pytest.approx([0.6], abs=1e-12)
+    assert obs["tilt"] == pytest.approx(0.0, abs=1e-12) and obs["per_child_tilt"] == pytest.approx([0.0], abs=1e-12)
+    assert obs["parent_gain"] == pytest.approx(0.6, abs=1e-12)
+    clean = tl.observables_two_level(h, np.eye(3), np.eye(3), 0.1)
+    # the identity: nothing absorbed, no tilt, gain 1, loss λ E Σ a_k = 0.1 (E m_G + 0.8 E m_P + 0.6 E m_C) = 0.48
+    assert clean["absorption_rate"] == 0.0 and clean["per_parent_rate"] == [0.0] and clean["per_parent_tilt"] == [0.0]
+    assert clean["parent_gain"] == pytest.approx(1.0) and clean["loss"] == pytest.approx(0.48, abs=1e-10)
