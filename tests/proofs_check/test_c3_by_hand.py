@@ -170,3 +170,18 @@ def test_search_robust_and_minimal_counterexamples_by_hand():
 def test_a_failing_verdict_keeps_its_seed_and_budget():
     v = check("C3", Instance(W_p=np.eye(2), activation=JumpReLU(theta=1.0)), seed=3, budget=7)
     assert v.status == "fails" and (v.seed, v.budget) == (3, 7)
+
+
+def test_the_topk_search_draws_k_from_2_to_4(monkeypatch):
+    # the search space's docstring: every family with k up to 4; the TopK-only search draws TopK(k) for k in 2..4
+    seen = []
+    real = c3._space
+
+    def spy(families=None):
+        seen.append(families)
+        return real(families)
+
+    monkeypatch.setattr(c3, "_space", spy)
+    check("C3", budget=2, seed=0)
+    drawn = [repr(f) for f in seen if f is not None and not isinstance(f, tuple)]
+    assert drawn == ["builds(TopK, k=integers(min_value=2, max_value=4))"]
