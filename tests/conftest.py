@@ -72,6 +72,16 @@ def second_differences():
     return _second_differences
 
 
+def _central_gradient(f, theta, step=1e-6):
+    """The gradient of ``f`` at ``theta`` by two-point central differences, one coordinate at a time."""
+    return np.array([(f(theta + e) - f(theta - e)) / (2 * step) for e in np.eye(theta.size) * step])
+
+
+@pytest.fixture(scope="session")
+def central_gradient():
+    return _central_gradient
+
+
 def _refuses(fn, text):
     """``fn()`` raises SDLInputError with exactly ``text`` (a plain string), or matching ``text`` in full
     (a compiled pattern, for messages that quote an object's repr)."""

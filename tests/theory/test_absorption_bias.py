@@ -22,7 +22,7 @@ def _mc(h, W_E, b, W_D, lam, th=0.0, n=300_000, seed=1):
 
 
 @pytest.mark.parametrize("parent,child", LAWS)
-def test_bias_objective_is_exact(parent, child):
+def test_bias_objective_is_exact(parent, child, central_gradient):
     """At b = 0 it is the wedge objective (to rounding); at a random bias it matches Monte Carlo (5 standard
     errors); its gradient matches central differences of itself (1e-6)."""
     rng = np.random.default_rng(0)
@@ -37,7 +37,7 @@ def test_bias_objective_is_exact(parent, child):
     theta = np.concatenate([W_E.ravel(), b, W_D.ravel()])
     g = np.concatenate([gE.ravel(), gb, gD.ravel()])
     f = lambda t: exact_objective_bias(h, *_unpack3(t, 1 + K, h), 0.7, gradient=False)[0]  # noqa: E731
-    fd = np.array([(f(theta + e) - f(theta - e)) / 2e-6 for e in np.eye(theta.size) * 1e-6])
+    fd = central_gradient(f, theta)
     assert np.abs(fd - g).max() < 1e-6 * max(1.0, np.abs(g).max())
 
 
@@ -51,7 +51,7 @@ def test_bias_bad_input():
 
 @pytest.mark.parametrize("parent,child,vertical", [(SE, SE, False), (SE, SE, True), (Constant(1.0), SE, False),
                                                    (SE, Constant(2.0), False)])
-def test_jumprelu_objective_and_gradient_are_exact(parent, child, vertical, monkeypatch):
+def test_jumprelu_objective_and_gradient_are_exact(parent, child, vertical, monkeypatch, central_gradient):
     """JumpReLU thresholds θ: the objective matches Monte Carlo; the gradient (cells + the edge terms of the lines
     z_i = θ_i, where a_i jumps by θ_i) matches central differences, including a vertical line (a latent that reads
     child 1 as exactly 0); without the edge terms it does not."""
@@ -68,7 +68,7 @@ def test_jumprelu_objective_and_gradient_are_exact(parent, child, vertical, monk
     assert loss == pytest.approx(mc, abs=5 * se)
     theta = np.concatenate([W_E.ravel(), b, W_D.ravel()])
     f = lambda t: exact_objective_bias(h, *_unpack3(t, 3, h), 0.7, theta=th, gradient=False)[0]  # noqa: E731
-    fd = np.array([(f(theta + e) - f(theta - e)) / 2e-6 for e in np.eye(theta.size) * 1e-6])
+    fd = central_gradient(f, theta)
     g = np.concatenate([gE.ravel(), gb, gD.ravel()])
     assert np.abs(fd - g).max() < 1e-6 * max(1.0, np.abs(g).max())
     monkeypatch.setattr(ab, "_line_moments", lambda *a: [])
@@ -77,7 +77,7 @@ def test_jumprelu_objective_and_gradient_are_exact(parent, child, vertical, monk
     assert np.abs(np.concatenate([gE0.ravel(), gb0]) - fd[:12]).max() > 1e-2
 
 
-def test_jumprelu_threshold_is_a_reparametrisation():
+def test_jumprelu_threshold_is_a_reparametrisation(central_gradient):
     """With the L1 term on a_i ||d_i||, (θ, W_E, b, W_D) and (cθ, c W_E, c b, W_D / c) are the same model, so the
     stationary points for every θ > 0 are one set up to that scaling (the curve in θ is flat). Checked on the exact
     objective at random parameters, and at a stationary point for θ = 0.5 (stationary by central differences,
@@ -96,7 +96,7 @@ def test_jumprelu_threshold_is_a_reparametrisation():
     W_E, b, W_D = (np.asarray(pts[0][k]) for k in ("W_E", "b_E", "W_D"))
     theta = _pack3(W_E, b, W_D)
     f = lambda t, th: exact_objective_bias(h1, *_unpack3(t, 2, h1), 1.0, theta=th, gradient=False)[0]  # noqa: E731
-    fd = np.array([(f(theta + e, 0.5) - f(theta - e, 0.5)) / 2e-6 for e in np.eye(theta.size) * 1e-6])
+    fd = central_gradient(lambda t: f(t, 0.5), theta)
     assert np.linalg.norm(fd) < 1e-5
     loss2, *g2 = exact_objective_bias(h1, 2 * W_E, 2 * b, W_D / 2, 1.0, theta=1.0)
     assert loss2 == pytest.approx(pts[0]["loss"], rel=1e-12)

@@ -21,12 +21,8 @@ def _mc_l0(h, W_E, b, W_D, lam, th, n=300_000, seed=1):
     return per.mean(), per.std() / np.sqrt(n)
 
 
-def _fd(f, theta, step=1e-6):
-    return np.array([(f(theta + e) - f(theta - e)) / (2 * step) for e in np.eye(theta.size) * step])
-
-
 @pytest.mark.parametrize("child", [SE, Constant(2.0)])
-def test_l0_objective_and_gradient_are_exact(child):
+def test_l0_objective_and_gradient_are_exact(child, central_gradient):
     """λ E Σ 1{z_i > θ_i}: the objective matches Monte Carlo (5 standard errors); the gradient matches central
     differences (1e-6); its L0 part is all edge terms, so the cells alone (edges=False) miss it; the threshold's
     derivative matches central differences in θ."""
@@ -39,13 +35,13 @@ def test_l0_objective_and_gradient_are_exact(child):
     mc, se = _mc_l0(h, W_E, b, W_D, lam, th)
     assert loss == pytest.approx(mc, abs=5 * se)
     theta = _pack3(W_E, b, W_D)
-    fd = _fd(lambda t: exact_objective_bias(h, *_unpack3(t, 3, h), lam, theta=th, penalty="l0", gradient=False)[0],
+    fd = central_gradient(lambda t: exact_objective_bias(h, *_unpack3(t, 3, h), lam, theta=th, penalty="l0", gradient=False)[0],
              theta)
     g = _pack3(gE, gb, gD)
     assert np.abs(fd - g).max() < 1e-6 * max(1.0, np.abs(g).max())
     _, gE0, gb0, gD0 = exact_objective_bias(h, W_E, b, W_D, lam, theta=th, penalty="l0", edges=False)
     assert np.abs(_pack3(gE0, gb0, gD0) - fd).max() > 1e-2
-    fd_th = _fd(lambda t: exact_objective_bias(h, W_E, b, W_D, lam, theta=t, penalty="l0", gradient=False)[0], th)
+    fd_th = central_gradient(lambda t: exact_objective_bias(h, W_E, b, W_D, lam, theta=t, penalty="l0", gradient=False)[0], th)
     assert threshold_gradient(h, W_E, b, W_D, lam, th, penalty="l0") == pytest.approx(fd_th, abs=1e-6)
 
 
@@ -54,7 +50,7 @@ def test_l0_bad_input():
         exact_objective_bias(Hierarchy(1), np.eye(2), np.zeros(2), np.eye(2), 1.0, theta=0.5, penalty="l2")
 
 
-def test_jumprelu_stationary_points_are_stationary_and_typed():
+def test_jumprelu_stationary_points_are_stationary_and_typed(central_gradient):
     """The no-bias JumpReLU search (one child, family / absorbed / merged starts): every point has a vanishing
     central-difference gradient over (W_E, W_D) and in θ (a stationary point for fixed θ is one in θ too); a
     minimum does not decrease under seeded perturbations that its own check did not use, a saddle decreases along
@@ -75,7 +71,7 @@ def test_jumprelu_stationary_points_are_stationary_and_typed():
             WE, _, WD = _unpack3(np.concatenate([t[:4], b, t[4:]]), 2, h)
             return exact_objective_bias(h, WE, b, WD, lam, theta=thr, penalty="l0", gradient=False)[0]
         t0 = np.concatenate([W_E.ravel(), W_D.ravel()])
-        assert np.abs(_fd(f, t0)).max() < 1e-6
+        assert np.abs(central_gradient(f, t0)).max() < 1e-6
         assert abs((f(t0, th + 1e-6) - f(t0, th - 1e-6)) / 2e-6) < 1e-6
         if p["kind"] == "minimum":
             base = f(t0)
