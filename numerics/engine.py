@@ -260,7 +260,7 @@ class Engine:
         self.opt.step()
         for cb in self.callbacks:
             cb.after_update(self, code)
-        self.model.after_step(code)
+        self.model.after_step(code, self.step)
         self.last_fired[code.fired()] = self.step + 1
         self.step += 1
         out = {k: float(v.detach()) for k, v in terms.items()}

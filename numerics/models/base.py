@@ -249,8 +249,9 @@ class SparseCoder(nn.Module):
         terms.update(self.extra_losses(x, y, code, y_hat, tv))
         return terms, code, y_hat
 
-    def after_step(self, code: Code) -> None:
-        """Hook run after each optimizer step (BatchTopK updates its inference threshold)."""
+    def after_step(self, code: Code, step: int) -> None:
+        """Hook run after each optimizer step; ``step`` counts the steps before this one (BatchTopK updates
+        its inference threshold)."""
 
     # ------------------------------------------------------------------ decoder norm
     @torch.no_grad()

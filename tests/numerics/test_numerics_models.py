@@ -120,7 +120,7 @@ def test_batchtopk_keeps_k_times_batch_in_training_and_thresholds_at_inference()
     assert code.l0() == pytest.approx(3.0)
     per_row = torch.bincount(code.rows, minlength=16)
     assert per_row.max() > per_row.min()                # the budget is shared across the batch
-    m.after_step(code)
+    m.after_step(code, 0)
     theta = float(m.threshold)
     assert theta == pytest.approx(float(code.vals.detach().min()))
     m.eval()
@@ -164,7 +164,7 @@ def test_save_load_roundtrip_is_exact_and_pickle_free(arch, tmp_path):
     x = torch.randn(7, 9).abs()
     if arch in ("batchtopk", "matryoshka"):
         m.train()
-        m.after_step(m.encode(x))
+        m.after_step(m.encode(x), 0)
     m.eval()
     save_model(tmp_path / "m", m, {"note": "test"})
     assert sorted(p.name for p in (tmp_path / "m").iterdir()) == ["cfg.json", "model.safetensors"]

@@ -8,14 +8,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from theory.activations.topk import BatchTopK, TopKTraining, _batch_region, _draw_k
+from theory.activations.topk import BATCHTOPK_RECIPE, BatchTopK, BatchTopKTraining, _batch_region, _draw_k
 from theory.errors import SDLInputError
 from theory.options import option
 from theory.registry import Family, register
 
 
 @dataclass(frozen=True)
-class MatryoshkaTraining(TopKTraining):
+class MatryoshkaTraining(BatchTopKTraining):
     prefixes: tuple = option((), "Matryoshka: nested prefix sizes (empty = n_q/16 … n_q/2)")
 
     def validate(self, n_latents=None) -> None:
@@ -30,4 +30,4 @@ MATRYOSHKA = register(Family(
     params=("k", "threshold"), draw_activation=_draw_k(BatchTopK), region_text=_batch_region,
     model="numerics.models.matryoshka:MatryoshkaCoder", hyperparameters=MatryoshkaTraining,
     methods={"matryoshka_sae": "sae"}, paper_rows={"matryoshka_sae": (83.70, 0.982, 87.32, 0.985)},
-    sweep={"k": (1, 2, 4, 8)}, searched=False))
+    sweep={"k": (1, 2, 4, 8), **BATCHTOPK_RECIPE}, searched=False))

@@ -265,6 +265,26 @@ class TopKTraining:
             raise SDLInputError(f"k = {self.k} must be an integer in [0, n_latents = {n_latents}] (0 = sqrt(n_latents))")
 
 
+@dataclass(frozen=True)
+class BatchTopKTraining(TopKTraining):
+    """BatchTopK's inference threshold: a running mean of each batch's smallest kept activation
+    (Bussmann et al. 2024; numerics.models.batchtopk)."""
+
+    threshold_momentum: float = option(0.999, "BatchTopK: momentum of the inference threshold's running mean (window "
+                                              "≈ 1/(1 − momentum) steps; dictionary_learning's threshold_beta)")
+    threshold_start: int = option(0, "BatchTopK: training steps before the inference threshold is estimated "
+                                     "(dictionary_learning's threshold_start_step)")
+
+    def validate(self, n_latents=None) -> None:
+        super().validate(n_latents)
+        finite_float("threshold_momentum", self.threshold_momentum, 0.0, 1.0, hi_open=True)
+        integer("threshold_start", self.threshold_start, 0)
+
+
+# The inference threshold C10/C11's sweeps train BatchTopK with: dictionary_learning's BatchTopKTrainer
+# (threshold_beta 0.999, threshold_start_step 1000), recorded in every setting (a stored run says which made it)
+BATCHTOPK_RECIPE = {"threshold_momentum": (0.999,), "threshold_start": (1000,)}
+
 TOPK = register(Family(
     "topk", TopK, "TopK: the k largest pre-activations, any sign (theory only; the trained TopK SAE is topk_relu)",
     draw_activation=_draw_k(TopK), region_text=_ranking_region, homogeneous=True))
@@ -278,6 +298,6 @@ TOPK_RELU = register(Family(
 BATCHTOPK = register(Family(
     "batchtopk", BatchTopK, "BatchTopK: the k·B largest positive entries of a batch (Bussmann et al. 2024)",
     params=("k", "threshold"), draw_activation=_draw_k(BatchTopK), region_text=_batch_region,
-    model="numerics.models.batchtopk:BatchTopKCoder", hyperparameters=TopKTraining,
+    model="numerics.models.batchtopk:BatchTopKCoder", hyperparameters=BatchTopKTraining,
     methods={"batchtopk_sae": "sae"}, paper_rows={"batchtopk_sae": (84.80, 0.981, 89.38, 0.988)},
-    sweep={"k": (1, 2, 4, 8)}, aliases=("batch_topk",)))
+    sweep={"k": (1, 2, 4, 8), **BATCHTOPK_RECIPE}, aliases=("batch_topk",)))
