@@ -203,3 +203,94 @@ def test_search_predicate_returns_the_violating_point(monkeypatch):
     assert rec["joint"] == pytest.approx(-0.5) and rec["decoder"] == pytest.approx(0.5)
     assert np.allclose(rec["W_D"], [[0.5]]) and np.allclose(rec["W_E"], [[0.5]])
     assert len(seen) == 2 and seen[1]["violations"] == rec["violations"]   # the Gated search's call: the same point
+
+
+# --- the point a check starts from, and the spaces the search draws --------------------------------------------------
+
+
+def _planted_point(monkeypatch, inst, **kw):
+    """check_instance's starting point, read from its failing record (the planted joint claim fails everywhere but
+    at jointly convex points)."""
+    monkeypatch.setattr(c2, "CLAIMED_BLOCKS", ("decoder", "encoder", "joint"))
+    monkeypatch.setattr(c2, "_violations", lambda eig, mids: ["planted"])
+    v = c2.check_instance(inst, **kw)
+    assert v.status == "fails" and v.evidence == "planted"
+    return v.counterexample
+
+
+def test_random_starting_point_is_drawn_as_documented(monkeypatch):
+    # no encoder given: W_E ~ N(0, 1) of n + 1 rows, then (with a bias) b_E = 0.3·N(0, 1), then W_D ~ N(0, 1),
+    # all from default_rng(seed)
+    inst = Instance(W_p=np.eye(2), W_r=np.array([[1.0, 1.0]]), activation=ReLU(), encoder_bias=True)
+    ce = _planted_point(monkeypatch, inst, seed=6)
+    rng = np.random.default_rng(6)
+    W_E = rng.normal(size=(3, 2))
+    b_E = 0.3 * rng.normal(size=3)
+    W_D = rng.normal(size=(1, 3))
+    assert np.allclose(ce["W_E"], W_E) and np.allclose(ce["b_E"], b_E) and np.allclose(ce["W_D"], W_D)
+    no_bias = _planted_point(monkeypatch, inst.replace(encoder_bias=False), seed=6)
+    rng = np.random.default_rng(6)
+    W_E = rng.normal(size=(3, 2))
+    assert np.allclose(no_bias["W_E"], W_E) and no_bias["b_E"] is None
+    assert np.allclose(no_bias["W_D"], rng.normal(size=(1, 3)))   # no bias draw in between
+
+
+def test_starting_point_from_a_pattern_is_the_lp_witness(monkeypatch):
+    from theory.patterns import as_pattern, region
+
+    inst = Instance(W_p=np.eye(2), activation=ReLU())
+    ce = _planted_point(monkeypatch, inst, pattern=[{0, 1}, set()], seed=2)
+    found = region(inst, as_pattern([{0, 1}, set()], inst)).find_point()
+    assert np.allclose(ce["W_E"], found.W_E) and ce["b_E"] is None
+    assert np.allclose(ce["W_D"], np.random.default_rng(2).normal(size=(2, 2)))   # the decoder: the first draw
+    given = _planted_point(monkeypatch, inst, W_E=np.eye(2), W_D=2 * np.eye(2))
+    assert np.allclose(given["W_E"], np.eye(2)) and np.allclose(given["W_D"], 2 * np.eye(2))
+
+
+def test_an_unrealizable_pattern_is_refused_with_the_lps_reason(refuses):
+    import re
+
+    # two features on one line (w_1 = −w_0): a neuron on for both would need u·w_0 > 0 and −u·w_0 > 0
+    inst = Instance(W_p=np.array([[1.0, -1.0]]), activation=ReLU())
+    refuses(lambda: c2.check_instance(inst, pattern=[{0, 1}]),
+            re.compile(r"pattern \[\{0, 1\}\] is not realizable for this instance: .+"))
+
+
+def test_the_search_spaces_draw_what_the_docstrings_say(monkeypatch):
+    """_space: instances with 1..4 features in at most 4 dimensions, a point with at most 4 neurons, a seed in
+    [0, 2³¹); _gated_space: ReLU instances made untied Gated, at most 3 units."""
+    from proofs_check.search import find_counterexample
+    from theory import strategies as S
+    from theory.activations import Gated
+
+    asked = []
+    real_inst, real_pts = S.instances, S.points_in_region
+    monkeypatch.setattr(c2, "instances", lambda **kw: asked.append(("instances", kw)) or real_inst(**kw))
+    monkeypatch.setattr(c2, "points_in_region", lambda inst, **kw: asked.append(("points", kw)) or real_pts(inst, **kw))
+    drawn = []
+    find_counterexample(c2._space(), lambda ex: drawn.append(ex) and None, budget=3, seed=0)
+    assert ("instances", {"min_n": 1, "max_n": 4, "max_dim": 4, "families": None}) in asked
+    assert ("points", {"max_q": 4}) in asked
+    assert drawn and all(0 <= ex[2] < 2**31 and 1 <= ex[0].n <= 4 and ex[1][1].shape[0] <= 4 for ex in drawn)
+    asked.clear()
+    drawn.clear()
+    find_counterexample(c2._gated_space(), lambda ex: drawn.append(ex) and None, budget=3, seed=0)
+    assert ("instances", {"min_n": 1, "max_n": 4, "max_dim": 4, "families": ("relu",)}) in asked
+    assert ("points", {"max_q": 3}) in asked
+    assert drawn and all(isinstance(ex[0].activation, Gated) and not ex[0].activation.tied for ex in drawn)
+
+
+def test_block_eigenvalues_with_a_bias_are_relative_to_the_largest_hessian_entry(second_differences):
+    """The two-neuron bias point of the first test: the full Hessian over (W_D, W_E, b) by second differences of L̃;
+    each reported eigenvalue is the smallest eigenvalue of its block divided by max(1, max |H|)."""
+    inst = Instance(W_p=np.eye(1), activation=ReLU(), encoder_bias=True)
+    W_D, W_E, b = np.array([[2.0, 3.0]]), np.array([[1.0], [-1.0]]), np.array([0.5, 0.2])
+    H = second_differences(lambda v: approx_loss(inst, v[:2].reshape(1, 2), v[2:4].reshape(2, 1), v[4:]),
+                           np.r_[W_D.ravel(), W_E.ravel(), b])
+    scale = max(1.0, np.abs(H).max())
+    assert scale > 8   # the encoder entries 2·2² = 8 and more: the scale is not 1 here
+    eig = c2.block_eigenvalues(inst, W_D, W_E, b)
+    assert eig["decoder"] == pytest.approx(np.linalg.eigvalsh(H[:2, :2]).min() / scale, abs=1e-6)
+    assert eig["encoder"] == pytest.approx(np.linalg.eigvalsh(H[2:, 2:]).min() / scale, abs=1e-6)
+    assert eig["joint"] == pytest.approx(np.linalg.eigvalsh(H).min() / scale, abs=1e-6)
+    assert eig["joint"] < -1e-3 and eig["closed_form_gap"] < 1e-12
