@@ -294,3 +294,18 @@ def test_block_eigenvalues_with_a_bias_are_relative_to_the_largest_hessian_entry
     assert eig["encoder"] == pytest.approx(np.linalg.eigvalsh(H[2:, 2:]).min() / scale, abs=1e-6)
     assert eig["joint"] == pytest.approx(np.linalg.eigvalsh(H).min() / scale, abs=1e-6)
     assert eig["joint"] < -1e-3 and eig["closed_form_gap"] < 1e-12
+
+
+def test_midpoint_checks_go_on_after_a_round_without_an_encoder_segment():
+    """At E = 10⁻³ (just inside E > 0) a second encoder E + s·N(0, 1) often leaves the region even at s = 0.03.
+    Replaying the documented draws (per round: a decoder step N(0, 1), then an encoder step at s = 0.3, 0.1, 0.03
+    until one stays inside): with seed 2 the first round finds no encoder segment and the other three each find one,
+    so 3 segments of 4 rounds."""
+    rng = np.random.default_rng(2)
+    rounds = []
+    for _ in range(4):
+        rng.normal(size=(1, 1))
+        rounds.append(any(1e-3 + s * rng.normal(size=(1, 1))[0, 0] > 0 for s in (0.3, 0.1, 0.03)))
+    assert rounds == [False, True, True, True]
+    out = c2.midpoint_checks(ONE, np.array([[0.5]]), np.array([[1e-3]]), None, np.random.default_rng(2))
+    assert out["segments"] == 3 and out["decoder_gap"] == 0.0 and not out["region_midpoint_outside"]

@@ -305,3 +305,10 @@ def test_claim_outcome_json_puts_the_status_last_over_the_verdicts(status):
     j = ClaimOutcome("C5", v, None, "st", "p").to_json()
     assert j["status"] == status and j["statement"] == "st" and j["paper_ref"] == "p" and j["title"] == "t"
     assert "ref" not in j and "error" not in j and j["evidence"] == "e." and j["claim"] == "C5"
+
+
+def test_counterexample_summary_json_fallback_is_cut_at_120_characters():
+    # json.dumps gives '{"why": "' + 108 a's + ' b' + ' cc'·10: the words '{"why":' (7) and '"aaa…' (109) take 117
+    # characters; with " b" (119) the placeholder " …" would end at 121 > 120, so " b" is dropped
+    ce = {"why": "a" * 108 + " b" + " cc" * 10}
+    assert counterexample_summary(ce) == '{"why": "' + "a" * 108 + " …"
