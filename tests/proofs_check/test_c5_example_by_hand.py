@@ -135,3 +135,22 @@ def test_search_displacement_is_of_the_points_it_evaluated(monkeypatch):
     d = v.numbers["search_max_displacement"]
     W_D, _ = c5._perturbation(5, 1e-3, "decoder")
     assert d == pytest.approx(np.abs(W_D - c5.EXAMPLE_W_D).max()) and 0 < d < 1e-2
+
+
+def test_a_lower_point_is_reported_with_both_matrices(monkeypatch):
+    """With the claimed value planted at 2, every in-region point (L̃ ≥ 1, Eckart–Young) is 'lower': the predicate
+    returns the perturbed point itself, W_D and W_E under their names, with its L̃ and the part moved."""
+    got = {}
+
+    def one_example(strategy, predicate, budget, seed):
+        got["out"] = predicate((5, 1e-3, "both"))
+        return SearchResult(tried=1, held=0, budget=budget, seed=seed)
+
+    monkeypatch.setattr(c5, "CLAIMED_LOSS", sp.Integer(2))
+    monkeypatch.setattr(c5, "find_counterexample", one_example)
+    c5.search(budget=3, seed=2)
+    W_D, W_E = c5._perturbation(5, 1e-3, "both")
+    out = got["out"]
+    assert sorted(out) == ["W_D", "W_E", "loss", "moved"] and out["moved"] == "both"
+    assert np.array_equal(out["W_D"], W_D) and np.array_equal(out["W_E"], W_E)
+    assert 1.0 <= out["loss"] < 1.01   # within 1e-3 of the example's L̃ = 1, never below the region's minimum 1
