@@ -1,0 +1,37 @@
+"""C7 by hand: the family survey's rows (names of the documented families, nothing counted where nothing meets the
+hypotheses) and the corrected condition's independence test at its documented tolerance 1e-9."""
+import numpy as np
+
+from proofs_check import c7_absorption as c7
+from theory import Instance
+
+
+def test_family_survey_rows_are_the_documented_families_and_count_nothing_unmet(monkeypatch):
+    """ReLU, JumpReLU(θ = 1/2), TopK(k=1), TopK∘ReLU(k=1), TopK∘ReLU(k=2), each without and with a bias: ten rows in
+    that order; with every hypothesis unmet (stubbed) no row counts a draw or keeps a failure."""
+    monkeypatch.setattr(c7, "hypotheses", lambda inst, h: ["stubbed: unmet"])
+    out = c7.family_survey(3, seed=2)
+    names = ["ReLU", "JumpReLU(θ=0.5)", "TopK(k=1)", "TopK∘ReLU(k=1)", "TopK∘ReLU(k=2)"]
+    assert list(out) == [f"{a}, bias={b}" for a in names for b in (False, True)]
+    assert all(row == {"met": 0, "fails": 0, "first_failure": None} for row in out.values())
+
+
+def test_independent_inputs_uses_the_tolerance_1e_9():
+    """Features w0 = (0, 1), w1 = (1, 0), w2 = (1, 1e-12)/||·||; hierarchy 0 → {1, 2}: inputs w0 + w1 = (1, 1) and
+    w0 + w2 ≈ (1, 1 + 1e-12). Their 2×2 matrix has determinant ≈ 1e-12, singular values ≈ 2 and 1e-12/2 = 5e-13,
+    below 1e-9: dependent (a default numpy tolerance, ~2·2·2.2e-16 ≈ 9e-16, would call them independent). With
+    1e-6 in place of 1e-12 the small singular value is ≈ 5e-7 > 1e-9: independent."""
+    W = np.array([[0.0, 1.0, 1.0], [1.0, 0.0, 1e-12]])
+    assert c7.independent_inputs(Instance(W_p=W / np.linalg.norm(W, axis=0), weights=np.ones(3)), {0: [1, 2]}) is False
+    W = np.array([[0.0, 1.0, 1.0], [1.0, 0.0, 1e-6]])
+    assert c7.independent_inputs(Instance(W_p=W / np.linalg.norm(W, axis=0), weights=np.ones(3)), {0: [1, 2]}) is True
+
+
+def test_independent_inputs_appends_the_bias_row():
+    """Features w0 = (1, 0), w1 = (0, 1), w2 = (−1, 0), w3 = (0, −1); hierarchy 0 → {1, 2}, feature 3 apart: inputs
+    w0 + w1 = (1, 1), w0 + w2 = (0, 0), w3 = (0, −1). Three vectors in R² (one of them 0) are dependent. With the
+    bias's row of ones appended the columns are (1, 1, 1), (0, 0, 1), (0, −1, 1), whose determinant is
+    1·(0·1 − (−1)·1) − 0 + 0 = 1 ≠ 0: independent."""
+    W = np.array([[1.0, 0.0, -1.0, 0.0], [0.0, 1.0, 0.0, -1.0]])
+    assert c7.independent_inputs(Instance(W_p=W, weights=np.ones(4)), {0: [1, 2]}) is False
+    assert c7.independent_inputs(Instance(W_p=W, weights=np.ones(4), encoder_bias=True), {0: [1, 2]}) is True
