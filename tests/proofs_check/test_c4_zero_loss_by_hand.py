@@ -63,3 +63,32 @@ def test_necessity_counts_a_construction_witness_even_when_the_search_finds_none
     assert preds["nec"]((ortho, point)) is None
     monkeypatch.setattr(c4, "construction_applies", lambda inst: False)
     assert preds["nec"]((ortho, point)) == SKIP
+
+
+def test_the_construction_for_six_features_uses_the_natural_block_order():
+    """n = 6 > 5: only the order (0, …, 5) is tried (7 angles). Orthonormal ReLU features: three 2×2 blocks, so
+    n_q = 12 and L̃ = 0 (ReLU splits ±Q e_d into its positive and negative parts, W_D puts them back); every entry of
+    a block is cos a or sin a with a ∈ [π/16, 7π/16], so every |cos| ≤ cos(π/16) ≈ 0.981 and the best angle, π/4,
+    gives 1/√2 ≈ 0.7071 for every learned direction."""
+    from theory.objective import approx_loss
+
+    inst = Instance(W_p=np.eye(6), activation=ReLU())
+    W_D, W_E, _ = c4.non_identifying_solution(inst)
+    assert W_E.shape == (12, 6) and W_D.shape == (6, 12)
+    assert approx_loss(inst, W_D, W_E) < 1e-20
+    assert np.allclose(c4.max_alignment(W_E.T, inst.W_p), 1 / np.sqrt(2))
+    assert np.allclose(c4.max_alignment(W_D, inst.W_r), 1 / np.sqrt(2))
+
+
+def test_a_superposed_instance_is_decided_by_the_random_search_and_says_so():
+    """Three unit features at 120° in R² (ReLU): not linearly independent, so the mixing construction does not
+    apply and the witness comes from the random search, which the evidence and numbers name; its width is in the
+    documented n + 1 = 4 … 3n + 1 = 10 and it recovers no feature."""
+    ang = np.deg2rad([90.0, 210.0, 330.0])
+    inst = Instance(W_p=np.vstack([np.cos(ang), np.sin(ang)]), activation=ReLU())
+    assert not c4.construction_applies(inst)
+    v = c4.check_instance(inst)
+    assert v.status == "holds" and v.numbers["method"] == "random search (witness re-evaluated)"
+    assert v.evidence.startswith("random search (witness re-evaluated): a zero-loss solution (L̃ = ")
+    assert 4 <= v.numbers["n_q"] <= 10 and v.numbers["loss"] <= 1e-10
+    assert v.numbers["features_recovered_by_decoder"] == v.numbers["features_recovered_by_encoder"] == 0
