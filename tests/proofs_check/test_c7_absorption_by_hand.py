@@ -35,3 +35,33 @@ def test_independent_inputs_appends_the_bias_row():
     W = np.array([[1.0, 0.0, -1.0, 0.0], [0.0, 1.0, 0.0, -1.0]])
     assert c7.independent_inputs(Instance(W_p=W, weights=np.ones(4)), {0: [1, 2]}) is False
     assert c7.independent_inputs(Instance(W_p=W, weights=np.ones(4), encoder_bias=True), {0: [1, 2]}) is True
+
+
+def test_the_construction_shrinks_the_parent_row_on_a_fine_grid():
+    """JumpReLU θ = 1/2, orthonormal features, parent 0 with children 1, 2, feature 3 apart, no bias. The parent row
+    (1/2, 1/2, 0.65, 0) has pre-activation 1 on child 1's input e0 + e1 and 1.15 on child 2's: child 1 is the
+    weakest. On the documented grid s = 10^(−j/20) (121 points from 1 to 1e−6) the first s with s·1 ≤ 1/2 is
+    10^(−7/20) ≈ 0.4467, where child 2's 1.15·0.4467 ≈ 0.514 > 1/2 still fires; the spare row α e1, α = 2·max(θ, 1)/1
+    = 2, fires on child 1's input only (2 > 1/2): B(0, 1) is produced. (A coarser grid, e.g. 50 points, whose step
+    below 0.569 is 0.429, would drop child 2 too: 1.15·0.429 ≈ 0.49 < 1/2.)"""
+    from theory.activations import JumpReLU
+
+    inst = Instance(W_p=np.eye(4), weights=np.ones(4), activation=JumpReLU(theta=0.5))
+    W_E = np.array([[0.5, 0.5, 0.65, 0.0], [0.0, 0.0, 0.0, 1.0], [-1.0, -1.0, -1.0, -1.0]])
+    c = c7.decide(inst, {0: [1, 2]}, W_E=W_E)["per_parent"][0]["construction"]
+    assert c == {"parent": 0, "weakest_child": 1, "weakest_dropped_out": True, "produces_B": True,
+                 "inputs_with_wrong_pattern": []}
+
+
+def test_the_construction_shrinks_until_the_weakest_child_not_the_first_drops_out():
+    """As above with the children's roles swapped: the parent row (1/2, 0.65, 1/2, 0) gives 1.15 on child 1's input
+    and 1 on child 2's, so child 2 is the weakest; at s = 10^(−7/20) ≈ 0.4467 child 2's input drops out (0.4467 ≤ 1/2)
+    and child 1's stays (0.514); the spare row 2·e2 fires on child 2's input only: B(0, 2). (Shrinking until the
+    first child, 1.15·s ≤ 1/2, would stop at s = 10^(−8/20) ≈ 0.398, where child 2's 0.398 is off as well.)"""
+    from theory.activations import JumpReLU
+
+    inst = Instance(W_p=np.eye(4), weights=np.ones(4), activation=JumpReLU(theta=0.5))
+    W_E = np.array([[0.5, 0.65, 0.5, 0.0], [0.0, 0.0, 0.0, 1.0], [-1.0, -1.0, -1.0, -1.0]])
+    c = c7.decide(inst, {0: [1, 2]}, W_E=W_E)["per_parent"][0]["construction"]
+    assert c == {"parent": 0, "weakest_child": 2, "weakest_dropped_out": True, "produces_B": True,
+                 "inputs_with_wrong_pattern": []}
