@@ -65,3 +65,18 @@ def test_the_construction_shrinks_until_the_weakest_child_not_the_first_drops_ou
     c = c7.decide(inst, {0: [1, 2]}, W_E=W_E)["per_parent"][0]["construction"]
     assert c == {"parent": 0, "weakest_child": 2, "weakest_dropped_out": True, "produces_B": True,
                  "inputs_with_wrong_pattern": []}
+
+
+def test_a_failure_on_an_instance_meeting_the_corrected_condition_says_it_meets_it(monkeypatch):
+    """Orthonormal features, hierarchy 0 → {1, 2}: inputs e0 + e1, e0 + e2 (and e3) are independent, so the corrected
+    condition is met. The theorem says such an instance never fails; decide is stubbed to fail there (and the
+    restricted search stubbed) so that the corrected condition's evidence of that branch is read."""
+    from proofs_check.search import SearchResult
+
+    inst = Instance(W_p=np.eye(4), weights=np.ones(4))
+    real = c7.decide
+    monkeypatch.setattr(c7, "decide", lambda *a, **k: {**real(*a, **k), "outcome": "fails", "failing_parents": [0]})
+    monkeypatch.setattr(c7, "_corrected_search", lambda budget, seed: (SearchResult(tried=1, held=1), "stub", {}))
+    v = c7.check_instance(inst, parents={0: [1, 2]})
+    assert v.status == "fails" and v.numbers["corrected_condition_met"] is True
+    assert v.corrected_condition.evidence.startswith("this instance meets the corrected condition; search restricted to it: stub")
