@@ -419,9 +419,12 @@ def _linear_part(expr: sp.MatrixExpr, t: sp.Symbol) -> sp.MatrixExpr:
     terms = e.args if isinstance(e, sp.MatAdd) else (e,)
     keep = []
     for term in terms:
-        scalar = sp.Mul(*[a for a in term.args if not a.is_Matrix]) if isinstance(term, sp.MatMul) else sp.S.One
-        if sp.degree(scalar, t) == 1:
-            keep.append(term.xreplace({t: sp.S.One}))
+        if not isinstance(term, sp.MatMul):
+            continue    # a matrix with no scalar factor has no t
+        # sympy may collect several powers of t on one product, (1 + t)·A·B: take t's coefficient of the scalar
+        c = sp.expand(sp.Mul(*[a for a in term.args if not a.is_Matrix])).coeff(t, 1)
+        if c != 0:
+            keep.append(sp.MatMul(c, *[a for a in term.args if a.is_Matrix]))
     shape = expr.shape
     return sp.MatAdd(*keep).doit() if keep else sp.ZeroMatrix(*shape)
 
