@@ -101,3 +101,15 @@ def _refuses(fn, text):
 @pytest.fixture(scope="session")
 def refuses():
     return _refuses
+
+
+@pytest.fixture
+def stub_claim_search(monkeypatch):
+    """``stub(module, results, condition)``: a claim module's search sees ``results[seed]`` from each
+    find_counterexample call, ``condition`` from search_condition, and no separate Gated search."""
+    def stub(module, results, condition):
+        monkeypatch.setattr(module, "find_counterexample",
+                            lambda strategy, predicate, budget, seed, superposed=None: results[seed])
+        monkeypatch.setattr(module, "search_condition", lambda *a, **k: condition)
+        monkeypatch.setattr(module, "gated_apart", lambda: False)
+    return stub

@@ -119,7 +119,7 @@ def test_searched_solutions_draw_their_widths_and_scales_as_documented():
         assert 1.0 <= min(norms) < 1.2 and 3.8 < max(norms) <= 4.0
 
 
-def test_search_with_the_k1_exception_keeps_the_corrected_conditions_evidence(monkeypatch):
+def test_search_with_the_k1_exception_keeps_the_corrected_conditions_evidence(stub_claim_search):
     """C4's default search, its searches replaced by hand-written results: the consequence fails (the k = 1
     exception), so the corrected condition is reported with the two searches behind it, word for word."""
     from proofs_check.search import SearchResult
@@ -131,9 +131,7 @@ def test_search_with_the_k1_exception_keeps_the_corrected_conditions_evidence(mo
     results = {0: SearchResult(tried=5, held=5, budget=30, seed=0), 1: found,
                3: SearchResult(tried=6, held=6, budget=30, seed=3)}
     nec = SearchResult(tried=130, skipped=10, held=120, budget=130, seed=2, superposed_met=40)
-    monkeypatch.setattr(c4, "find_counterexample", lambda strategy, predicate, budget, seed, superposed=None: results[seed])
-    monkeypatch.setattr(c4, "search_condition", lambda *a, **k: nec)
-    monkeypatch.setattr(c4, "gated_apart", lambda: False)
+    stub_claim_search(c4, results, nec)
     v = c4.search(budget=30, seed=0)
     assert (v.status, v.seed, v.budget) == ("fails", 0, 30)
     cc = v.corrected_condition

@@ -52,15 +52,13 @@ def test_c1_ray_expectation_agrees_with_fine_quadrature_of_the_losses():
 # --- C3: a search that finds nothing holds, and says so ----------------------------------------------------------
 
 
-def test_c3_search_that_finds_no_failure_holds_with_its_summary(monkeypatch):
+def test_c3_search_that_finds_no_failure_holds_with_its_summary(stub_claim_search):
     from proofs_check import c3_construction as c3
     from proofs_check.search import SearchResult
 
     results = {s: SearchResult(tried=4 + s, held=4 + s, budget=20, seed=s) for s in (3, 8, 5)}
     repaired = SearchResult(tried=120, held=120, budget=120, seed=4, superposed_met=30)
-    monkeypatch.setattr(c3, "find_counterexample", lambda strategy, predicate, budget, seed, superposed=None: results[seed])
-    monkeypatch.setattr(c3, "search_condition", lambda *a, **k: repaired)
-    monkeypatch.setattr(c3, "gated_apart", lambda: False)
+    stub_claim_search(c3, results, repaired)
     v = c3.search(budget=20, seed=3)
     assert (v.claim, v.status, v.seed, v.budget, v.counterexample, v.corrected_condition) == ("C3", "holds", 3, 20, None, None)
     assert v.evidence.startswith(f"construction within the bound on every searched instance: {results[3].summary()}. "

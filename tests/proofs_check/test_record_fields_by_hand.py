@@ -111,7 +111,7 @@ def test_c1_corrected_bound_terms_by_name_by_hand():
     assert total == pytest.approx(0.7**3 * 0.75 + 0.54, rel=1e-12)
 
 
-def test_c4_search_that_finds_no_failure_says_holds_with_both_searches(monkeypatch):
+def test_c4_search_that_finds_no_failure_says_holds_with_both_searches(stub_claim_search):
     """C4's default search, its searches replaced by hand-written results that find nothing: the verdict is 'holds',
     built from the two searches' summaries, with the run's seed and budget."""
     from proofs_check import c4_zero_loss as c4
@@ -119,9 +119,7 @@ def test_c4_search_that_finds_no_failure_says_holds_with_both_searches(monkeypat
 
     results = {s: SearchResult(tried=5 + s, held=5 + s, budget=30, seed=s) for s in (4, 5, 7)}
     nec = SearchResult(tried=130, skipped=10, held=120, budget=130, seed=6, superposed_met=40)
-    monkeypatch.setattr(c4, "find_counterexample", lambda strategy, predicate, budget, seed, superposed=None: results[seed])
-    monkeypatch.setattr(c4, "search_condition", lambda *a, **k: nec)
-    monkeypatch.setattr(c4, "gated_apart", lambda: False)
+    stub_claim_search(c4, results, nec)
     v = c4.search(budget=30, seed=4)
     assert (v.claim, v.status, v.seed, v.budget, v.counterexample, v.corrected_condition) == ("C4", "holds", 4, 30, None, None)
     assert v.evidence.startswith(f"L̃ = 0 ⇔ every residual is 0 ({results[4].summary()}); non-identifying zero-loss "
