@@ -11,10 +11,6 @@ def _batch(seed):
     return torch.randn(16, 6, generator=torch.Generator().manual_seed(seed)).abs()
 
 
-def _kept_min(m, x):
-    return float(m.encode(x).vals.detach().min())
-
-
 def test_running_mean_by_hand_from_the_start_step():
     m = build_model("batchtopk", 6, 20, k=2, threshold_momentum=0.75, threshold_start=3)
     m.train()
@@ -46,11 +42,12 @@ def test_default_momentum_is_dictionary_learnings():
     m = build_model("batchtopk", 6, 20, k=2)
     assert (m.threshold_momentum, m.threshold_start) == (0.999, 0)
     m.train()
-    a = _kept_min(m, _batch(0))
-    m.after_step(m.encode(_batch(0)), 0)
-    b = _kept_min(m, _batch(1))
-    m.after_step(m.encode(_batch(1)), 1)
-    assert float(m.threshold) == pytest.approx(0.999 * a + 0.001 * b, rel=1e-6)
+    mins = []
+    for step in range(2):
+        code = m.encode(_batch(step))
+        mins.append(float(code.vals.detach().min()))
+        m.after_step(code, step)
+    assert float(m.threshold) == pytest.approx(0.999 * mins[0] + 0.001 * mins[1], rel=1e-6)
 
 
 @pytest.mark.parametrize("name", ["batchtopk", "matryoshka"])
@@ -64,8 +61,11 @@ def test_bad_recipes_are_refused(refuses, name, kw, text):
 
 
 def test_c10_sweeps_record_the_recipe_and_the_trainer_passes_it_to_the_model():
-    from numerics.config import TrainConfig
+    from numerics.config import DataConfig, TrainConfig
+    from numerics.convergence import Convergence
+    from numerics.data import make_bench
     from numerics.recovery import run_key
+    from numerics.train import Trainer
     from proofs_check.bench_recovery import spec_for
 
     spec = spec_for("scaled")
@@ -74,16 +74,10 @@ def test_c10_sweeps_record_the_recipe_and_the_trainer_passes_it_to_the_model():
         assert spec.grid(method) == [{"k": k, **recipe} for k in (1, 2, 4, 8, 25)]
     # the recipe is not added to the other methods' settings (their stored runs keep their keys)
     assert spec.grid("topk_sae") == [{"k": k} for k in (1, 2, 4, 8, 25)]
-    from numerics.config import DataConfig
-    from numerics.data import make_bench
-    from numerics.train import Trainer
-
     data = make_bench(DataConfig(n_features=6, d_in=5, n_samples=256, interference=0.3, p_active=0.2, seed=0, pgd_steps=50))
     t = Trainer(TrainConfig(arch="batchtopk", n_latents=12, batch_size=32, max_steps=1, hyper={"k": 2, **recipe}), data)
     assert (t.model.threshold_momentum, t.model.threshold_start) == (0.999, 1000)
     # a setting with the recipe is another stored run than one without it
-    from numerics.convergence import Convergence
-
     keys = {run_key("batchtopk_sae", s, data, TrainConfig(n_latents=12), Convergence(), seed=0, anchor_k=0, skip=0,
                     eval_samples=64)[0] for s in ({"k": 2}, {"k": 2, **recipe})}
     assert len(keys) == 2
