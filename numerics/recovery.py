@@ -40,7 +40,7 @@ from pathlib import Path
 import torch
 
 from numerics.config import TrainConfig, parse_method
-from numerics.convergence import Convergence, ConvergenceMonitor
+from numerics.convergence import Convergence, ConvergenceMonitor, judge
 
 TAU = 0.95
 
@@ -95,7 +95,7 @@ def run_key(method: str, setting: dict, data, base: TrainConfig, criterion: Conv
     return hashlib.sha256(text.encode()).hexdigest()[:24], fields
 
 
-def _stored(key: str, fields: dict) -> dict | None:
+def _stored(key: str, fields: dict, criterion: Convergence) -> dict | None:
     if not _STORES or not _STORES[-1][1]:
         return None
     f = _STORES[-1][0] / f"{key}.json"
@@ -109,7 +109,9 @@ def _stored(key: str, fields: dict) -> dict | None:
         return None
     if not isinstance(doc, dict) or doc.get("fields") != fields or not isinstance(doc.get("record"), dict):
         return None
-    return {**from_jsonable(doc["record"]), "resumed": True, "code_digest": doc.get("code_digest")}
+    record = from_jsonable(doc["record"])
+    # judged again by today's criterion (the trend test at the budget reads the kept history; it changes no training)
+    return {**record, **judge(record, criterion), "resumed": True, "code_digest": doc.get("code_digest")}
 
 
 def _store(key: str, fields: dict, record: dict) -> None:
@@ -129,7 +131,7 @@ def train_run(method: str, setting: dict, data, base: TrainConfig, criterion: Co
     if _STORES:
         key, fields = run_key(method, setting, data, base, criterion, seed=seed, anchor_k=anchor_k, skip=skip,
                               eval_samples=eval_samples)
-        got = _stored(key, fields)
+        got = _stored(key, fields, criterion)
         if got is not None:
             return got
     record = _train_run(method, setting, data, base, criterion, seed=seed, anchor_k=anchor_k, skip=skip,
@@ -166,7 +168,8 @@ def _train_run(method: str, setting: dict, data, base: TrainConfig, criterion: C
         extra["anchor_cos_min"] = float(cos.min())
     return {**extra,
         "method": method, "setting": dict(setting), "seed": int(seed), "anchor_k": int(anchor_k), "scored_from": skip,
-        "converged": conv["converged"], "steps": res.steps, "heldout_loss": conv["heldout_loss"],
+        "converged": conv["converged"], "converged_by": conv["converged_by"], "plateau": conv["plateau"],
+        "steps": res.steps, "heldout_loss": conv["heldout_loss"],
         "final_spread": conv["final_spread"],
         "l0": m["l0"], "explained_variance": m["explained_variance"], "dead_frac": m["dead_frac"],
         "m_gt_decoder": m["dec"]["gt"][TAU], "m_gt_encoder": m["enc"]["gt"][TAU],

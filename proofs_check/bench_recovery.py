@@ -61,7 +61,9 @@ class BenchSpec:
         return grid_for(method, self.sweep_values)
 
     def to_json(self) -> dict:
-        return {**dataclasses.asdict(self), "grids": {m: self.grid(m) for m in self.methods}}
+        # the criterion as its runs are judged: the fields plus the trend test's constants (numerics.convergence)
+        return {**dataclasses.asdict(self), "grids": {m: self.grid(m) for m in self.methods},
+                "criterion": _criterion(self).to_json()}
 
 
 def spec_for(size: str) -> BenchSpec:

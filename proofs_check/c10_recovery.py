@@ -70,7 +70,8 @@ def _ip(run: dict, reading: str) -> float:
 
 
 def _describe(run: dict) -> str:
-    return (f"{run['method']} {run['setting']} (converged in {run['steps']} steps, L0 {run['l0']:.2f}, EV "
+    how = "converged on a plateau at the budget" if run.get("converged_by") == "plateau" else "converged"
+    return (f"{run['method']} {run['setting']} ({how} in {run['steps']} steps, L0 {run['l0']:.2f}, EV "
             f"{run['explained_variance']:.3f}): M_GT decoder {_gt(run, 'decoder'):.2f}, encoder {_gt(run, 'encoder'):.2f}")
 
 
@@ -187,11 +188,13 @@ def _evidence(parts: list[dict], methods: dict) -> str:
     for name, s in methods.items():
         sel = s["selected"]
         nconv = sum(r["converged"] for r in s["sweep"])
+        nplat = sum(r.get("converged_by") == "plateau" for r in s["sweep"])
         best = max(s["sweep"], key=lambda r: max(_gt(r, "decoder"), _gt(r, "encoder")))
         sel_txt = "no converged run" if sel is None else (
             f"selected {sel['setting']} L0 {sel['l0']:.2f}: M_GT dec/enc {_gt(sel, 'decoder'):.2f}/{_gt(sel, 'encoder'):.2f}")
         bits.append(f"{name}: {sel_txt}; best in sweep dec/enc {_gt(best, 'decoder'):.2f}/{_gt(best, 'encoder'):.2f} "
-                    f"at {best['setting']}; converged {nconv}/{len(s['sweep'])}")
+                    f"at {best['setting']}; converged {nconv}/{len(s['sweep'])}"
+                    + (f" ({nplat} on a plateau at the budget)" if nplat else ""))
     head = "; ".join(f"[{p['status']}] {p['part']}" for p in parts)
     return head + ". " + " | ".join(bits)
 
