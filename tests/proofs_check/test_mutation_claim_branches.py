@@ -67,8 +67,11 @@ def test_bench_spec_seed_and_json():
     s = B.with_seed(micro, 7)
     assert s.data["seed"] == 7 and micro.data["seed"] == 0 and s.train == micro.train
     j = micro.to_json()
-    assert set(j) == {f.name for f in dataclasses.fields(micro)} | {"grids"}
+    assert set(j) == {f.name for f in dataclasses.fields(micro)} | {"grids", "criterion"}
     assert j["size"] == "micro" and j["seeds"] == 2 and j["data"]["n_features"] == 12
+    # the criterion as runs are judged: micro's fields and the trend test's constants (4 windows, 2 standard errors)
+    assert j["criterion"] == {"eps": 2e-2, "window": 3, "eval_every": 20, "max_steps": 200, "heldout_samples": 256,
+                              "plateau_windows": 4, "plateau_z": 2.0}
     assert set(j["grids"]) == set(micro.methods) and all(isinstance(g, list) and g for g in j["grids"].values())
 
 
