@@ -15,6 +15,11 @@ neither a new stats pass nor the slow covering tests. Run from the repository ro
 Exit code of each mutant's run: 1 = killed (a test failed), 0 = the tests given pass (not killed by them:
 for ``--fastest`` that decides nothing about the slower covering tests), -14 = over ``--timeout`` seconds.
 Copy the test files into ``mutants/tests`` first (mutmut copies ``tests/`` only when it runs).
+
+Before any mutant, the union of the tests is run once with no mutant active (the *baseline*): a test that
+fails on the unmutated code would "kill" every mutant whose tests include it, so a failing baseline stops
+the run (exit code 2) before it measures anything. ``--no-baseline`` skips it (for a rerun of a few names on
+tests known to pass).
 """
 from __future__ import annotations
 
@@ -35,6 +40,7 @@ def main(argv=None) -> None:
     p.add_argument("--pytest-args", default="", help="more pytest arguments for every mutant, one string, e.g. \"-m 'not slow'\"")
     p.add_argument("--timeout", type=int, default=0)
     p.add_argument("--out", required=True)
+    p.add_argument("--no-baseline", action="store_true", help="skip the run of the tests with no mutant active")
     a = p.parse_args(argv)
     names = open(a.names).read().split()
     out_path = os.path.abspath(a.out)
@@ -62,26 +68,40 @@ def main(argv=None) -> None:
     os.environ["MUTANT_UNDER_TEST"] = ""
     files = sorted({t.split("::")[0] for ts in plan.values() for t in ts})
     pytest.main(["-q", "-p", "no:cacheprovider", "--collect-only", "-qqq"] + files)  # import once, before forking
+    baseline = None
+    if not a.no_baseline and files:
+        baseline = _run_tests(sorted({t for ts in plan.values() for t in ts}), "", a.pytest_args, 0)
+        print("baseline (no mutant):", baseline, flush=True)
+        if baseline != 0:
+            sys.exit(f"the tests fail with no mutant active (pytest exit code {baseline}): every mutant would count "
+                     f"as killed; fix the tests (or the copy in mutants/tests) first")
     out = {}
     for n in names:
         if not plan[n]:
             out[n] = {"exit_code": 33, "tests": 0}  # no test executes the mutated function
             continue
-        pid = os.fork()
-        if pid == 0:
-            os.environ["MUTANT_UNDER_TEST"] = n
-            signal.alarm(a.timeout)
-            null = os.open(os.devnull, os.O_WRONLY)
-            os.dup2(null, 1)
-            os.dup2(null, 2)
-            os._exit(int(pytest.main(["-x", "-q", "-p", "no:cacheprovider"] + shlex.split(a.pytest_args) + plan[n])))
-        _, status = os.waitpid(pid, 0)
-        out[n] = {"exit_code": os.waitstatus_to_exitcode(status), "tests": len(plan[n])}
+        out[n] = {"exit_code": _run_tests(plan[n], n, a.pytest_args, a.timeout), "tests": len(plan[n])}
         json.dump({"partial": True, "results": out}, open(out_path + ".partial", "w"))
         print(n, out[n]["exit_code"], flush=True)
     how = (f"per mutant from {a.plan}" if a.plan else a.tests or f"each mutant's fastest covering tests, up to {a.fastest} s")
-    json.dump({"tests": how, "pytest_args": a.pytest_args, "timeout_s": a.timeout, "results": out},
-              open(out_path, "w"), indent=1)
+    json.dump({"tests": how, "pytest_args": a.pytest_args, "timeout_s": a.timeout, "baseline_exit_code": baseline,
+               "results": out}, open(out_path, "w"), indent=1)
+
+
+def _run_tests(tests: list[str], mutant: str, pytest_args: str, timeout: int) -> int:
+    """pytest on ``tests`` in a forked child with ``MUTANT_UNDER_TEST = mutant`` ("" = none): its exit code."""
+    import pytest
+
+    pid = os.fork()
+    if pid == 0:
+        os.environ["MUTANT_UNDER_TEST"] = mutant
+        signal.alarm(timeout)
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, 1)
+        os.dup2(null, 2)
+        os._exit(int(pytest.main(["-x", "-q", "-p", "no:cacheprovider"] + shlex.split(pytest_args) + tests)))
+    _, status = os.waitpid(pid, 0)
+    return os.waitstatus_to_exitcode(status)
 
 
 if __name__ == "__main__":
